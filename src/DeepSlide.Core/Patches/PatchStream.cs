@@ -1,0 +1,191 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using DeepSlide.Imaging;
+using DeepSlide.Slides;
+using DeepSlide.Tiling;
+
+namespace DeepSlide.Patches;
+
+/// <summary>
+/// Streams the patches of a plan in plan order. Neighbouring tiles of a row are read as one region and cut in
+/// memory; regions are read on the thread pool ahead of the consumer, at most <see cref="PatchStreamOptions.ReadAhead"/> at a time.
+/// </summary>
+public static class PatchStream
+{
+    public static IAsyncEnumerable<Patch> ReadAsync(
+        ISlideReader reader, TilePlan plan, PatchStreamOptions? options = null, CancellationToken cancellationToken = default) =>
+        ReadAsync(reader, plan, plan.Tiles, options, cancellationToken);
+
+    public static async IAsyncEnumerable<Patch> ReadAsync(
+        ISlideReader reader,
+        TilePlan plan,
+        IReadOnlyList<Tile> tiles,
+        PatchStreamOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(plan);
+        options ??= new PatchStreamOptions();
+        var geometry = new Geometry(reader.Info.Levels[plan.Level], plan);
+        var channel = Channel.CreateBounded<Task<Patch[]>>(new BoundedChannelOptions(Math.Max(1, options.ReadAhead))
+        {
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task producer = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    foreach ((int start, int count) in Regions(tiles, geometry.TileSize0, options))
+                    {
+                        Task<Patch[]> read = Task.Run(() => ReadRegion(reader, geometry, tiles, start, count), stop.Token);
+                        await channel.Writer.WriteAsync(read, stop.Token).ConfigureAwait(false);
+                    }
+
+                    channel.Writer.TryComplete();
+                }
+                catch (Exception ex)
+                {
+                    channel.Writer.TryComplete(ex);
+                }
+            },
+            CancellationToken.None);
+
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out Task<Patch[]>? read))
+                {
+                    Patch[] patches = await read.ConfigureAwait(false);
+                    for (int i = 0; i < patches.Length; i++)
+                    {
+                        Patch patch = patches[i];
+                        patches[i] = null!;
+                        yield return patch;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+            while (channel.Reader.TryRead(out Task<Patch[]>? pending))
+            {
+                try
+                {
+                    foreach (Patch patch in await pending.ConfigureAwait(false))
+                    {
+                        patch?.Dispose();
+                    }
+                }
+                catch (Exception)
+                {
+                    // The consumer has stopped; a read still in flight when it did has nobody to report to.
+                }
+            }
+        }
+    }
+
+    /// <summary>Splits tiles (in plan order) into runs read as one region: same row, small gaps, bounded count.</summary>
+    internal static IEnumerable<(int Start, int Count)> Regions(IReadOnlyList<Tile> tiles, double tileSize0, PatchStreamOptions options)
+    {
+        int start = 0;
+        for (int i = 1; i <= tiles.Count; i++)
+        {
+            bool split = i == tiles.Count
+                || tiles[i].Row != tiles[start].Row
+                || tiles[i].Y != tiles[start].Y
+                || tiles[i].X <= tiles[i - 1].X
+                || tiles[i].X - tiles[i - 1].X > (options.MaxGapTiles + 1) * tileSize0
+                || i - start >= options.MaxTilesPerRegion;
+            if (split)
+            {
+                if (i > start)
+                {
+                    yield return (start, i - start);
+                }
+
+                start = i;
+            }
+        }
+    }
+
+    private static Patch[] ReadRegion(ISlideReader reader, Geometry g, IReadOnlyList<Tile> tiles, int start, int count)
+    {
+        Tile first = tiles[start];
+        Tile last = tiles[start + count - 1];
+        double ds = g.Level.Downsample;
+        int height = (int)Math.Ceiling(g.TileSizeAtLevel);
+        int width = (int)Math.Ceiling((last.X - first.X) / ds + g.TileSizeAtLevel);
+        int window = g.Window;
+        byte[] region = ArrayPool<byte>.Shared.Rent(checked(width * height * 3));
+        var patches = new Patch[count];
+        try
+        {
+            reader.ReadRegion(g.Level.Index, first.X, first.Y, width, height, region);
+            for (int k = 0; k < count; k++)
+            {
+                Tile tile = tiles[start + k];
+                var patch = new Patch(tile, window);
+                patches[k] = patch;
+                double offset = (tile.X - first.X) / ds;
+                if (g.Rescale)
+                {
+                    Resampler.Resample(region, width * 3, width, height, offset, 0, g.TileSizeAtLevel, g.TileSizeAtLevel, patch.Pixels, window, window);
+                }
+                else
+                {
+                    int x = Math.Min((int)Math.Round(offset), width - window);
+                    Span<byte> dst = patch.Pixels;
+                    for (int y = 0; y < window; y++)
+                    {
+                        region.AsSpan((y * width + x) * 3, window * 3).CopyTo(dst.Slice(y * window * 3, window * 3));
+                    }
+                }
+            }
+
+            return patches;
+        }
+        catch
+        {
+            foreach (Patch? patch in patches)
+            {
+                patch?.Dispose();
+            }
+
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(region);
+        }
+    }
+
+    private sealed class Geometry
+    {
+        public Geometry(SlideLevel level, TilePlan plan)
+        {
+            Level = level;
+            Window = plan.Window;
+            TileSize0 = plan.TileSizeAtLevel0;
+            double scale = plan.Downsample / level.Downsample;
+            Rescale = Math.Abs(scale - 1) > 1e-9;
+            TileSizeAtLevel = Rescale ? plan.Window * scale : plan.Window;
+        }
+
+        public SlideLevel Level { get; }
+
+        public int Window { get; }
+
+        public double TileSize0 { get; }
+
+        public double TileSizeAtLevel { get; }
+
+        public bool Rescale { get; }
+    }
+}

@@ -1,0 +1,79 @@
+using DeepSlide.Imaging;
+using DeepSlide.Slides;
+using DeepSlide.Tissue;
+
+namespace DeepSlide.Tiling;
+
+/// <summary>Builds a tile plan: resolves the working resolution, computes a low-resolution tissue mask, keeps tissue tiles.</summary>
+public static class TilePlanner
+{
+    public static TilePlan Plan(ISlideReader reader, TilingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        SlideInfo slide = reader.Info;
+        ResolvedResolution resolved = options.Resolution.Resolve(slide);
+        TissueMasker masker = TissueMasker.Create(options.TissueMethod);
+
+        // Sixteen mask pixels per window side: for DeepSlide's rule each mask pixel is then one 14 x 14 cell mean.
+        double maskDownsample = resolved.Downsample * options.Window / PurpleRule.CellsPerSide;
+        RgbImage lowResolution = reader.ReadAtDownsample(maskDownsample);
+        TissueMask mask = masker.Compute(lowResolution, maskDownsample);
+        return Plan(slide, resolved, options, mask);
+    }
+
+    /// <summary>The plan for a slide of known geometry and mask; no pixels are read.</summary>
+    public static TilePlan Plan(SlideInfo slide, ResolvedResolution resolved, TilingOptions options, TissueMask mask)
+    {
+        options.Validate();
+        long workingWidth = (long)Math.Floor(slide.Width / resolved.Downsample);
+        long workingHeight = (long)Math.Floor(slide.Height / resolved.Downsample);
+        int window = options.Window;
+        int stride = options.EffectiveStride;
+        if (workingWidth < window || workingHeight < window)
+        {
+            throw new DeepSlideException(
+                DeepSlideErrorReason.SlideTooSmall,
+                slide.Path,
+                $"the slide is {workingWidth}x{workingHeight} px at the working resolution, smaller than one {window}x{window} patch.");
+        }
+
+        IReadOnlyList<long> columns = TileGrid.Offsets(workingWidth, window, stride);
+        IReadOnlyList<long> rows = TileGrid.Offsets(workingHeight, window, stride);
+        double minTissue = options.MinTissueFraction ?? TissueMasker.Create(options.TissueMethod).DefaultMinTissueFraction;
+        double size0 = window * resolved.Downsample;
+        var tiles = new List<Tile>();
+        for (int r = 0; r < rows.Count; r++)
+        {
+            long y = (long)Math.Round(rows[r] * resolved.Downsample);
+            for (int c = 0; c < columns.Count; c++)
+            {
+                long x = (long)Math.Round(columns[c] * resolved.Downsample);
+                double fraction = mask.FractionOf(x, y, size0, size0);
+                if (fraction > minTissue)
+                {
+                    tiles.Add(new Tile(tiles.Count, c, r, x, y, (float)fraction));
+                }
+            }
+        }
+
+        return new TilePlan
+        {
+            SlidePath = slide.Path,
+            SlideWidth = slide.Width,
+            SlideHeight = slide.Height,
+            Level = resolved.Level.Index,
+            LevelDownsample = resolved.Level.Downsample,
+            Downsample = resolved.Downsample,
+            Window = window,
+            Stride = stride,
+            Columns = columns.Count,
+            Rows = rows.Count,
+            TissueMethod = options.TissueMethod,
+            MinTissueFraction = minTissue,
+            Tiles = tiles,
+            Mask = mask,
+        };
+    }
+}
