@@ -1,0 +1,41 @@
+using System.CommandLine;
+using DeepSlide.Slides.Synthesis;
+using DeepSlide.Synthesis;
+
+namespace DeepSlide.Cli.Commands;
+
+internal static class SynthCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Folder to write the labelled slides to (one subfolder per class).", Required = true };
+        var perClass = new Option<int>("--slides-per-class") { Description = "Slides per class.", DefaultValueFactory = _ => 4 };
+        var width = new Option<int>("--width") { Description = "Level-0 width in pixels.", DefaultValueFactory = _ => 4096 };
+        var height = new Option<int>("--height") { Description = "Level-0 height in pixels.", DefaultValueFactory = _ => 3072 };
+        var format = new Option<SyntheticFormat>("--format") { Description = "tiff (generic tiled pyramid), aperio (SVS-style) or jpeg (flat).", DefaultValueFactory = _ => SyntheticFormat.Tiff };
+        var mixed = new Option<double>("--benign-fraction") { Description = "Share of each non-benign slide's tissue drawn as benign, for mixed slides.", DefaultValueFactory = _ => 0.25 };
+        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed writes the same slides.", DefaultValueFactory = _ => 1 };
+        var command = new Command("synth", "Write a labelled set of synthetic H&E-like slides (classes: " + string.Join(", ", TissueClassStyle.All.Select(s => s.Name)) + ").")
+        {
+            output, perClass, width, height, format, mixed, seed,
+        };
+        command.SetAction(parse =>
+        {
+            var written = SyntheticDataset.Write(
+                parse.GetValue(output)!,
+                new SyntheticDatasetOptions
+                {
+                    SlidesPerClass = parse.GetValue(perClass),
+                    Width = parse.GetValue(width),
+                    Height = parse.GetValue(height),
+                    Format = parse.GetValue(format),
+                    BenignFraction = parse.GetValue(mixed),
+                    Seed = parse.GetValue(seed),
+                },
+                progress: line => Console.WriteLine(line));
+            Console.WriteLine($"wrote {written.Count} slides to {parse.GetValue(output)}");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using DeepSlide.Cli.Commands;
+
+namespace DeepSlide.Cli;
+
+public static class DeepSlideCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("DeepSlide: whole-slide image classification, from slides to patches to slide labels.");
+        root.Subcommands.Add(SynthCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            // Domain errors are reported as one line naming the file; anything else is a bug and keeps its stack trace.
+            return await Build().Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (DeepSlideException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+    }
+}

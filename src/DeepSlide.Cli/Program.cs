@@ -1,0 +1,3 @@
+using DeepSlide.Cli;
+
+return await DeepSlideCli.RunAsync(args);

@@ -1,0 +1,62 @@
+using System.Globalization;
+using DeepSlide.Synthesis;
+
+namespace DeepSlide.Slides.Synthesis;
+
+public sealed record SyntheticDatasetOptions
+{
+    public int SlidesPerClass { get; init; } = 4;
+
+    public long Width { get; init; } = 4096;
+
+    public long Height { get; init; } = 3072;
+
+    public SyntheticFormat Format { get; init; } = SyntheticFormat.Tiff;
+
+    /// <summary>Every other non-benign slide gets this share of benign tissue; the rest are pure.</summary>
+    public double BenignFraction { get; init; } = 0.25;
+
+    public int Seed { get; init; } = 1;
+
+    public IReadOnlyList<string>? Classes { get; init; }
+}
+
+/// <summary>A labelled data set of synthetic slides in DeepSlide's layout: one folder per class, and labels.csv (img,gt).</summary>
+public static class SyntheticDataset
+{
+    public static IReadOnlyList<(string Path, string ClassName)> Write(string folder, SyntheticDatasetOptions options, Action<string>? progress = null)
+    {
+        if (options.SlidesPerClass < 1)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, folder, "at least one slide per class is needed.");
+        }
+
+        IReadOnlyList<string> classes = options.Classes ?? TissueClassStyle.All.Select(s => s.Name).ToList();
+        var written = new List<(string, string)>();
+        var random = new Random(options.Seed);
+        foreach (string className in classes)
+        {
+            string classFolder = Path.Combine(folder, className);
+            Directory.CreateDirectory(classFolder);
+            for (int i = 0; i < options.SlidesPerClass; i++)
+            {
+                int seed = random.Next();
+                bool mixed = className != TissueClassStyle.Benign.Name && i % 2 == 1;
+                var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed)
+                {
+                    BenignFraction = mixed ? options.BenignFraction : 0,
+                };
+                string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
+                string path = Path.Combine(classFolder, name);
+                SyntheticSlideWriter.Write(new SyntheticSlide(spec), path, options.Format);
+                written.Add((path, className));
+                progress?.Invoke($"  {className}/{name}{(mixed ? $" (benign share {options.BenignFraction:0.##})" : string.Empty)}");
+            }
+        }
+
+        File.WriteAllLines(
+            Path.Combine(folder, "labels.csv"),
+            ["img,gt", .. written.Select(w => $"{Path.GetFileName(w.Item1)},{w.Item2}")]);
+        return written;
+    }
+}
