@@ -10,6 +10,8 @@ public static class DeepSlideCli
         var root = new RootCommand("DeepSlide: whole-slide image classification, from slides to patches to slide labels.");
         root.Subcommands.Add(SynthCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(PlanCommand.Create());
+        root.Subcommands.Add(TilesCommand.Create());
         return root;
     }
 
