@@ -1,4 +1,3 @@
-using System.Buffers;
 using DeepSlide.Tiling;
 
 namespace DeepSlide.Patches;
@@ -15,7 +14,7 @@ public sealed class Patch : IDisposable
     {
         Tile = tile;
         Size = size;
-        _buffer = ArrayPool<byte>.Shared.Rent(size * size * 3);
+        _buffer = PatchBufferPool.Rent(size * size * 3);
     }
 
     public Tile Tile { get; }
@@ -24,7 +23,7 @@ public sealed class Patch : IDisposable
 
     public int ByteCount => Size * Size * 3;
 
-    public Span<byte> Pixels => (_buffer ?? throw new ObjectDisposedException(nameof(Patch))).AsSpan(0, ByteCount);
+    public Span<byte> Pixels => _buffer ?? throw new ObjectDisposedException(nameof(Patch));
 
     public Imaging.RgbImage ToImage()
     {
@@ -38,7 +37,7 @@ public sealed class Patch : IDisposable
         byte[]? buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PatchBufferPool.Return(buffer);
         }
     }
 }

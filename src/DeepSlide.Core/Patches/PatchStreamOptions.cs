@@ -3,10 +3,10 @@ namespace DeepSlide.Patches;
 public sealed record PatchStreamOptions
 {
     /// <summary>Regions read ahead of the consumer; bounds memory to about this many regions.</summary>
-    public int ReadAhead { get; init; } = Math.Max(2, Environment.ProcessorCount * 2);
+    public int ReadAhead { get; init; } = Environment.ProcessorCount + 2;
 
     /// <summary>At most this many tiles are cut from one region read.</summary>
-    public int MaxTilesPerRegion { get; init; } = 32;
+    public int MaxTilesPerRegion { get; init; } = 16;
 
     /// <summary>A gap wider than this many tiles between two tiles of a row starts a new region.</summary>
     public int MaxGapTiles { get; init; } = 1;

@@ -17,7 +17,10 @@ public static class TilePlanner
         TissueMasker masker = TissueMasker.Create(options.TissueMethod);
 
         // Sixteen mask pixels per window side: for DeepSlide's rule each mask pixel is then one 14 x 14 cell mean.
-        double maskDownsample = resolved.Downsample * options.Window / PurpleRule.CellsPerSide;
+        // Very large slides get a coarser mask instead, so planning memory does not grow with slide area.
+        double maskDownsample = Math.Max(
+            resolved.Downsample * options.Window / PurpleRule.CellsPerSide,
+            Math.Sqrt((double)slide.Width * slide.Height / options.MaxMaskPixels));
         RgbImage lowResolution = reader.ReadAtDownsample(maskDownsample);
         TissueMask mask = masker.Compute(lowResolution, maskDownsample);
         return Plan(slide, resolved, options, mask);

@@ -18,6 +18,9 @@ public sealed record TilingOptions
     /// <summary>A tile is kept when its tissue fraction is strictly above this; the masker's default when null.</summary>
     public double? MinTissueFraction { get; init; }
 
+    /// <summary>The most pixels a tissue mask may have; bounds planning memory on the largest slides.</summary>
+    public int MaxMaskPixels { get; init; } = 1 << 21;
+
     public int EffectiveStride => Stride ?? Window;
 
     public void Validate()

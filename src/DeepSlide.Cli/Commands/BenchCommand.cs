@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using DeepSlide.Patches;
+using DeepSlide.Slides;
+using DeepSlide.Slides.Synthesis;
+using DeepSlide.Synthesis;
+using DeepSlide.Tiling;
+using DeepSlide.Tissue;
+
+namespace DeepSlide.Cli.Commands;
+
+/// <summary>Throughput and memory benchmarks on synthetic slides. Not a test: it prints numbers and never fails on them.</summary>
+internal static class BenchCommand
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    public static Command Create()
+    {
+        var work = new Option<string>("--work") { Description = "Folder for the benchmark slides (kept between runs).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "deepslide-bench") };
+        var memory = new Option<bool>("--memory") { Description = "Also compare peak memory streaming a 10,000² and a 60,000² slide (writes a large slide once).", DefaultValueFactory = _ => true };
+        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, and peak memory.") { work, memory };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetValue(work)!;
+            Directory.CreateDirectory(folder);
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+            string slide = EnsureSlide(folder, 20_000, 15_000);
+
+            var planTimes = new List<double>();
+            TilePlan plan = null!;
+            for (int i = 0; i < 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using ISlideReader r = SlideReader.Open(slide);
+                plan = TilePlanner.Plan(r, new TilingOptions());
+                planTimes.Add(sw.Elapsed.TotalSeconds);
+            }
+
+            planTimes.Sort();
+            Console.WriteLine(string.Create(C, $"plan (open, otsu mask, tile plan) 20000x15000: {planTimes[1]:0.000} s median of 3; {plan.GridTileCount} grid tiles, {plan.Tiles.Count} with tissue ({plan.GridTileCount / planTimes[1]:0} tiles/s filtered)"));
+
+            using ISlideReader reader = SlideReader.Open(slide);
+            IReadOnlyList<Tile> sample = plan.Tiles.Take(3000).ToList();
+            var buffer = new byte[224 * 224 * 3];
+            var watch = Stopwatch.StartNew();
+            foreach (Tile t in sample)
+            {
+                reader.ReadRegion(0, t.X, t.Y, 224, 224, buffer);
+            }
+
+            Console.WriteLine(string.Create(C, $"read one patch at a time, 1 thread: {sample.Count / watch.Elapsed.TotalSeconds:0} patches/s"));
+            watch.Restart();
+            Parallel.ForEach(sample, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new byte[224 * 224 * 3], (t, _, b) =>
+            {
+                reader.ReadRegion(0, t.X, t.Y, 224, 224, b);
+                return b;
+            }, _ => { });
+            Console.WriteLine(string.Create(C, $"read one patch at a time, {Environment.ProcessorCount} threads: {sample.Count / watch.Elapsed.TotalSeconds:0} patches/s"));
+
+            watch.Restart();
+            int purple = 0;
+            for (int i = 0; i < 3000; i++)
+            {
+                purple += PurpleRule.IsTissue(buffer, 224) ? 1 : 0;
+            }
+
+            Console.WriteLine(string.Create(C, $"purple rule on a 224² patch: {3000 / watch.Elapsed.TotalSeconds:0} patches/s"));
+
+            (int count, double seconds) = await StreamAll(reader, plan, cancellationToken);
+            Console.WriteLine(string.Create(C, $"stream all tissue patches (level 0, 224²): {count} in {seconds:0.00} s = {count / seconds:0} patches/s"));
+
+            if (parse.GetValue(memory))
+            {
+                foreach (int side in new[] { 10_000, 60_000 })
+                {
+                    string big = EnsureSlide(folder, side, side);
+                    string result = RunChild(["bench-stream", big]);
+                    Console.WriteLine($"stream {side}x{side}: {result}");
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The child process of the memory benchmark: plans and streams one slide, then reports its own peak RSS.</summary>
+    public static Command CreateStreamChild()
+    {
+        var slide = new Argument<string>("slide");
+        var command = new Command("bench-stream", "Plan and stream one slide, then print patches/s and peak RSS (used by bench).") { slide };
+        command.Hidden = true;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using ISlideReader reader = SlideReader.Open(parse.GetValue(slide)!);
+            TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());
+            (int count, double seconds) = await StreamAll(reader, plan, cancellationToken);
+            Console.WriteLine(string.Create(C, $"{count} patches in {seconds:0.0} s ({count / seconds:0}/s), peak RSS {PeakRssMegabytes():0} MB"));
+            if (Environment.GetEnvironmentVariable("DEEPSLIDE_BENCH_DEBUG") is not null)
+            {
+                Console.WriteLine(string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("VmHWM"))));
+                Console.WriteLine($"gc heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1e6:0} MB, total allocated {GC.GetTotalAllocatedBytes() / 1e6:0} MB, gen2 {GC.CollectionCount(2)}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<(int Count, double Seconds)> StreamAll(ISlideReader reader, TilePlan plan, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        int count = 0;
+        long checksum = 0;
+        await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, cancellationToken: cancellationToken))
+        {
+            checksum += patch.Pixels[patch.ByteCount / 2];
+            patch.Dispose();
+            count++;
+        }
+
+        GC.KeepAlive(checksum);
+        return (count, watch.Elapsed.TotalSeconds);
+    }
+
+    private static string EnsureSlide(string folder, int width, int height)
+    {
+        string path = Path.Combine(folder, $"bench-{width}x{height}.svs");
+        if (!File.Exists(path))
+        {
+            var watch = Stopwatch.StartNew();
+            string partial = path + ".partial";
+            var spec = new SyntheticSlideSpec("adenocarcinoma", width, height, Seed: 7) { BenignFraction = 0.3 };
+            SyntheticSlideWriter.Write(new SyntheticSlide(spec), partial, SyntheticFormat.Aperio);
+            File.Move(partial, path);
+            Console.WriteLine(string.Create(C, $"wrote {path} ({new FileInfo(path).Length / 1e6:0} MB) in {watch.Elapsed.TotalSeconds:0.0} s"));
+        }
+
+        return path;
+    }
+
+    private static double PeakRssMegabytes()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return double.Parse(line[6..].Trim().Split(' ')[0], C) / 1024;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static string RunChild(string[] arguments)
+    {
+        string executable = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(executable) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+        }
+
+        foreach (string a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process process = Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? output.Trim() : $"failed ({process.ExitCode}): {error.Trim()}";
+    }
+}
