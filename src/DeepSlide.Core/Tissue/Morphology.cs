@@ -3,15 +3,37 @@ namespace DeepSlide.Tissue;
 /// <summary>Binary morphology with a square structuring element of side 2r + 1.</summary>
 public static class Morphology
 {
-    public static bool[] Dilate(bool[] mask, int width, int height, int radius) => Filter(mask, width, height, radius, any: true);
+    public static bool[] Dilate(bool[] mask, int width, int height, int radius) => Filter(mask, width, height, radius, dilate: true);
 
-    public static bool[] Erode(bool[] mask, int width, int height, int radius) => Filter(mask, width, height, radius, any: false);
+    public static bool[] Erode(bool[] mask, int width, int height, int radius) => Filter(mask, width, height, radius, dilate: false);
 
     public static bool[] Open(bool[] mask, int width, int height, int radius) =>
         Dilate(Erode(mask, width, height, radius), width, height, radius);
 
-    public static bool[] Close(bool[] mask, int width, int height, int radius) =>
-        Erode(Dilate(mask, width, height, radius), width, height, radius);
+    /// <summary>Closing as if the image lay on an infinite background: padded, so objects at the border keep their shape.</summary>
+    public static bool[] Close(bool[] mask, int width, int height, int radius)
+    {
+        if (radius <= 0)
+        {
+            return (bool[])mask.Clone();
+        }
+
+        int pw = width + 2 * radius, ph = height + 2 * radius;
+        var padded = new bool[pw * ph];
+        for (int y = 0; y < height; y++)
+        {
+            Array.Copy(mask, y * width, padded, (y + radius) * pw + radius, width);
+        }
+
+        bool[] closed = Erode(Dilate(padded, pw, ph, radius), pw, ph, radius);
+        var result = new bool[mask.Length];
+        for (int y = 0; y < height; y++)
+        {
+            Array.Copy(closed, (y + radius) * pw + radius, result, y * width, width);
+        }
+
+        return result;
+    }
 
     /// <summary>Clears 8-connected regions of fewer than <paramref name="minPixels"/> pixels, in place.</summary>
     public static void RemoveSmallRegions(bool[] mask, int width, int height, int minPixels)
@@ -69,9 +91,9 @@ public static class Morphology
         }
     }
 
-    // Separable: a square element is a row pass then a column pass. Outside the image counts as background
-    // for dilation's "any" and as foreground for erosion's "all", so borders neither grow nor shrink spuriously.
-    private static bool[] Filter(bool[] mask, int width, int height, int radius, bool any)
+    // Separable: a square element is a row pass then a column pass. Outside the image is background, so
+    // erosion clears pixels within the radius of the border.
+    private static bool[] Filter(bool[] mask, int width, int height, int radius, bool dilate)
     {
         if (radius <= 0)
         {
@@ -83,17 +105,7 @@ public static class Morphology
         {
             for (int x = 0; x < width; x++)
             {
-                bool v = !any;
-                for (int k = Math.Max(0, x - radius); k <= Math.Min(width - 1, x + radius); k++)
-                {
-                    if (mask[y * width + k] == any)
-                    {
-                        v = any;
-                        break;
-                    }
-                }
-
-                rows[y * width + x] = v;
+                rows[y * width + x] = Window(mask, y * width, 1, x, width, radius, dilate);
             }
         }
 
@@ -102,20 +114,30 @@ public static class Morphology
         {
             for (int x = 0; x < width; x++)
             {
-                bool v = !any;
-                for (int k = Math.Max(0, y - radius); k <= Math.Min(height - 1, y + radius); k++)
-                {
-                    if (rows[k * width + x] == any)
-                    {
-                        v = any;
-                        break;
-                    }
-                }
-
-                result[y * width + x] = v;
+                result[y * width + x] = Window(rows, x, width, y, height, radius, dilate);
             }
         }
 
         return result;
+    }
+
+    // Dilation: any pixel of the window is set. Erosion: the window lies inside the image and all of it is set.
+    private static bool Window(bool[] values, int start, int step, int centre, int length, int radius, bool dilate)
+    {
+        int from = centre - radius, to = centre + radius;
+        if (!dilate && (from < 0 || to >= length))
+        {
+            return false;
+        }
+
+        for (int k = Math.Max(0, from); k <= Math.Min(length - 1, to); k++)
+        {
+            if (values[start + k * step] == dilate)
+            {
+                return dilate;
+            }
+        }
+
+        return !dilate;
     }
 }
