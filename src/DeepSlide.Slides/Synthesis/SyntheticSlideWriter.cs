@@ -60,6 +60,7 @@ public static class SyntheticSlideWriter
                         Mpp = Mpp,
                         ImageDescription = format == SyntheticFormat.Aperio ? AperioDescription(spec) : $"DeepSlide synthetic slide, class {spec.ClassName}",
                         Downsamples = Downsamples(spec.Width, spec.Height),
+                        AssociatedImages = format == SyntheticFormat.Aperio ? [("label", Label(spec)), ("macro", Macro(slide))] : [],
                     });
                 break;
         }
@@ -69,6 +70,41 @@ public static class SyntheticSlideWriter
     public static string AperioDescription(SyntheticSlideSpec spec) => string.Create(
         CultureInfo.InvariantCulture,
         $"Aperio Image Library v12.0.15 \r\n{spec.Width}x{spec.Height} [0,0 {spec.Width}x{spec.Height}] (256x256) JPEG/RGB Q=85|AppMag = {ObjectivePower}|MPP = {Mpp}|Filename = synthetic-{spec.Seed}|Class = {spec.ClassName}");
+
+    // A label: white with a bar code-like stripe pattern made from the seed, as a scanner photographs it.
+    private static RgbImage Label(SyntheticSlideSpec spec)
+    {
+        RgbImage label = RgbImage.Filled(160, 120, 250, 250, 250);
+        var random = new Random(spec.Seed);
+        for (int x = 16; x < 144; x += 4)
+        {
+            byte v = random.Next(2) == 0 ? (byte)20 : (byte)250;
+            for (int y = 30; y < 90; y++)
+            {
+                for (int k = 0; k < 4; k++)
+                {
+                    label[x + k, y] = (v, v, v);
+                }
+            }
+        }
+
+        return label;
+    }
+
+    // A macro: the whole slide at low resolution.
+    private static RgbImage Macro(SyntheticSlide slide)
+    {
+        int downsample = 64;
+        while (Math.Max(slide.Spec.Width, slide.Spec.Height) / downsample > 512)
+        {
+            downsample *= 2;
+        }
+
+        int w = (int)Math.Max(1, slide.Spec.Width / downsample), h = (int)Math.Max(1, slide.Spec.Height / downsample);
+        var macro = new RgbImage(w, h);
+        slide.Render(downsample, 0, 0, w, h, macro.Pixels);
+        return macro;
+    }
 
     // Levels at 1, 4, 16, ... until the smallest is under about 1,000 px, as scanners do.
     private static List<int> Downsamples(long width, long height)

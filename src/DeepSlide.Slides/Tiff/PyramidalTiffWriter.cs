@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using DeepSlide.Imaging;
 using SkiaSharp;
 
 namespace DeepSlide.Slides.Tiff;
@@ -21,6 +22,14 @@ public sealed record PyramidalTiffOptions
 
     /// <summary>Microns per pixel at level 0, written as the resolution tags.</summary>
     public double? Mpp { get; init; }
+
+    /// <summary>
+    /// Untiled images written after the levels, each with the description "{AssociatedImagePrefix}\n{name} WxH",
+    /// which is how Aperio files name their label and macro images.
+    /// </summary>
+    public IReadOnlyList<(string Name, RgbImage Image)> AssociatedImages { get; init; } = [];
+
+    public string AssociatedImagePrefix { get; init; } = "Aperio Image Library v12.0.15";
 }
 
 /// <summary>
@@ -161,13 +170,69 @@ public static class PyramidalTiffWriter
                 writer.Write(value);
             }
 
-            long next = stream.Position;
-            writer.Write(0u);
-            stream.Position = nextPointer;
-            writer.Write(ifdAt);
-            stream.Position = stream.Length;
-            nextPointer = next;
+            nextPointer = Link(writer, ifdAt, nextPointer);
         }
+
+        foreach ((string name, RgbImage image) in options.AssociatedImages)
+        {
+            nextPointer = WriteStripped(writer, image, $"{options.AssociatedImagePrefix}\n{name} {image.Width}x{image.Height}", nextPointer);
+        }
+    }
+
+    // Writes one uncompressed RGB strip and its directory; returns where the next directory's offset goes.
+    private static long WriteStripped(BinaryWriter writer, RgbImage image, string description, long nextPointer)
+    {
+        Stream stream = writer.BaseStream;
+        Align(writer);
+        uint dataAt = Position(stream);
+        writer.Write(image.Pixels, 0, image.Width * image.Height * 3);
+        Align(writer);
+        uint bitsAt = Position(stream);
+        writer.Write((ushort)8);
+        writer.Write((ushort)8);
+        writer.Write((ushort)8);
+        byte[] text = Encoding.ASCII.GetBytes(description + "\0");
+        uint textAt = Position(stream);
+        writer.Write(text);
+        Align(writer);
+        (ushort Tag, ushort Type, uint Count, uint Value)[] entries =
+        [
+            (254, Long, 1, 1),
+            (256, Long, 1, (uint)image.Width),
+            (257, Long, 1, (uint)image.Height),
+            (258, Short, 3, bitsAt),
+            (259, Short, 1, 1),
+            (262, Short, 1, 2),
+            (270, Ascii, (uint)text.Length, textAt),
+            (273, Long, 1, dataAt),
+            (277, Short, 1, 3),
+            (278, Long, 1, (uint)image.Height),
+            (279, Long, 1, (uint)(image.Width * image.Height * 3)),
+            (284, Short, 1, 1),
+        ];
+        uint ifdAt = Position(stream);
+        writer.Write((ushort)entries.Length);
+        foreach ((ushort tag, ushort type, uint count, uint value) in entries)
+        {
+            writer.Write(tag);
+            writer.Write(type);
+            writer.Write(count);
+            writer.Write(value);
+        }
+
+        return Link(writer, ifdAt, nextPointer);
+    }
+
+    // Ends the directory just written with a zero "next" offset and points the previous link at it.
+    private static long Link(BinaryWriter writer, uint ifdAt, long nextPointer)
+    {
+        Stream stream = writer.BaseStream;
+        long next = stream.Position;
+        writer.Write(0u);
+        stream.Position = nextPointer;
+        writer.Write(ifdAt);
+        stream.Position = stream.Length;
+        return next;
     }
 
     private static (byte[]? Data, uint? Uniform) EncodeTile(RegionRenderer render, int downsample, int tx, int ty, long lw, long lh, int tile, int quality)
