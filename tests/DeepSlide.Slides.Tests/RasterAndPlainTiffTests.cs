@@ -1,0 +1,75 @@
+using DeepSlide.Imaging;
+using DeepSlide.Slides.Raster;
+using SkiaSharp;
+
+namespace DeepSlide.Slides.Tests;
+
+public class RasterAndPlainTiffTests(SlideFiles files) : IClassFixture<SlideFiles>
+{
+    [Fact]
+    public void A_flat_jpeg_is_a_one_level_slide_matching_the_rendered_pixels()
+    {
+        using ISlideReader reader = SlideReader.Open(files.Jpeg);
+        Assert.IsType<RasterSlideReader>(reader);
+        Assert.Equal("jpeg", reader.Info.Vendor);
+        Assert.Equal([(3000L, 2200L)], reader.Info.Levels.Select(l => (l.Width, l.Height)));
+        RgbImage read = reader.ReadRegion(0, 1000, 800, 200, 100);
+        var expected = new byte[200 * 100 * 3];
+        files.Slide.Render(1, 1000, 800, 200, 100, expected);
+        Assert.True(read.Pixels.Zip(expected, (a, b) => Math.Abs(a - b)).Average() < 6);
+        Assert.Throws<DeepSlideException>(() => reader.ReadRegion(1, 0, 0, 1, 1, new byte[3]));
+    }
+
+    [Fact]
+    public void Transparent_png_pixels_become_white_and_regions_beyond_the_edge_are_white()
+    {
+        string path = files.PathFor("alpha.png");
+        using (var bitmap = new SKBitmap(new SKImageInfo(4, 2, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            bitmap.SetPixel(0, 0, new SKColor(10, 20, 30, 255));
+            bitmap.SetPixel(1, 0, new SKColor(10, 20, 30, 0));
+            bitmap.SetPixel(2, 0, new SKColor(0, 0, 0, 128));
+            using SKData data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(path, data.ToArray());
+        }
+
+        using ISlideReader reader = SlideReader.Open(path);
+        Assert.Equal("png", reader.Info.Vendor);
+        RgbImage image = reader.ReadRegion(0, 0, 0, 5, 3);
+        Assert.Equal(((byte)10, (byte)20, (byte)30), image[0, 0]);
+        Assert.Equal(((byte)255, (byte)255, (byte)255), image[1, 0]);
+        Assert.Equal(((byte)127, (byte)127, (byte)127), image[2, 0]);
+        Assert.Equal(((byte)255, (byte)255, (byte)255), image[4, 2]);
+    }
+
+    [Theory]
+    [InlineData("none", 1000)]
+    [InlineData("lzw", 7)]
+    [InlineData("lzw:2", 16)]
+    [InlineData("zip", 5)]
+    [InlineData("zip:2", 64)]
+    [InlineData("packbits", 3)]
+    public void A_plain_stripped_tiff_decodes_losslessly_whatever_libtiff_compressed_it_with(string compression, int rowsPerStrip)
+    {
+        var original = new RgbImage(203, 97);
+        files.Slide.Render(1, 1300, 1000, 203, 97, original.Pixels);
+        string uncompressed = files.PathFor($"plain-{compression.Replace(':', '-')}-src.tif");
+        string path = files.PathFor($"plain-{compression.Replace(':', '-')}.tif");
+        PlainTiff.WriteUncompressed(uncompressed, original, rowsPerStrip: 10);
+        PlainTiff.Recompress(uncompressed, path, compression, rowsPerStrip);
+
+        using ISlideReader reader = SlideReader.Open(path);
+        Assert.Equal("tiff", reader.Info.Vendor);
+        Assert.Equal(original.Pixels, reader.ReadRegion(0, 0, 0, 203, 97).Pixels);
+    }
+
+    [Fact]
+    public void An_image_round_trips_through_png_exactly()
+    {
+        var image = new RgbImage(31, 17);
+        new Random(4).NextBytes(image.Pixels);
+        string path = files.PathFor("round.png");
+        ImageFiles.Save(image, path);
+        Assert.Equal(image.Pixels, ImageFiles.Load(path).Pixels);
+    }
+}
