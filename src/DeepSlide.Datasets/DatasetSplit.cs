@@ -26,7 +26,7 @@ public static class DatasetSplit
         foreach (string className in dataset.Classes)
         {
             List<LabelledSlide> slides = dataset.Slides.Where(s => s.ClassName == className).OrderBy(s => s.Path, StringComparer.Ordinal).ToList();
-            var random = new Random(HashCode.Combine(seed, StableHash(className)));
+            var random = new Random(StableSeed(seed, className));
             for (int i = slides.Count - 1; i > 0; i--)
             {
                 int j = random.Next(i + 1);
@@ -58,12 +58,16 @@ public static class DatasetSplit
     // At least one slide for a part that was asked for, as long as one is left for training.
     private static int Count(int n, double fraction) => fraction <= 0 ? 0 : Math.Max(1, (int)Math.Round(n * fraction));
 
-    private static int StableHash(string text)
+    /// <summary>
+    /// A seed derived from a seed and a name that is the same in every process (HashCode and string.GetHashCode
+    /// are randomised per process, so they cannot make a split reproducible).
+    /// </summary>
+    internal static int StableSeed(int seed, string name)
     {
         unchecked
         {
-            int hash = 17;
-            foreach (char c in text)
+            int hash = seed * 486_187_739 + 17;
+            foreach (char c in name)
             {
                 hash = hash * 31 + c;
             }

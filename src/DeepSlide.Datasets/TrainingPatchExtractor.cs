@@ -131,7 +131,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
             List<string> files = extracted[(r.Part, r.ClassName)];
             if (r.Part == SplitPart.Train && files.Count > 0 && files.Count < balanced)
             {
-                var random = new Random(HashCode.Combine(options.Seed, i));
+                var random = new Random(DatasetSplit.StableSeed(options.Seed, $"{r.ClassName}/duplicates"));
                 int wanted = balanced - files.Count;
                 for (int k = 0; k < wanted; k++)
                 {

@@ -99,6 +99,8 @@ public class SlideDatasetTests
         }
 
         Assert.Equal(split, DatasetSplit.Split(dataset, 0.2, 0.3, seed: 4));
+        // The same in every process, not just within this one.
+        Assert.Equal(["a9", "a7", "a8"], split.Where(s => s.Slide.ClassName == "a" && s.Part == SplitPart.Test).Select(s => s.Slide.Name));
         static string Assignment(IEnumerable<SplitSlide> parts) => string.Join(",", parts.OrderBy(s => s.Slide.Name).Select(s => s.Part));
         Assert.NotEqual(Assignment(split), Assignment(DatasetSplit.Split(dataset, 0.2, 0.3, seed: 5)));
     }

@@ -49,37 +49,11 @@ public readonly record struct Resolution(ResolutionUnit Unit, double Value)
                 return new ResolvedResolution(slide.Levels[index], slide.Levels[index].Downsample);
 
             case ResolutionUnit.Mpp:
-                if (!(Value > 0))
-                {
-                    throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, slide.Path, $"a target of {this} is not a resolution.");
-                }
-
-                if (slide.MppX is not double mpp)
-                {
-                    throw new DeepSlideException(
-                        DeepSlideErrorReason.ResolutionUnavailable,
-                        slide.Path,
-                        $"a target of {this} was asked for, but the slide records no microns per pixel; use a level or a magnification instead.");
-                }
-
-                downsample = Value / mpp;
+                downsample = Value / Recorded(slide, slide.MppX, "microns per pixel", "a level or a magnification");
                 break;
 
             default:
-                if (!(Value > 0))
-                {
-                    throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, slide.Path, $"a target of {this} is not a magnification.");
-                }
-
-                if (slide.ObjectivePower is not double power)
-                {
-                    throw new DeepSlideException(
-                        DeepSlideErrorReason.ResolutionUnavailable,
-                        slide.Path,
-                        $"a target of {this} was asked for, but the slide records no objective power; use a level or an mpp instead.");
-                }
-
-                downsample = power / Value;
+                downsample = Recorded(slide, slide.ObjectivePower, "objective power", "a level or an mpp") / Value;
                 break;
         }
 
@@ -106,6 +80,18 @@ public readonly record struct Resolution(ResolutionUnit Unit, double Value)
 
         downsample = Math.Max(1.0, downsample);
         return new ResolvedResolution(slide.BestLevelForDownsample(downsample), downsample);
+    }
+    private double Recorded(SlideInfo slide, double? recorded, string what, string instead)
+    {
+        if (!(Value > 0))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, slide.Path, $"a target of {this} is not a valid {what}.");
+        }
+
+        return recorded ?? throw new DeepSlideException(
+            DeepSlideErrorReason.ResolutionUnavailable,
+            slide.Path,
+            $"a target of {this} was asked for, but the slide records no {what}; use {instead} instead.");
     }
 }
 

@@ -160,17 +160,7 @@ public static class PyramidalTiffWriter
             entries.Add((325, Long, (uint)counts.Length, counts.Length == 1 ? counts[0] : countsAt));
             entries.Add((530, Short, 2, 2u | (2u << 16)));
 
-            uint ifdAt = Position(stream);
-            writer.Write((ushort)entries.Count);
-            foreach ((ushort tag, ushort type, uint count, uint value) in entries)
-            {
-                writer.Write(tag);
-                writer.Write(type);
-                writer.Write(count);
-                writer.Write(value);
-            }
-
-            nextPointer = Link(writer, ifdAt, nextPointer);
+            nextPointer = WriteDirectory(writer, entries, nextPointer);
         }
 
         foreach ((string name, RgbImage image) in options.AssociatedImages)
@@ -210,8 +200,16 @@ public static class PyramidalTiffWriter
             (279, Long, 1, (uint)(image.Width * image.Height * 3)),
             (284, Short, 1, 1),
         ];
+        return WriteDirectory(writer, entries, nextPointer);
+    }
+
+    // Writes a directory (entries sorted by tag), points the previous "next directory" offset at it, and
+    // returns where this directory's own "next" offset lies.
+    private static long WriteDirectory(BinaryWriter writer, IReadOnlyList<(ushort Tag, ushort Type, uint Count, uint Value)> entries, long nextPointer)
+    {
+        Stream stream = writer.BaseStream;
         uint ifdAt = Position(stream);
-        writer.Write((ushort)entries.Length);
+        writer.Write((ushort)entries.Count);
         foreach ((ushort tag, ushort type, uint count, uint value) in entries)
         {
             writer.Write(tag);
@@ -220,13 +218,6 @@ public static class PyramidalTiffWriter
             writer.Write(value);
         }
 
-        return Link(writer, ifdAt, nextPointer);
-    }
-
-    // Ends the directory just written with a zero "next" offset and points the previous link at it.
-    private static long Link(BinaryWriter writer, uint ifdAt, long nextPointer)
-    {
-        Stream stream = writer.BaseStream;
         long next = stream.Position;
         writer.Write(0u);
         stream.Position = nextPointer;
