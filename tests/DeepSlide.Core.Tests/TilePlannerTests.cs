@@ -100,6 +100,17 @@ public class TilePlannerTests
     }
 
     [Fact]
+    public void Reading_a_single_level_slide_at_low_resolution_reads_bounded_strips()
+    {
+        var inner = new FunctionSlideReader(60_000, 2_000);
+        var reader = new RecordingReader(inner);
+        Imaging.RgbImage image = reader.ReadAtDownsample(40);
+        Assert.Equal((1500, 50), (image.Width, image.Height));
+        Assert.All(reader.Regions, r => Assert.True((long)r.Width * r.Height <= 8_000_000, $"{r.Width}x{r.Height}"));
+        Assert.Equal(2000, reader.Regions.Sum(r => r.Height));
+    }
+
+    [Fact]
     public void Invalid_options_are_refused()
     {
         Assert.Throws<DeepSlideException>(() => new TilingOptions { Window = 100 }.Validate());
@@ -111,6 +122,8 @@ public class TilePlannerTests
     {
         public List<int> Levels { get; } = [];
 
+        public List<(int Width, int Height)> Regions { get; } = [];
+
         public SlideInfo Info => inner.Info;
 
         public void ReadRegion(int level, long x, long y, int width, int height, Span<byte> rgb)
@@ -118,6 +131,7 @@ public class TilePlannerTests
             lock (Levels)
             {
                 Levels.Add(level);
+                Regions.Add((width, height));
             }
 
             inner.ReadRegion(level, x, y, width, height, rgb);

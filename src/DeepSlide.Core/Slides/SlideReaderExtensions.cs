@@ -28,7 +28,8 @@ public static class SlideReaderExtensions
 
         double scale = downsample / level.Downsample;
         int levelWidth = (int)level.Width;
-        const int outputRowsPerStrip = 32;
+        // At most about 8 Mpx of the source level per read, whatever the slide's width.
+        int outputRowsPerStrip = (int)Math.Clamp((8_000_000 / (levelWidth * scale)) - 1, 1, 32);
         int maxStripRows = (int)Math.Ceiling(outputRowsPerStrip * scale) + 2;
         byte[] strip = ArrayPool<byte>.Shared.Rent(checked(levelWidth * maxStripRows * 3));
         try
