@@ -14,6 +14,7 @@ public enum DeepSlideErrorReason
     ResolutionUnavailable,
     InvalidArgument,
     InvalidDataset,
+    InvalidModel,
 }
 
 /// <summary>

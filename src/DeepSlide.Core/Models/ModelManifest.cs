@@ -1,0 +1,208 @@
+using System.Text.Json.Serialization;
+using DeepSlide.Slides;
+using DeepSlide.Tissue;
+
+namespace DeepSlide.Models;
+
+/// <summary>
+/// What a model bundle says about its ONNX patch classifier: classes, input preprocessing, the resolution it was
+/// trained at, aggregation settings and provenance. Validated by <see cref="Validate"/>.
+/// </summary>
+public sealed record ModelManifest
+{
+    public const int CurrentFormatVersion = 1;
+
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>Class names in output index order.</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    public ModelInput Input { get; init; } = new();
+
+    public ModelOutput Output { get; init; } = new();
+
+    /// <summary>The patch size and working resolution the model was trained at.</summary>
+    public PatchSpec Patch { get; init; } = new();
+
+    public StainSpec Stain { get; init; } = new();
+
+    public AggregationSpec Aggregation { get; init; } = new();
+
+    public TrainingProvenance? Training { get; init; }
+
+    public OnnxFile Onnx { get; init; } = new();
+
+    /// <summary>Checks every field; <paramref name="path"/> names the manifest in errors.</summary>
+    public void Validate(string path)
+    {
+        void Fail(string problem) => throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, path, problem);
+        if (FormatVersion != CurrentFormatVersion)
+        {
+            Fail($"formatVersion {FormatVersion} is not supported; this program reads version {CurrentFormatVersion}.");
+        }
+
+        if (Classes.Count < 2)
+        {
+            Fail($"'classes' lists {Classes.Count} class(es); at least two are needed.");
+        }
+
+        if (Classes.Any(string.IsNullOrWhiteSpace) || Classes.Distinct(StringComparer.Ordinal).Count() != Classes.Count)
+        {
+            Fail("'classes' has an empty or repeated name.");
+        }
+
+        if (Input is null || string.IsNullOrWhiteSpace(Input.Name))
+        {
+            Fail("'input.name' is missing.");
+        }
+
+        if (Input!.Size < 16)
+        {
+            Fail($"'input.size' is {Input.Size}; give the model's input side in pixels (224 for ResNet).");
+        }
+
+        if (Input.ChannelOrder is not ("RGB" or "BGR"))
+        {
+            Fail($"'input.channelOrder' is '{Input.ChannelOrder}'; use RGB or BGR.");
+        }
+
+        if (Input.Mean.Count != 3 || Input.Std.Count != 3 || Input.Std.Any(s => !(s > 0)))
+        {
+            Fail("'input.mean' and 'input.std' need three values each, and every std must be positive.");
+        }
+
+        if (!(Input.PixelScale > 0))
+        {
+            Fail("'input.pixelScale' must be positive (1 for 0..255 input, 1/255 for 0..1).");
+        }
+
+        if (Output is null || string.IsNullOrWhiteSpace(Output.Probabilities))
+        {
+            Fail("'output.probabilities' is missing: name the output that holds class scores.");
+        }
+
+        if (Patch is null || Patch.Window != Input.Size)
+        {
+            Fail($"'patch.window' ({Patch?.Window}) must equal 'input.size' ({Input.Size}).");
+        }
+
+        if (Onnx is null || string.IsNullOrWhiteSpace(Onnx.File))
+        {
+            Fail("'onnx.file' is missing.");
+        }
+
+        if (Onnx!.Sha256 is { } sha && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))
+        {
+            Fail("'onnx.sha256' is not a 64-digit hex SHA-256.");
+        }
+
+        foreach ((string name, double t) in Aggregation.Thresholds)
+        {
+            if (!Classes.Contains(name) || t is < 0 or > 1)
+            {
+                Fail($"'aggregation.thresholds' has '{name}': {t}; thresholds are per known class, in [0, 1].");
+            }
+        }
+
+        if (Aggregation.NormalClass is { } normal && !Classes.Contains(normal))
+        {
+            Fail($"'aggregation.normalClass' '{normal}' is not one of the classes.");
+        }
+    }
+}
+
+public sealed record ModelInput
+{
+    public string Name { get; init; } = "image";
+
+    public int Size { get; init; } = 224;
+
+    /// <summary>RGB or BGR: the order of the planes the model expects.</summary>
+    public string ChannelOrder { get; init; } = "RGB";
+
+    /// <summary>Each 0..255 value is multiplied by this before the mean is subtracted.</summary>
+    public double PixelScale { get; init; } = 1;
+
+    /// <summary>Per channel, in <see cref="ChannelOrder"/>.</summary>
+    public IReadOnlyList<double> Mean { get; init; } = [0, 0, 0];
+
+    public IReadOnlyList<double> Std { get; init; } = [1, 1, 1];
+}
+
+public sealed record ModelOutput
+{
+    public string Probabilities { get; init; } = "probabilities";
+
+    /// <summary>True when the output is already softmax probabilities; false for logits.</summary>
+    public bool IsSoftmax { get; init; } = true;
+
+    /// <summary>The backbone feature output, when the model exposes one (used by attention MIL and CAM).</summary>
+    public string? Features { get; init; }
+}
+
+public sealed record PatchSpec
+{
+    public int Window { get; init; } = 224;
+
+    /// <summary>The working resolution; null means level 0.</summary>
+    public double? Mpp { get; init; }
+
+    public double? Magnification { get; init; }
+
+    public int? Level { get; init; }
+
+    [JsonConverter(typeof(JsonStringEnumConverter))]
+    public TissueMethod Tissue { get; init; } = TissueMethod.Otsu;
+
+    public Resolution Resolution =>
+        Mpp is double mpp ? Resolution.AtMpp(mpp)
+        : Magnification is double power ? Resolution.AtMagnification(power)
+        : Resolution.AtLevel(Level ?? 0);
+}
+
+public sealed record StainSpec
+{
+    /// <summary>none, reinhard or macenko.</summary>
+    public string Method { get; init; } = "none";
+
+    /// <summary>The target statistics the normaliser maps every patch onto.</summary>
+    public IReadOnlyList<double>? Target { get; init; }
+}
+
+public sealed record AggregationSpec
+{
+    /// <summary>DeepSlide thresholding: a patch counts for class c when its confidence is strictly above t_c.</summary>
+    public IReadOnlyDictionary<string, double> Thresholds { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The class called when too few patches count ("otherwise predict normal").</summary>
+    public string? NormalClass { get; init; }
+
+    /// <summary>The least share of counted patches for a non-normal call.</summary>
+    public double MinShare { get; init; }
+}
+
+public sealed record TrainingProvenance
+{
+    public string? Backbone { get; init; }
+
+    public DateTimeOffset CreatedUtc { get; init; }
+
+    public string? Data { get; init; }
+
+    public int TrainPatches { get; init; }
+
+    public int ValPatches { get; init; }
+
+    public int Epochs { get; init; }
+
+    public int Seed { get; init; }
+
+    public double? ValAccuracy { get; init; }
+}
+
+public sealed record OnnxFile
+{
+    public string File { get; init; } = "model.onnx";
+
+    public string? Sha256 { get; init; }
+}

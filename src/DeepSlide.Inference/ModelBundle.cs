@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DeepSlide.Models;
+
+namespace DeepSlide.Inference;
+
+/// <summary>A folder with model.onnx and manifest.json. Loading validates the manifest and the file's SHA-256.</summary>
+public sealed class ModelBundle
+{
+    public const string ManifestFileName = "manifest.json";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private ModelBundle(string folder, ModelManifest manifest)
+    {
+        Folder = folder;
+        Manifest = manifest;
+    }
+
+    public string Folder { get; }
+
+    public ModelManifest Manifest { get; }
+
+    public string OnnxPath => Path.Combine(Folder, Manifest.Onnx.File);
+
+    public static ModelBundle Load(string folder)
+    {
+        string manifestPath = Path.Combine(folder, ManifestFileName);
+        if (!File.Exists(manifestPath))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, folder, $"the model bundle has no {ManifestFileName}.");
+        }
+
+        ModelManifest manifest;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(manifestPath));
+            foreach (string required in new[] { "classes", "input", "output", "patch", "onnx" })
+            {
+                if (!document.RootElement.TryGetProperty(required, out _))
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestPath, $"the manifest has no '{required}' field.");
+                }
+            }
+
+            manifest = document.Deserialize<ModelManifest>(Json) ?? throw new JsonException("empty manifest");
+        }
+        catch (JsonException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestPath, $"the manifest is not valid JSON for a model manifest: {ex.Message}", ex);
+        }
+
+        manifest.Validate(manifestPath);
+        var bundle = new ModelBundle(folder, manifest);
+        if (!File.Exists(bundle.OnnxPath))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, bundle.OnnxPath, "the model file named in the manifest does not exist.");
+        }
+
+        if (manifest.Onnx.Sha256 is string expected)
+        {
+            string actual = Sha256(bundle.OnnxPath);
+            if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, bundle.OnnxPath, $"the file's SHA-256 is {actual}, but the manifest says {expected}; the file was changed or corrupted.");
+            }
+        }
+
+        return bundle;
+    }
+
+    /// <summary>Writes a bundle, recording the ONNX file's SHA-256 in the manifest.</summary>
+    public static ModelBundle Save(string folder, ModelManifest manifest, byte[] onnx)
+    {
+        Directory.CreateDirectory(folder);
+        string onnxPath = Path.Combine(folder, manifest.Onnx.File);
+        File.WriteAllBytes(onnxPath, onnx);
+        manifest = manifest with { Onnx = manifest.Onnx with { Sha256 = Convert.ToHexStringLower(SHA256.HashData(onnx)) } };
+        manifest.Validate(Path.Combine(folder, ManifestFileName));
+        File.WriteAllText(Path.Combine(folder, ManifestFileName), JsonSerializer.Serialize(manifest, Json));
+        return new ModelBundle(folder, manifest);
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,166 @@
+using DeepSlide.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DeepSlide.Inference;
+
+/// <summary>
+/// Runs a model bundle's ONNX classifier on batches of RGB patches. One ONNX Runtime session for the life of the
+/// object; thread-safe for one caller at a time per instance (the input buffer is reused).
+/// </summary>
+public sealed class PatchClassifier : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _run = new();
+    private readonly float[] _input;
+    private readonly Preprocessor _preprocessor;
+    private readonly string _inputName;
+    private readonly string _outputName;
+    private readonly string? _featuresName;
+
+    private PatchClassifier(ModelManifest manifest, string path, InferenceSession session, string provider, int batchSize)
+    {
+        Manifest = manifest;
+        _session = session;
+        ExecutionProvider = provider;
+        BatchSize = batchSize;
+        _preprocessor = new Preprocessor(manifest.Input);
+        _inputName = manifest.Input.Name;
+        _outputName = manifest.Output.Probabilities;
+        _featuresName = manifest.Output.Features;
+        _input = new float[batchSize * 3 * manifest.Input.Size * manifest.Input.Size];
+        Validate(path);
+    }
+
+    public ModelManifest Manifest { get; }
+
+    /// <summary>"CUDA" or "CPU": where the model runs.</summary>
+    public string ExecutionProvider { get; }
+
+    public int BatchSize { get; }
+
+    public int ClassCount => Manifest.Classes.Count;
+
+    public static PatchClassifier Load(ModelBundle bundle, InferenceOptions? options = null) =>
+        Load(bundle.Manifest, bundle.OnnxPath, File.ReadAllBytes(bundle.OnnxPath), options);
+
+    public static PatchClassifier Load(ModelManifest manifest, string path, byte[] onnx, InferenceOptions? options = null)
+    {
+        options ??= new InferenceOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
+        (InferenceSession session, string provider) = OnnxSessions.Create(onnx, path, options);
+        try
+        {
+            return new PatchClassifier(manifest, path, session, provider, options.BatchSize);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Classifies <paramref name="patches"/> (each Size x Size x 3 bytes of RGB), writing class probabilities
+    /// (patches x classes) and, when asked and the model has them, features.
+    /// </summary>
+    public void Classify(IReadOnlyList<ReadOnlyMemory<byte>> patches, Span<float> probabilities, float[]? features = null)
+    {
+        int classes = ClassCount;
+        if (probabilities.Length < patches.Count * classes)
+        {
+            throw new ArgumentException("Probability buffer too small.", nameof(probabilities));
+        }
+
+        int size = Manifest.Input.Size;
+        int planeFloats = 3 * size * size;
+        for (int start = 0; start < patches.Count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, patches.Count - start);
+            Parallel.For(0, n, i => _preprocessor.Fill(patches[start + i].Span, _input.AsSpan(i * planeFloats, planeFloats)));
+            using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, n * planeFloats), [n, 3, size, size]);
+            string[] outputNames = _featuresName is not null && features is not null ? [_outputName, _featuresName] : [_outputName];
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, [_inputName], [input], outputNames);
+            ReadOnlySpan<float> scores = outputs[0].GetTensorDataAsSpan<float>();
+            Span<float> target = probabilities.Slice(start * classes, n * classes);
+            scores[..(n * classes)].CopyTo(target);
+            if (!Manifest.Output.IsSoftmax)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    Softmax(target.Slice(i * classes, classes));
+                }
+            }
+
+            if (outputNames.Length == 2)
+            {
+                ReadOnlySpan<float> f = outputs[1].GetTensorDataAsSpan<float>();
+                int width = f.Length / n;
+                f.CopyTo(features.AsSpan(start * width, n * width));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _run.Dispose();
+        _session.Dispose();
+    }
+
+    internal static void Softmax(Span<float> values)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in values)
+        {
+            max = Math.Max(max, v);
+        }
+
+        float sum = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = MathF.Exp(values[i] - max);
+            sum += values[i];
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] /= sum;
+        }
+    }
+
+    private void Validate(string path)
+    {
+        void Fail(string problem) => throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, path, problem);
+        if (!_session.InputMetadata.TryGetValue(_inputName, out NodeMetadata? input))
+        {
+            Fail($"the model has no input '{_inputName}' (it has {string.Join(", ", _session.InputMetadata.Keys)}).");
+        }
+
+        int size = Manifest.Input.Size;
+        int[] dims = input!.Dimensions;
+        if (dims.Length != 4 || dims[1] != 3 || dims[2] != size || dims[3] != size)
+        {
+            Fail($"input '{_inputName}' has shape [{string.Join(",", dims)}]; the manifest needs [N,3,{size},{size}].");
+        }
+
+        if (dims[0] > 0 && dims[0] != BatchSize)
+        {
+            Fail($"input '{_inputName}' has a fixed batch of {dims[0]}; make its batch dimension symbolic or use --batch {dims[0]}.");
+        }
+
+        if (!_session.OutputMetadata.TryGetValue(_outputName, out NodeMetadata? output))
+        {
+            Fail($"the model has no output '{_outputName}' (it has {string.Join(", ", _session.OutputMetadata.Keys)}).");
+        }
+
+        int classes = output!.Dimensions[^1];
+        if (output.Dimensions.Length != 2 || classes != ClassCount)
+        {
+            Fail($"output '{_outputName}' has shape [{string.Join(",", output.Dimensions)}], but the manifest lists {ClassCount} classes.");
+        }
+
+        if (_featuresName is not null && !_session.OutputMetadata.ContainsKey(_featuresName))
+        {
+            Fail($"the model has no features output '{_featuresName}'.");
+        }
+    }
+}
