@@ -12,6 +12,8 @@ public static class DeepSlideCli
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(TilesCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(BenchCommand.CreateStreamChild());
         return root;

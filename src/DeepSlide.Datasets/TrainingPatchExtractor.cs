@@ -158,6 +158,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
 
         Directory.CreateDirectory(outputFolder);
         await File.WriteAllLinesAsync(Path.Combine(outputFolder, "patches.csv"), manifest, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(outputFolder, PatchTiling.FileName), PatchTiling.From(options.Tiling).ToJson(), cancellationToken);
         await File.WriteAllLinesAsync(
             Path.Combine(outputFolder, "slides.csv"),
             ["slide,class,split,path", .. split.Select(s => $"{s.Slide.Name},{s.Slide.ClassName},{s.Part.ToString().ToLowerInvariant()},{Path.GetFullPath(s.Slide.Path)}")],

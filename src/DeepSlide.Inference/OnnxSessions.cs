@@ -7,7 +7,7 @@ public static class OnnxSessions
 {
     public static (InferenceSession Session, string Provider) Create(byte[] onnx, string path, InferenceOptions options)
     {
-        if (options.Device != ExecutionDevice.Cpu)
+        if (options.Device == ExecutionDevice.Cuda || (options.Device == ExecutionDevice.Auto && HasNvidiaDriver()))
         {
             SessionOptions? cuda = null;
             try
@@ -33,6 +33,18 @@ public static class OnnxSessions
 
         using SessionOptions cpu = CpuOptions(options);
         return (Open(onnx, path, cpu), "CPU");
+    }
+
+    /// <summary>Whether the NVIDIA driver is installed; without it CUDA cannot run, and trying only logs native errors.</summary>
+    public static bool HasNvidiaDriver()
+    {
+        if (System.Runtime.InteropServices.NativeLibrary.TryLoad("libcuda.so.1", out nint handle))
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+            return true;
+        }
+
+        return false;
     }
 
     private static SessionOptions CpuOptions(InferenceOptions options)

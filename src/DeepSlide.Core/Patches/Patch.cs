@@ -25,6 +25,8 @@ public sealed class Patch : IDisposable
 
     public Span<byte> Pixels => _buffer ?? throw new ObjectDisposedException(nameof(Patch));
 
+    public ReadOnlyMemory<byte> Memory => _buffer ?? throw new ObjectDisposedException(nameof(Patch));
+
     public Imaging.RgbImage ToImage()
     {
         var image = new Imaging.RgbImage(Size, Size);

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using DeepSlide.Aggregation;
+using DeepSlide.Inference;
+using DeepSlide.Results;
+using DeepSlide.Slides;
+
+namespace DeepSlide.Cli.Commands;
+
+internal static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "A model bundle folder.", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "A slide, or a folder searched for slides.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for {slide}.json, patches/{slide}.csv and .parquet, and slides.csv.", Required = true };
+        var inference = new InferenceOptionSet();
+        var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output };
+        inference.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ModelBundle bundle = ModelBundle.Load(parse.GetValue(model)!);
+            using PatchClassifier classifier = PatchClassifier.Load(bundle, inference.Read(parse));
+            IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(bundle.Manifest);
+            string outFolder = parse.GetValue(output)!;
+            IReadOnlyList<string> slides = FindSlides(parse.GetValue(input)!);
+            Console.WriteLine($"model {bundle.Folder} ({string.Join(", ", bundle.Manifest.Classes)}) on {classifier.ExecutionProvider}, batch {classifier.BatchSize}; {slides.Count} slide(s)");
+            var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(outFolder, "slides.csv"), ResultFiles.SlideCsv(results, bundle.Manifest.Classes), cancellationToken);
+            PrintTable(results, aggregators);
+            return results.Any(r => r.Status == SlideStatus.Failed) ? 2 : 0;
+        });
+        return command;
+    }
+
+    internal static async Task<List<SlideResult>> ClassifyAllAsync(
+        IReadOnlyList<string> slides, PatchClassifier classifier, IReadOnlyList<ISlideAggregator> aggregators, string outFolder, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(outFolder);
+        var results = new List<SlideResult>();
+        var progress = new ProgressLine();
+        foreach (string path in slides)
+        {
+            SlideResult result;
+            try
+            {
+                using ISlideReader reader = SlideReader.Open(path);
+                result = await SlideClassifier.ClassifyAsync(reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), cancellationToken: cancellationToken);
+                await ResultFiles.WriteSlideAsync(result, outFolder, cancellationToken);
+            }
+            catch (DeepSlideException ex) when (slides.Count > 1)
+            {
+                // One bad slide in a folder is reported and recorded; the others still get classified.
+                result = new SlideResult(path, SlideStatus.Failed, null, new PatchProbabilities(classifier.Manifest.Classes, []), [], classifier.ExecutionProvider, 0, ex.Message);
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            }
+
+            progress.Done();
+            results.Add(result);
+        }
+
+        return results;
+    }
+
+    internal static IReadOnlyList<string> FindSlides(string input)
+    {
+        if (File.Exists(input))
+        {
+            return [input];
+        }
+
+        if (!Directory.Exists(input))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, input, "no such slide or folder.");
+        }
+
+        var slides = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+            .Where(f => SlideReader.SlideExtensions.Contains(Path.GetExtension(f)) && !Path.GetFileName(f).StartsWith('.'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return slides.Count > 0 ? slides : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, input, "the folder holds no slides.");
+    }
+
+    internal static void PrintTable(IReadOnlyList<SlideResult> results, IReadOnlyList<ISlideAggregator> aggregators)
+    {
+        int width = Math.Max(12, results.Max(r => r.SlideName.Length));
+        Console.WriteLine($"{"slide".PadRight(width)}  {"status",-10} {"patches",7} {"s",6}  {string.Join("  ", aggregators.Select(a => a.Name.PadRight(16)))}");
+        foreach (SlideResult r in results)
+        {
+            string calls = string.Join("  ", aggregators.Select(a => (r.Call(a.Name)?.Label ?? "-").PadRight(16)));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.SlideName.PadRight(width)}  {r.Status,-10} {r.Patches.Count,7} {r.Seconds,6:0.0}  {calls}"));
+        }
+    }
+
+    /// <summary>A one-line progress bar on a terminal; plain lines at 25% steps when output is redirected.</summary>
+    private sealed class ProgressLine
+    {
+        private int _lastQuarter = -1;
+
+        public void Report(string name, int done, int total)
+        {
+            if (total == 0)
+            {
+                return;
+            }
+
+            if (!Console.IsOutputRedirected)
+            {
+                int filled = done * 30 / total;
+                Console.Write($"\r{name} [{new string('#', filled)}{new string('.', 30 - filled)}] {done}/{total}");
+            }
+            else if (done * 4 / total != _lastQuarter)
+            {
+                _lastQuarter = done * 4 / total;
+                Console.WriteLine($"{name}: {done}/{total} patches");
+            }
+        }
+
+        public void Done()
+        {
+            if (!Console.IsOutputRedirected)
+            {
+                Console.Write("\r" + new string(' ', 79) + "\r");
+            }
+
+            _lastQuarter = -1;
+        }
+    }
+}

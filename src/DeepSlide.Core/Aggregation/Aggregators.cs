@@ -1,0 +1,23 @@
+using DeepSlide.Models;
+
+namespace DeepSlide.Aggregation;
+
+public static class Aggregators
+{
+    /// <summary>Thresholds used when a bundle has not been tuned.</summary>
+    public const double DefaultThreshold = 0.5;
+
+    /// <summary>The aggregators a model bundle configures: majority, mean, and thresholding (tuned or default).</summary>
+    public static IReadOnlyList<ISlideAggregator> FromManifest(ModelManifest manifest)
+    {
+        IReadOnlyList<string> classes = manifest.Classes;
+        double[] thresholds = classes.Select(c => manifest.Aggregation.Thresholds.TryGetValue(c, out double t) ? t : DefaultThreshold).ToArray();
+        int? normal = manifest.Aggregation.NormalClass is string n ? classes.ToList().IndexOf(n) : null;
+        return
+        [
+            new MajorityVoteAggregator(),
+            new MeanProbabilityAggregator(),
+            new ThresholdAggregator(thresholds, normal, manifest.Aggregation.MinShare),
+        ];
+    }
+}

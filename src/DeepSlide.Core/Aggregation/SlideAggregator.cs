@@ -1,0 +1,124 @@
+namespace DeepSlide.Aggregation;
+
+/// <summary>
+/// One aggregator's call on a slide: the label (null when it cannot call one, with <see cref="Note"/> saying why)
+/// and a score per class (its meaning depends on the method: a share, a mean probability, a probability).
+/// </summary>
+public sealed record SlideCall(string Method, string? Label, IReadOnlyList<double> Scores, string? Note = null);
+
+/// <summary>Turns the patch probabilities of one slide into a slide label.</summary>
+public interface ISlideAggregator
+{
+    string Name { get; }
+
+    SlideCall Aggregate(PatchProbabilities patches);
+}
+
+internal static class Calls
+{
+    public const string NoPatches = "no tissue patches";
+
+    /// <summary>The index of the highest score; ties go to <paramref name="tieBreak"/>'s highest, then the lowest index.</summary>
+    public static int ArgMax(IReadOnlyList<double> scores, IReadOnlyList<double>? tieBreak = null)
+    {
+        int best = 0;
+        for (int c = 1; c < scores.Count; c++)
+        {
+            if (scores[c] > scores[best] || (scores[c] == scores[best] && tieBreak is not null && tieBreak[c] > tieBreak[best]))
+            {
+                best = c;
+            }
+        }
+
+        return best;
+    }
+}
+
+/// <summary>The class most patches are predicted as; ties go to the higher mean probability, then the lower index.</summary>
+public sealed class MajorityVoteAggregator : ISlideAggregator
+{
+    public string Name => "majority";
+
+    public SlideCall Aggregate(PatchProbabilities patches)
+    {
+        if (patches.Count == 0)
+        {
+            return new SlideCall(Name, null, new double[patches.Classes.Count], Calls.NoPatches);
+        }
+
+        double[] shares = patches.PredictedCounts().Select(c => c / (double)patches.Count).ToArray();
+        return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares, patches.MeanProbabilities())], shares);
+    }
+}
+
+/// <summary>The class with the highest probability averaged over all patches.</summary>
+public sealed class MeanProbabilityAggregator : ISlideAggregator
+{
+    public string Name => "mean";
+
+    public SlideCall Aggregate(PatchProbabilities patches)
+    {
+        if (patches.Count == 0)
+        {
+            return new SlideCall(Name, null, new double[patches.Classes.Count], Calls.NoPatches);
+        }
+
+        double[] mean = patches.MeanProbabilities();
+        return new SlideCall(Name, patches.Classes[Calls.ArgMax(mean)], mean);
+    }
+}
+
+/// <summary>
+/// DeepSlide's thresholding: a patch counts for its predicted class c when its confidence is strictly above t_c;
+/// the slide is the class with the largest share of counted patches. With a normal class and a tuned minimum share,
+/// the slide is the leading other class when it reaches <see cref="MinShare"/>, and normal otherwise
+/// ("otherwise predict normal").
+/// </summary>
+public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? normalClass = null, double minShare = 0) : ISlideAggregator
+{
+    public string Name => "threshold";
+
+    public IReadOnlyList<double> Thresholds { get; } = thresholds;
+
+    public int? NormalClass { get; } = normalClass;
+
+    public double MinShare { get; } = minShare;
+
+    public SlideCall Aggregate(PatchProbabilities patches)
+    {
+        if (Thresholds.Count != patches.Classes.Count)
+        {
+            throw new ArgumentException($"{Thresholds.Count} thresholds for {patches.Classes.Count} classes.");
+        }
+
+        if (patches.Count == 0)
+        {
+            return new SlideCall(Name, null, new double[patches.Classes.Count], Calls.NoPatches);
+        }
+
+        var shares = new double[patches.Classes.Count];
+        for (int i = 0; i < patches.Count; i++)
+        {
+            (int c, float confidence) = patches.Prediction(i);
+            if (confidence > Thresholds[c])
+            {
+                shares[c] += 1.0 / patches.Count;
+            }
+        }
+
+        if (NormalClass is int normal && MinShare > 0)
+        {
+            var others = shares.Select((s, c) => c == normal ? double.NegativeInfinity : s).ToArray();
+            int best = Calls.ArgMax(others);
+            bool abnormal = others[best] >= MinShare;
+            return new SlideCall(Name, patches.Classes[abnormal ? best : normal], shares, abnormal ? null : $"no other class above a share of {MinShare:0.###}");
+        }
+
+        if (shares.All(s => s == 0))
+        {
+            return new SlideCall(Name, null, shares, "no patch is above its class threshold");
+        }
+
+        return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares)], shares);
+    }
+}

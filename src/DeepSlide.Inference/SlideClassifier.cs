@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using DeepSlide.Aggregation;
+using DeepSlide.Patches;
+using DeepSlide.Slides;
+using DeepSlide.Tiling;
+
+namespace DeepSlide.Inference;
+
+/// <summary>
+/// Classifies one slide: plans it at the model's resolution, streams its tissue patches (read ahead on other
+/// threads while the model runs), classifies them in batches and applies every aggregator.
+/// </summary>
+public static class SlideClassifier
+{
+    public static async Task<SlideResult> ClassifyAsync(
+        ISlideReader reader,
+        PatchClassifier classifier,
+        IReadOnlyList<ISlideAggregator> aggregators,
+        TilingOptions? tiling = null,
+        Action<int, int>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var manifest = classifier.Manifest;
+        tiling ??= new TilingOptions { Window = manifest.Input.Size, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
+        TilePlan plan = TilePlanner.Plan(reader, tiling);
+        int classes = classifier.ClassCount;
+        var probabilities = new float[plan.Tiles.Count * classes];
+        var batch = new List<Patch>(classifier.BatchSize);
+        int done = 0;
+
+        void Flush()
+        {
+            var views = new List<ReadOnlyMemory<byte>>(batch.Count);
+            foreach (Patch p in batch)
+            {
+                views.Add(p.Memory);
+            }
+
+            classifier.Classify(views, probabilities.AsSpan(done * classes, batch.Count * classes));
+            done += batch.Count;
+            foreach (Patch p in batch)
+            {
+                p.Dispose();
+            }
+
+            batch.Clear();
+            progress?.Invoke(done, plan.Tiles.Count);
+        }
+
+        try
+        {
+            await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, cancellationToken: cancellationToken))
+            {
+                batch.Add(patch);
+                if (batch.Count == classifier.BatchSize)
+                {
+                    Flush();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                Flush();
+            }
+        }
+        finally
+        {
+            foreach (Patch p in batch)
+            {
+                p.Dispose();
+            }
+        }
+
+        var patches = new PatchProbabilities(manifest.Classes, probabilities);
+        var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
+        return new SlideResult(
+            reader.Info.Path,
+            plan.IsEmpty ? SlideStatus.NoTissue : SlideStatus.Classified,
+            plan,
+            patches,
+            calls,
+            classifier.ExecutionProvider,
+            watch.Elapsed.TotalSeconds);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DeepSlide.Aggregation;
+
+namespace DeepSlide.Results;
+
+/// <summary>
+/// Writes a run's results: per slide <c>{slide}.json</c> and <c>patches/{slide}.csv</c> and <c>.parquet</c>;
+/// for all slides <c>slides.csv</c> in DeepSlide's layout (<c>img,predicted,percent_c…,count_c…</c>).
+/// </summary>
+public static class ResultFiles
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The method whose label DeepSlide's slide CSV reports: its thresholding.</summary>
+    public const string PrimaryMethod = "threshold";
+
+    public static async Task WriteSlideAsync(SlideResult result, string folder, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "patches"));
+        await File.WriteAllTextAsync(Path.Combine(folder, result.SlideName + ".json"), ToJson(result), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(folder, "patches", result.SlideName + ".csv"), PatchCsv(result), cancellationToken);
+        await PatchParquet.WriteAsync(result, Path.Combine(folder, "patches", result.SlideName + ".parquet"), cancellationToken);
+    }
+
+    public static string ToJson(SlideResult r)
+    {
+        IReadOnlyList<string> classes = r.Patches.Classes;
+        var document = new
+        {
+            slide = r.SlideName,
+            path = r.SlidePath,
+            status = r.Status,
+            error = r.Error,
+            executionProvider = r.ExecutionProvider,
+            seconds = Math.Round(r.Seconds, 3),
+            classes,
+            plan = r.Plan is null ? null : new { r.Plan.Level, r.Plan.Downsample, r.Plan.Window, r.Plan.Stride, gridTiles = r.Plan.GridTileCount, tissueTiles = r.Plan.Tiles.Count },
+            calls = r.Calls.Select(c => new
+            {
+                method = c.Method,
+                label = c.Label,
+                scores = classes.Select((name, i) => (name, score: Math.Round(c.Scores[i], 6))).ToDictionary(p => p.name, p => p.score),
+                note = c.Note,
+            }),
+            patches = r.Plan?.Tiles.Select((t, i) =>
+            {
+                (int cls, float confidence) = r.Patches.Prediction(i);
+                return new { x = t.X, y = t.Y, prediction = classes[cls], confidence = Math.Round(confidence, 6), probabilities = r.Patches.Row(i).ToArray().Select(p => Math.Round(p, 6)) };
+            }),
+        };
+        return JsonSerializer.Serialize(document, Json);
+    }
+
+    /// <summary>DeepSlide's patch CSV: <c>x,y,prediction,confidence</c>, level-0 coordinates.</summary>
+    public static string PatchCsv(SlideResult r)
+    {
+        var text = new StringBuilder("x,y,prediction,confidence\n");
+        for (int i = 0; i < r.Patches.Count; i++)
+        {
+            (int cls, float confidence) = r.Patches.Prediction(i);
+            var tile = r.Plan!.Tiles[i];
+            text.Append(CultureInfo.InvariantCulture, $"{tile.X},{tile.Y},{Csv(r.Patches.Classes[cls])},{confidence:0.######}\n");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>DeepSlide's slide CSV: the thresholding label, then the share and count of counted patches per class.</summary>
+    public static string SlideCsv(IReadOnlyList<SlideResult> results, IReadOnlyList<string> classes)
+    {
+        var text = new StringBuilder("img,predicted");
+        foreach (string c in classes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $",percent_{Csv(c)}");
+        }
+
+        foreach (string c in classes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $",count_{Csv(c)}");
+        }
+
+        text.Append('\n');
+        foreach (SlideResult r in results)
+        {
+            SlideCall? call = r.Call(PrimaryMethod);
+            string label = r.Status == SlideStatus.Classified ? call?.Label ?? string.Empty : r.Status;
+            text.Append(CultureInfo.InvariantCulture, $"{Csv(Path.GetFileName(r.SlidePath))},{Csv(label)}");
+            for (int c = 0; c < classes.Count; c++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $",{(call?.Scores[c] ?? 0):0.######}");
+            }
+
+            for (int c = 0; c < classes.Count; c++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $",{(int)Math.Round((call?.Scores[c] ?? 0) * r.Patches.Count)}");
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static string Csv(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+}
