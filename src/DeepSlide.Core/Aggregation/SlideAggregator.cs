@@ -100,7 +100,8 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
         for (int i = 0; i < patches.Count; i++)
         {
             (int c, float confidence) = patches.Prediction(i);
-            if (confidence > Thresholds[c])
+            // Compared in float, the precision probabilities come in: 0.8f must not count as above a threshold of 0.8.
+            if (confidence > (float)Thresholds[c])
             {
                 shares[c] += 1.0 / patches.Count;
             }
