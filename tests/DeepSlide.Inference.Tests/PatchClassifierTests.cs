@@ -1,0 +1,179 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DeepSlide.Inference.Onnx;
+using DeepSlide.Learning;
+using DeepSlide.Models;
+
+namespace DeepSlide.Inference.Tests;
+
+/// <summary>A bundle with a random head over the real backbone, written once for the test class.</summary>
+public sealed class RandomHeadBundle : IDisposable
+{
+    public RandomHeadBundle()
+    {
+        Folder = Directory.CreateTempSubdirectory("deepslide-bundle-").FullName;
+        var random = new Random(5);
+        Head = new SoftmaxModel(3, 512, Enumerable.Range(0, 3 * 512).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, -0.2f, 0.05f]);
+        Backbone = ResNetBackbone.Build();
+        Manifest = new ModelManifest
+        {
+            Classes = ["adenocarcinoma", "benign", "squamous"],
+            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
+        };
+        Bundle = ModelBundle.Save(Path.Combine(Folder, "model"), Manifest, ClassifierGraph.Build(Backbone, Head).ToBytes());
+    }
+
+    public string Folder { get; }
+
+    public SoftmaxModel Head { get; }
+
+    public ProtoMessage Backbone { get; }
+
+    public ModelManifest Manifest { get; }
+
+    public ModelBundle Bundle { get; }
+
+    /// <summary>A copy of the bundle with its manifest edited as JSON.</summary>
+    public string CopyWith(string name, Action<JsonObject> edit, byte[]? onnx = null)
+    {
+        string folder = Path.Combine(Folder, name);
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), onnx ?? File.ReadAllBytes(Bundle.OnnxPath));
+        JsonObject manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(Bundle.Folder, ModelBundle.ManifestFileName)))!.AsObject();
+        edit(manifest);
+        File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToJsonString());
+        return folder;
+    }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+}
+
+public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<RandomHeadBundle>
+{
+    private static readonly List<byte[]> Patches = PatchImages.Render(7, seed: 3);
+
+    [Fact]
+    public void Batched_and_unbatched_backbone_features_are_identical()
+    {
+        using var one = new BackboneFeaturizer(new InferenceOptions { BatchSize = 1, Device = ExecutionDevice.Cpu });
+        using var five = new BackboneFeaturizer(new InferenceOptions { BatchSize = 5, Device = ExecutionDevice.Cpu });
+        Assert.Equal("CPU", one.ExecutionProvider);
+        float[] a = one.Extract(Patches);
+        float[] b = five.Extract(Patches);
+        Assert.Equal(7 * 512, a.Length);
+        Assert.Equal(a, b);
+        Assert.Contains(a, v => v > 0);
+    }
+
+    [Fact]
+    public void The_exported_bundle_gives_the_same_probabilities_as_backbone_then_head()
+    {
+        using var featurizer = new BackboneFeaturizer(new InferenceOptions { BatchSize = 4 });
+        float[] features = featurizer.Extract(Patches);
+        using PatchClassifier classifier = PatchClassifier.Load(ModelBundle.Load(fixture.Bundle.Folder), new InferenceOptions { BatchSize = 3 });
+        var probabilities = new float[Patches.Count * 3];
+        var exported = new float[Patches.Count * 512];
+        classifier.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), probabilities, exported);
+        Assert.Equal(features, exported);
+        var expected = new float[3];
+        for (int i = 0; i < Patches.Count; i++)
+        {
+            fixture.Head.Predict(features.AsSpan(i * 512, 512), expected);
+            for (int c = 0; c < 3; c++)
+            {
+                Assert.Equal(expected[c], probabilities[i * 3 + c], 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void Batch_size_does_not_change_the_results()
+    {
+        using PatchClassifier one = PatchClassifier.Load(fixture.Bundle, new InferenceOptions { BatchSize = 1 });
+        using PatchClassifier four = PatchClassifier.Load(fixture.Bundle, new InferenceOptions { BatchSize = 4 });
+        var a = new float[Patches.Count * 3];
+        var b = new float[Patches.Count * 3];
+        one.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), a);
+        four.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), b);
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void A_missing_manifest_field_is_named()
+    {
+        string folder = fixture.CopyWith("no-classes", m => m.Remove("classes"));
+        var ex = Assert.Throws<DeepSlideException>(() => ModelBundle.Load(folder));
+        Assert.Equal(DeepSlideErrorReason.InvalidModel, ex.Reason);
+        Assert.Contains("no 'classes' field", ex.Message);
+        Assert.EndsWith("manifest.json", ex.Path);
+    }
+
+    [Fact]
+    public void A_class_count_that_differs_from_the_model_is_refused()
+    {
+        string folder = fixture.CopyWith("four-classes", m => m["classes"] = new JsonArray("a", "b", "c", "d"));
+        var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
+        Assert.Contains("has shape [-1,3], but the manifest lists 4 classes", ex.Message);
+    }
+
+    [Fact]
+    public void An_input_size_the_model_does_not_take_is_refused()
+    {
+        string folder = fixture.CopyWith("size-256", m =>
+        {
+            m["input"]!["size"] = 256;
+            m["patch"]!["window"] = 256;
+        });
+        var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
+        Assert.Contains("the manifest needs [N,3,256,256]", ex.Message);
+    }
+
+    [Fact]
+    public void A_changed_model_file_fails_its_checksum()
+    {
+        byte[] onnx = File.ReadAllBytes(fixture.Bundle.OnnxPath);
+        onnx[^1] ^= 0xFF;
+        string folder = fixture.CopyWith("tampered", _ => { }, onnx);
+        var ex = Assert.Throws<DeepSlideException>(() => ModelBundle.Load(folder));
+        Assert.Contains("SHA-256", ex.Message);
+    }
+
+    [Fact]
+    public void A_corrupt_onnx_file_is_an_error_not_a_crash()
+    {
+        string folder = fixture.CopyWith("corrupt", m => m["onnx"]!.AsObject().Remove("sha256"), "not an onnx model"u8.ToArray());
+        var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
+        Assert.Equal(DeepSlideErrorReason.InvalidModel, ex.Reason);
+        Assert.Contains("cannot load the model", ex.Message);
+    }
+
+    [Fact]
+    public void Logit_outputs_are_turned_into_probabilities()
+    {
+        string folder = fixture.CopyWith("logits", m =>
+        {
+            m["output"]!["probabilities"] = ClassifierGraph.LogitsName;
+            m["output"]!["isSoftmax"] = false;
+            m["onnx"]!.AsObject().Remove("sha256");
+        }, File.ReadAllBytes(fixture.Bundle.OnnxPath));
+        // The logits output is internal to the graph; a bring-your-own model exposing logits would name it.
+        var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
+        Assert.Contains("has no output 'logits'", ex.Message);
+        var values = new float[] { 1, 2, 3 };
+        PatchClassifier.Softmax(values);
+        Assert.Equal(1, values.Sum(), 5);
+        Assert.True(values[2] > values[1] && values[1] > values[0]);
+    }
+
+    [Fact]
+    public void Asking_for_cuda_without_a_gpu_says_so()
+    {
+        if (OnnxSessions.HasNvidiaDriver())
+        {
+            return; // on a GPU machine CUDA may well load
+        }
+
+        var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(fixture.Bundle, new InferenceOptions { Device = ExecutionDevice.Cuda }).Dispose());
+        Assert.Contains("CUDA execution provider was asked for but cannot run here", ex.Message);
+    }
+}
