@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using DeepSlide.Datasets;
 using DeepSlide.Inference;
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Learning;
 using DeepSlide.Models;
 using DeepSlide.Slides;
-using DeepSlide.Tissue;
 
 namespace DeepSlide.Training;
 
@@ -17,9 +17,6 @@ public sealed record TrainingOptions
     public SoftmaxTrainingOptions Head { get; init; } = new();
 
     public InferenceOptions Inference { get; init; } = new();
-
-    /// <summary>The working resolution and tissue method the patches were extracted at, recorded in the manifest.</summary>
-    public PatchSpec Patch { get; init; } = new();
 
     public int Seed { get; init; }
 }
@@ -58,7 +55,7 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
             Classes = data.Classes,
             Input = new ModelInput { Name = ResNetBackbone.InputName, Size = ResNetBackbone.InputSize, ChannelOrder = "RGB", PixelScale = 1, Mean = [0, 0, 0], Std = [1, 1, 1] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, IsSoftmax = true, Features = ResNetBackbone.FeaturesName },
-            Patch = options.Patch with { Window = ResNetBackbone.InputSize },
+            Patch = PatchSpecOf(PatchTiling.Read(patchRoot)),
             Aggregation = new AggregationSpec { NormalClass = data.Classes.Contains("benign") ? "benign" : null },
             Training = new TrainingProvenance
             {
@@ -77,6 +74,17 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
             Path.Combine(bundleFolder, "training-log.csv"),
             ["epoch,train_loss,val_loss,val_accuracy", .. log.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Epoch},{e.TrainLoss:0.######},{e.ValLoss:0.######},{e.ValAccuracy:0.####}"))]);
         return new TrainingResult(bundle, log, trainPatches.Count, valPatches.Count, best.ValAccuracy, watch.Elapsed, featurizer.ExecutionProvider);
+    }
+
+    // The resolution and tissue filter the patches were cut with (tiling.json from 'tiles') are the model's.
+    private static PatchSpec PatchSpecOf(PatchTiling tiling)
+    {
+        if (tiling.Window != ResNetBackbone.InputSize)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, PatchTiling.FileName, $"the patches were cut {tiling.Window} px wide; the ResNet backbone takes {ResNetBackbone.InputSize}.");
+        }
+
+        return new PatchSpec { Window = tiling.Window, Level = tiling.Level, Mpp = tiling.Mpp, Magnification = tiling.Magnification, Tissue = tiling.TissueMethod };
     }
 
     private static (List<byte[]> Patches, List<int> Labels) Load(IReadOnlyList<(string File, int Label)> files, int augmentedViews, Random random)

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using DeepSlide.Datasets;
 using DeepSlide.Learning;
-using DeepSlide.Models;
 using DeepSlide.Training;
 
 namespace DeepSlide.Cli.Commands;
@@ -25,14 +23,12 @@ internal static class TrainCommand
         command.SetAction(parse =>
         {
             string root = parse.GetValue(patches)!;
-            PatchTiling tiling = PatchTiling.Read(root);
             var trainer = new PatchClassifierTrainer(new TrainingOptions
             {
                 AugmentedViews = parse.GetValue(augment),
                 Seed = parse.GetValue(seed),
                 Head = new SoftmaxTrainingOptions { MaxEpochs = parse.GetValue(epochs) },
                 Inference = inference.Read(parse),
-                Patch = new PatchSpec { Window = tiling.Window, Level = tiling.Level, Mpp = tiling.Mpp, Magnification = tiling.Magnification, Tissue = tiling.TissueMethod },
             });
             TrainingResult result = trainer.Train(root, parse.GetValue(output)!, Console.WriteLine);
             Console.WriteLine(string.Create(

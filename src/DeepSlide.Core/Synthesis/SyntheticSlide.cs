@@ -147,7 +147,7 @@ public sealed class SyntheticSlide
     // Each region is the slide's class (0) or benign (1).
     private static byte[] Regions(Random random, int w, int h, double benignFraction)
     {
-        const int Block = 12;
+        const int Block = 8;
         int bw = w / Block + 1, bh = h / Block + 1;
         var sx = new double[bw * bh];
         var sy = new double[bw * bh];
@@ -156,7 +156,14 @@ public sealed class SyntheticSlide
         {
             sx[s] = (s % bw + random.NextDouble()) * Block;
             sy[s] = (s / bw + random.NextDouble()) * Block;
-            cls[s] = random.NextDouble() < benignFraction ? (byte)1 : (byte)0;
+        }
+
+        // Exactly the requested share of regions is benign, so a small slide's mix is not left to chance.
+        int[] order = Enumerable.Range(0, cls.Length).ToArray();
+        random.Shuffle(order);
+        for (int k = 0; k < (int)(benignFraction * cls.Length); k++)
+        {
+            cls[order[k]] = 1;
         }
 
         var map = new byte[w * h];
