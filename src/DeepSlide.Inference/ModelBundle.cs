@@ -88,6 +88,15 @@ public sealed class ModelBundle
         return new ModelBundle(folder, manifest);
     }
 
+    /// <summary>Replaces the manifest (for example with tuned aggregation settings); the model file is untouched.</summary>
+    public ModelBundle WithManifest(ModelManifest manifest)
+    {
+        string path = Path.Combine(Folder, ManifestFileName);
+        manifest.Validate(path);
+        File.WriteAllText(path, JsonSerializer.Serialize(manifest, Json));
+        return new ModelBundle(Folder, manifest);
+    }
+
     private static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);

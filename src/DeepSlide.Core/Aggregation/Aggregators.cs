@@ -7,17 +7,23 @@ public static class Aggregators
     /// <summary>Thresholds used when a bundle has not been tuned.</summary>
     public const double DefaultThreshold = 0.5;
 
-    /// <summary>The aggregators a model bundle configures: majority, mean, and thresholding (tuned or default).</summary>
+    /// <summary>The aggregators a model bundle configures: majority, mean, thresholding (tuned or default), and the learned one once tuned.</summary>
     public static IReadOnlyList<ISlideAggregator> FromManifest(ModelManifest manifest)
     {
         IReadOnlyList<string> classes = manifest.Classes;
         double[] thresholds = classes.Select(c => manifest.Aggregation.Thresholds.TryGetValue(c, out double t) ? t : DefaultThreshold).ToArray();
         int? normal = manifest.Aggregation.NormalClass is string n ? classes.ToList().IndexOf(n) : null;
-        return
-        [
+        var aggregators = new List<ISlideAggregator>
+        {
             new MajorityVoteAggregator(),
             new MeanProbabilityAggregator(),
             new ThresholdAggregator(thresholds, normal, manifest.Aggregation.MinShare),
-        ];
+        };
+        if (manifest.Aggregation.Learned is { } learned)
+        {
+            aggregators.Add(LearnedAggregator.FromSpec(learned, classes.Count));
+        }
+
+        return aggregators;
     }
 }

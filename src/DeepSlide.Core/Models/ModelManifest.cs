@@ -108,6 +108,11 @@ public sealed record ModelManifest
         {
             Fail($"'aggregation.normalClass' '{normal}' is not one of the classes.");
         }
+
+        if (Aggregation.Learned is { } learned && (learned.Bias.Count != Classes.Count || learned.Weights.Count != learned.Features * Classes.Count))
+        {
+            Fail($"'aggregation.learned' has {learned.Bias.Count} classes and {learned.Weights.Count} weights; {Classes.Count} classes of {learned.Features} features are needed.");
+        }
     }
 }
 
@@ -179,6 +184,21 @@ public sealed record AggregationSpec
 
     /// <summary>The least share of counted patches for a non-normal call.</summary>
     public double MinShare { get; init; }
+
+    /// <summary>The slide classifier trained by <c>deepslide tune</c>, when there were enough validation slides.</summary>
+    public LearnedAggregatorSpec? Learned { get; init; }
+
+    /// <summary>How tuning went: validation slides and balanced accuracy per method.</summary>
+    public IReadOnlyDictionary<string, double>? TunedBalancedAccuracy { get; init; }
+}
+
+public sealed record LearnedAggregatorSpec
+{
+    public int Features { get; init; }
+
+    public IReadOnlyList<float> Weights { get; init; } = [];
+
+    public IReadOnlyList<float> Bias { get; init; } = [];
 }
 
 public sealed record TrainingProvenance

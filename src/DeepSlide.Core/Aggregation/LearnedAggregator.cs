@@ -1,0 +1,92 @@
+using DeepSlide.Learning;
+using DeepSlide.Models;
+
+namespace DeepSlide.Aggregation;
+
+/// <summary>
+/// A slide classifier learned on validation slides: logistic regression on per-slide features — the share of
+/// patches predicted as each class, the mean probability of each class, the share of confident (&gt; 0.9) patches
+/// of each class, and the mean and spread of patch confidence.
+/// </summary>
+public sealed class LearnedAggregator(SoftmaxModel model) : ISlideAggregator
+{
+    /// <summary>Fewer validation slides of any class than this and no learned aggregator is trained.</summary>
+    public const int MinSlidesPerClass = 3;
+
+    public string Name => "learned";
+
+    public SoftmaxModel Model { get; } = model;
+
+    public static int FeatureCount(int classes) => 3 * classes + 2;
+
+    public static float[] Features(PatchProbabilities patches)
+    {
+        int c = patches.Classes.Count;
+        var f = new float[FeatureCount(c)];
+        if (patches.Count == 0)
+        {
+            return f;
+        }
+
+        double[] mean = patches.MeanProbabilities();
+        int[] counts = patches.PredictedCounts();
+        double sumConfidence = 0, sumSquares = 0;
+        for (int i = 0; i < patches.Count; i++)
+        {
+            (int cls, float confidence) = patches.Prediction(i);
+            sumConfidence += confidence;
+            sumSquares += confidence * confidence;
+            if (confidence > 0.9f)
+            {
+                f[2 * c + cls] += 1f / patches.Count;
+            }
+        }
+
+        for (int k = 0; k < c; k++)
+        {
+            f[k] = counts[k] / (float)patches.Count;
+            f[c + k] = (float)mean[k];
+        }
+
+        double m = sumConfidence / patches.Count;
+        f[3 * c] = (float)m;
+        f[3 * c + 1] = (float)Math.Sqrt(Math.Max(0, sumSquares / patches.Count - m * m));
+        return f;
+    }
+
+    /// <summary>Trains on validation slides, or returns why it cannot (too few slides of some class).</summary>
+    public static (LearnedAggregator? Aggregator, string? Reason) Train(IReadOnlyList<LabelledSlidePatches> slides, int seed = 0)
+    {
+        IReadOnlyList<string> classes = slides[0].Patches.Classes;
+        int[] perClass = classes.Select((_, c) => slides.Count(s => s.Truth == c)).ToArray();
+        int fewest = Array.IndexOf(perClass, perClass.Min());
+        if (perClass[fewest] < MinSlidesPerClass)
+        {
+            return (null, $"the learned aggregator needs at least {MinSlidesPerClass} validation slides per class; '{classes[fewest]}' has {perClass[fewest]}.");
+        }
+
+        int d = FeatureCount(classes.Count);
+        float[] x = slides.SelectMany(s => Features(s.Patches)).ToArray();
+        int[] y = slides.Select(s => s.Truth).ToArray();
+        (SoftmaxModel model, _) = SoftmaxRegression.Train(x, y, d, classes.Count, null, null, new SoftmaxTrainingOptions { L2 = 0.05, MaxEpochs = 300, Patience = 30, BatchSize = 32, Seed = seed });
+        return (new LearnedAggregator(model), null);
+    }
+
+    public SlideCall Aggregate(PatchProbabilities patches)
+    {
+        var p = new float[patches.Classes.Count];
+        if (patches.Count == 0)
+        {
+            return new SlideCall(Name, null, new double[p.Length], "no tissue patches");
+        }
+
+        Model.Predict(Features(patches), p);
+        double[] scores = p.Select(v => (double)v).ToArray();
+        return new SlideCall(Name, patches.Classes[Calls.ArgMax(scores)], scores);
+    }
+
+    public LearnedAggregatorSpec ToSpec() => new() { Features = Model.Features, Weights = Model.Weights, Bias = Model.Bias };
+
+    public static LearnedAggregator FromSpec(LearnedAggregatorSpec spec, int classes) =>
+        new(new SoftmaxModel(classes, spec.Features, [.. spec.Weights], [.. spec.Bias]));
+}
