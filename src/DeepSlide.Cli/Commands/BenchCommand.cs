@@ -19,7 +19,10 @@ internal static class BenchCommand
     {
         var work = new Option<string>("--work") { Description = "Folder for the benchmark slides (kept between runs).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "deepslide-bench") };
         var memory = new Option<bool>("--memory") { Description = "Also compare peak memory streaming a 10,000² and a 60,000² slide (writes a large slide once).", DefaultValueFactory = _ => true };
-        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, and peak memory.") { work, memory };
+        var classify = new Option<bool>("--classify") { Description = "Also measure inference: the bare model against end-to-end classification of a slide.", DefaultValueFactory = _ => true };
+        var inference = new InferenceOptionSet();
+        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify };
+        inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(work)!;
@@ -69,6 +72,11 @@ internal static class BenchCommand
 
             (int count, double seconds) = await StreamAll(reader, plan, cancellationToken);
             Console.WriteLine(string.Create(C, $"stream all tissue patches (level 0, 224²): {count} in {seconds:0.00} s = {count / seconds:0} patches/s"));
+
+            if (parse.GetValue(classify))
+            {
+                await InferenceBench.RunAsync(folder, slide, inference.Read(parse), cancellationToken);
+            }
 
             if (parse.GetValue(memory))
             {
