@@ -1,0 +1,122 @@
+using DeepSlide.Aggregation;
+
+namespace DeepSlide.Core.Tests;
+
+public class TuningTests
+{
+    private static readonly string[] Classes = ["benign", "tumour"];
+
+    /// <summary>A slide of <paramref name="n"/> patches, <paramref name="tumour"/> of them tumour at the given confidence.</summary>
+    private static PatchProbabilities Slide(int n, int tumour, float tumourConfidence = 0.9f, float benignConfidence = 0.9f)
+    {
+        var values = new List<float>();
+        for (int i = 0; i < n; i++)
+        {
+            values.AddRange(i < tumour ? [1 - tumourConfidence, tumourConfidence] : [benignConfidence, 1 - benignConfidence]);
+        }
+
+        return new PatchProbabilities(Classes, [.. values]);
+    }
+
+    [Fact]
+    public void Balanced_accuracy_is_the_mean_recall_over_present_classes()
+    {
+        Assert.Equal(0.75, SlideMetrics.BalancedAccuracy([0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 0, null]));
+        Assert.Equal(1.0, SlideMetrics.BalancedAccuracy([1, 1], [1, 1]));
+    }
+
+    [Fact]
+    public void The_lowest_threshold_wins_ties()
+    {
+        // Every threshold below 0.9 separates these slides perfectly, so 0 is chosen.
+        LabelledSlidePatches[] slides = [new("b", Slide(10, 0), 0), new("t", Slide(10, 9), 1)];
+        ThresholdTuning tuning = ThresholdTuner.Tune(slides);
+        Assert.Equal(0, tuning.SharedThreshold);
+        Assert.Equal([0.0, 0.0], tuning.Thresholds);
+        Assert.Equal(1.0, tuning.BalancedAccuracy);
+    }
+
+    [Fact]
+    public void A_per_class_threshold_removes_confident_looking_noise()
+    {
+        // Benign slides carry many tumour patches of middling confidence (0.6); real tumour patches are at 0.95.
+        LabelledSlidePatches[] slides =
+        [
+            new("b1", Slide(10, 7, tumourConfidence: 0.6f), 0),
+            new("b2", Slide(10, 6, tumourConfidence: 0.6f), 0),
+            new("t1", Slide(10, 8, tumourConfidence: 0.95f), 1),
+        ];
+        ThresholdTuning tuning = ThresholdTuner.Tune(slides);
+        Assert.Equal(1.0, tuning.BalancedAccuracy);
+        // Tumour patches only count above 0.6 (strictly), so the smallest grid value that works is 0.6.
+        Assert.Equal(0.6, tuning.Thresholds[1], 9);
+        Assert.True(tuning.SharedBalancedAccuracy <= tuning.BalancedAccuracy);
+    }
+
+    [Fact]
+    public void A_minimum_share_calls_mostly_benign_slides_with_some_tumour_tumour()
+    {
+        // Tumour slides hold only 20-30% tumour patches; benign slides up to 5% (noise).
+        LabelledSlidePatches[] slides =
+        [
+            new("b1", Slide(20, 1), 0),
+            new("b2", Slide(20, 0), 0),
+            new("t1", Slide(20, 4), 1),
+            new("t2", Slide(20, 6), 1),
+        ];
+        Assert.Equal(0.5, ThresholdTuner.Tune(slides).BalancedAccuracy);
+        ThresholdTuning tuning = ThresholdTuner.Tune(slides, normalClass: 0);
+        Assert.Equal(1.0, tuning.BalancedAccuracy);
+        Assert.Equal(0.1, tuning.MinShare, 9);
+    }
+
+    [Fact]
+    public void Tuning_needs_validation_slides_of_every_class()
+    {
+        var ex = Assert.Throws<DeepSlideException>(() => ThresholdTuner.Tune([new("b", Slide(5, 0), 0)]));
+        Assert.Contains("there are none of tumour", ex.Message);
+    }
+
+    [Fact]
+    public void The_learned_aggregator_says_when_there_are_too_few_slides()
+    {
+        (LearnedAggregator? aggregator, string? reason) = LearnedAggregator.Train([new("b", Slide(5, 0), 0), new("t", Slide(5, 5), 1)]);
+        Assert.Null(aggregator);
+        Assert.Equal("the learned aggregator needs at least 3 validation slides per class; 'benign' has 1.", reason);
+    }
+
+    [Fact]
+    public void The_learned_aggregator_learns_a_share_boundary_majority_vote_misses()
+    {
+        var slides = new List<LabelledSlidePatches>();
+        for (int i = 0; i < 6; i++)
+        {
+            slides.Add(new($"b{i}", Slide(20, i % 2), 0));
+            slides.Add(new($"t{i}", Slide(20, 5 + i % 3), 1));
+        }
+
+        (LearnedAggregator? learned, string? reason) = LearnedAggregator.Train(slides);
+        Assert.Null(reason);
+        int[] truths = slides.Select(s => s.Truth).ToArray();
+        int?[] Calls(ISlideAggregator a) => slides.Select(s => (int?)Array.IndexOf(Classes, a.Aggregate(s.Patches).Label)).ToArray();
+        Assert.Equal(0.5, SlideMetrics.BalancedAccuracy(truths, Calls(new MajorityVoteAggregator())));
+        Assert.Equal(1.0, SlideMetrics.BalancedAccuracy(truths, Calls(learned!)));
+
+        LearnedAggregator restored = LearnedAggregator.FromSpec(learned!.ToSpec(), 2);
+        Assert.Equal(Calls(learned), Calls(restored));
+        Assert.Null(learned.Aggregate(new PatchProbabilities(Classes, [])).Label);
+    }
+
+    [Fact]
+    public void Slide_features_are_shares_means_confident_shares_and_confidence_spread()
+    {
+        float[] f = LearnedAggregator.Features(new PatchProbabilities(Classes, [0.95f, 0.05f, 0.2f, 0.8f]));
+        Assert.Equal(8, f.Length);
+        Assert.Equal([0.5f, 0.5f], f[..2]);
+        Assert.Equal(0.575f, f[2], 5);
+        Assert.Equal(0.425f, f[3], 5);
+        Assert.Equal([0.5f, 0f], f[4..6]);
+        Assert.Equal(0.875f, f[6], 5);
+        Assert.Equal(0.075f, f[7], 4);
+    }
+}
