@@ -1,0 +1,61 @@
+namespace DeepSlide.Cli.Tests;
+
+public sealed class ClassifierCliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("deepslide-cli-model-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string In(string relative) => Path.Combine(_folder, relative);
+
+    [Fact]
+    public async Task Train_tune_and_classify_a_folder_with_one_corrupt_slide()
+    {
+        Assert.Equal(0, (await CliRun.RunAsync("synth", "-o", In("slides"), "--slides-per-class", "2", "--width", "1400", "--height", "1100", "--format", "aperio")).ExitCode);
+        Assert.Equal(0, (await CliRun.RunAsync("tiles", "-i", In("slides"), "-o", In("patches"), "--val", "0.5", "--test", "0")).ExitCode);
+        CliResult train = await CliRun.RunAsync("train", "-p", In("patches"), "-o", In("model"), "--epochs", "20");
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.Contains("trained on", train.Output);
+        Assert.True(File.Exists(In("model/model.onnx")) && File.Exists(In("model/manifest.json")) && File.Exists(In("model/training-log.csv")));
+
+        CliResult tune = await CliRun.RunAsync("tune", "-m", In("model"), "-s", In("patches/slides.csv"));
+        Assert.True(tune.ExitCode == 0, tune.Error);
+        Assert.Contains("learned aggregator not trained: the learned aggregator needs at least 3 validation slides per class", tune.Output);
+        Assert.Contains("\"minShare\"", File.ReadAllText(In("model/manifest.json")));
+
+        Directory.CreateDirectory(In("to-classify"));
+        foreach (string slide in Directory.GetFiles(In("slides"), "*.svs", SearchOption.AllDirectories))
+        {
+            File.Copy(slide, In($"to-classify/{Path.GetFileName(slide)}"));
+        }
+
+        File.WriteAllText(In("to-classify/broken.svs"), "not a slide");
+        CliResult classify = await CliRun.RunAsync("classify", "-m", In("model"), "-i", In("to-classify"), "-o", In("results"));
+        Assert.Equal(2, classify.ExitCode);
+        Assert.Contains($"error: {In("to-classify/broken.svs")}: ", classify.Error);
+        string[] rows = File.ReadAllLines(In("results/slides.csv"));
+        Assert.Equal("img,predicted,percent_adenocarcinoma,percent_benign,percent_squamous,count_adenocarcinoma,count_benign,count_squamous", rows[0]);
+        Assert.Equal(8, rows.Length);
+        Assert.StartsWith("broken.svs,failed,", rows.Single(r => r.StartsWith("broken", StringComparison.Ordinal)));
+        Assert.Equal(6, Directory.GetFiles(In("results"), "*.json").Length);
+        Assert.Equal(6, Directory.GetFiles(In("results/patches"), "*.parquet").Length);
+    }
+
+    [Fact]
+    public async Task Classify_with_a_folder_that_is_not_a_bundle_names_it()
+    {
+        Directory.CreateDirectory(In("empty-model"));
+        CliResult result = await CliRun.RunAsync("classify", "-m", In("empty-model"), "-i", In("nowhere.svs"), "-o", In("out"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {In("empty-model")}: the model bundle has no manifest.json.", result.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Train_without_extracted_patches_says_what_to_run()
+    {
+        Directory.CreateDirectory(In("no-patches"));
+        CliResult result = await CliRun.RunAsync("train", "-p", In("no-patches"), "-o", In("model"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("there is no train/ folder; run 'deepslide tiles' first", result.Error);
+    }
+}
