@@ -1,4 +1,5 @@
 using DeepSlide.Models;
+using DeepSlide.Stain;
 using Microsoft.ML.OnnxRuntime;
 
 namespace DeepSlide.Inference;
@@ -16,6 +17,8 @@ public sealed class PatchClassifier : IDisposable
     private readonly string _inputName;
     private readonly string _outputName;
     private readonly string? _featuresName;
+    private readonly StainNormalizer? _stain;
+    private readonly ThreadLocal<byte[]> _scratch;
 
     private PatchClassifier(ModelManifest manifest, string path, InferenceSession session, string provider, int batchSize)
     {
@@ -28,6 +31,8 @@ public sealed class PatchClassifier : IDisposable
         _outputName = manifest.Output.Probabilities;
         _featuresName = manifest.Output.Features;
         _input = new float[batchSize * 3 * manifest.Input.Size * manifest.Input.Size];
+        _stain = StainNormalizer.Create(manifest.Stain.Method, manifest.Stain.Target);
+        _scratch = new ThreadLocal<byte[]>(() => new byte[3 * manifest.Input.Size * manifest.Input.Size]);
         Validate(path);
     }
 
@@ -76,7 +81,7 @@ public sealed class PatchClassifier : IDisposable
         for (int start = 0; start < patches.Count; start += BatchSize)
         {
             int n = Math.Min(BatchSize, patches.Count - start);
-            Parallel.For(0, n, i => _preprocessor.Fill(patches[start + i].Span, _input.AsSpan(i * planeFloats, planeFloats)));
+            Parallel.For(0, n, i => _preprocessor.Fill(Normalised(patches[start + i]), _input.AsSpan(i * planeFloats, planeFloats)));
             using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, n * planeFloats), [n, 3, size, size]);
             string[] outputNames = _featuresName is not null && features is not null ? [_outputName, _featuresName] : [_outputName];
             using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, [_inputName], [input], outputNames);
@@ -104,6 +109,21 @@ public sealed class PatchClassifier : IDisposable
     {
         _run.Dispose();
         _session.Dispose();
+        _scratch.Dispose();
+    }
+
+    // The caller's patch stays untouched: normalisation works on a per-thread copy.
+    private ReadOnlySpan<byte> Normalised(ReadOnlyMemory<byte> patch)
+    {
+        if (_stain is null)
+        {
+            return patch.Span;
+        }
+
+        byte[] copy = _scratch.Value!;
+        patch.Span[..copy.Length].CopyTo(copy);
+        _stain.Apply(copy);
+        return copy;
     }
 
     internal static void Softmax(Span<float> values)

@@ -6,6 +6,7 @@ using DeepSlide.Inference.Onnx;
 using DeepSlide.Learning;
 using DeepSlide.Models;
 using DeepSlide.Slides;
+using DeepSlide.Stain;
 
 namespace DeepSlide.Training;
 
@@ -19,6 +20,9 @@ public sealed record TrainingOptions
     public InferenceOptions Inference { get; init; } = new();
 
     public int Seed { get; init; }
+
+    /// <summary>none, reinhard or macenko: fitted on training patches, applied to every patch here and at inference.</summary>
+    public string Stain { get; init; } = "none";
 }
 
 public sealed record TrainingResult(ModelBundle Bundle, IReadOnlyList<EpochLog> Log, int TrainViews, int ValPatches, double? ValAccuracy, TimeSpan Elapsed, string ExecutionProvider);
@@ -37,8 +41,17 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
         progress?.Invoke($"classes {string.Join(", ", data.Classes)}; {data.Train.Count} training and {data.Val.Count} validation patches; backbone on {featurizer.ExecutionProvider}");
 
         var random = new Random(options.Seed);
-        (List<byte[]> trainPatches, List<int> trainLabels) = Load(data.Train, augmentedViews: options.AugmentedViews, random);
-        (List<byte[]> valPatches, List<int> valLabels) = Load(data.Val, augmentedViews: 0, random);
+        byte[][] trainDecoded = Decode(data.Train);
+        byte[][] valDecoded = Decode(data.Val);
+        StainNormalizer? stain = FitStain(options.Stain, trainDecoded);
+        if (stain is not null)
+        {
+            Parallel.ForEach(trainDecoded.Concat(valDecoded), p => stain.Apply(p));
+            progress?.Invoke($"stain normalisation: {stain.Method}, fitted on the training patches");
+        }
+
+        (List<byte[]> trainPatches, List<int> trainLabels) = Expand(trainDecoded, data.Train, options.AugmentedViews, random);
+        (List<byte[]> valPatches, List<int> valLabels) = Expand(valDecoded, data.Val, 0, random);
         float[] trainX = featurizer.Extract(trainPatches, done => Report(progress, "train features", done, trainPatches.Count));
         float[] valX = featurizer.Extract(valPatches, done => Report(progress, "val features", done, valPatches.Count));
 
@@ -56,6 +69,7 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
             Input = new ModelInput { Name = ResNetBackbone.InputName, Size = ResNetBackbone.InputSize, ChannelOrder = "RGB", PixelScale = 1, Mean = [0, 0, 0], Std = [1, 1, 1] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, IsSoftmax = true, Features = ResNetBackbone.FeaturesName },
             Patch = PatchSpecOf(PatchTiling.Read(patchRoot)),
+            Stain = stain is null ? new StainSpec() : new StainSpec { Method = stain.Method, Target = stain.Target },
             Aggregation = new AggregationSpec { NormalClass = data.Classes.Contains("benign") ? "benign" : null },
             Training = new TrainingProvenance
             {
@@ -87,7 +101,7 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
         return new PatchSpec { Window = tiling.Window, Level = tiling.Level, Mpp = tiling.Mpp, Magnification = tiling.Magnification, Tissue = tiling.TissueMethod };
     }
 
-    private static (List<byte[]> Patches, List<int> Labels) Load(IReadOnlyList<(string File, int Label)> files, int augmentedViews, Random random)
+    private static byte[][] Decode(IReadOnlyList<(string File, int Label)> files)
     {
         var decoded = new byte[files.Count][];
         Parallel.For(0, files.Count, i =>
@@ -100,7 +114,24 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
 
             decoded[i] = image.Pixels;
         });
+        return decoded;
+    }
 
+    // The target is fitted on up to 64 training patches spread over the set, as one image.
+    private static StainNormalizer? FitStain(string method, byte[][] patches)
+    {
+        if (method is "none" or "")
+        {
+            return null;
+        }
+
+        int step = Math.Max(1, patches.Length / 64);
+        byte[] sample = patches.Where((_, i) => i % step == 0).Take(64).SelectMany(p => p).ToArray();
+        return StainNormalizer.Fit(method, sample);
+    }
+
+    private static (List<byte[]> Patches, List<int> Labels) Expand(byte[][] decoded, IReadOnlyList<(string File, int Label)> files, int augmentedViews, Random random)
+    {
         var patches = new List<byte[]>(files.Count * (1 + augmentedViews));
         var labels = new List<int>(patches.Capacity);
         for (int i = 0; i < files.Count; i++)

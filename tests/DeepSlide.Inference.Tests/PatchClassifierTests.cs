@@ -177,3 +177,33 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
         Assert.Contains("CUDA execution provider was asked for but cannot run here", ex.Message);
     }
 }
+
+public class StainAtInferenceTests(RandomHeadBundle fixture) : IClassFixture<RandomHeadBundle>
+{
+    [Fact]
+    public void A_bundle_with_stain_normalisation_classifies_as_if_patches_were_normalised_first()
+    {
+        List<byte[]> patches = PatchImages.Render(4, seed: 9);
+        var normalizer = Stain.ReinhardNormalizer.Fit(patches[0]);
+        string folder = fixture.CopyWith("reinhard", m => m["stain"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["method"] = "reinhard",
+            ["target"] = new System.Text.Json.Nodes.JsonArray([.. normalizer.Target.Select(v => (System.Text.Json.Nodes.JsonNode?)v)]),
+        });
+        using PatchClassifier withStain = PatchClassifier.Load(ModelBundle.Load(folder));
+        using PatchClassifier plain = PatchClassifier.Load(fixture.Bundle);
+        var a = new float[patches.Count * 3];
+        var b = new float[patches.Count * 3];
+        byte[][] originals = patches.Select(p => (byte[])p.Clone()).ToArray();
+        withStain.Classify(patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), a);
+        Assert.Equal(originals, patches); // the caller's patches are left alone
+        foreach (byte[] p in patches)
+        {
+            normalizer.Apply(p);
+        }
+
+        plain.Classify(patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), b);
+        Assert.Equal(b, a);
+        Assert.NotEqual(originals, patches);
+    }
+}

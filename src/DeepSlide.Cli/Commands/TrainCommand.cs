@@ -13,11 +13,12 @@ internal static class TrainCommand
         var output = new Option<string>("--out", "-o") { Description = "Folder for the model bundle (model.onnx, manifest.json, training-log.csv).", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "Most epochs of head training (early stopping usually ends sooner).", DefaultValueFactory = _ => 100 };
         var augment = new Option<int>("--augment") { Description = "Augmented views (flip, rotation, colour jitter) per training patch.", DefaultValueFactory = _ => 1 };
+        var stain = new Option<string>("--stain") { Description = "Stain normalisation: none, reinhard or macenko (fitted on the training patches, applied again at inference).", DefaultValueFactory = _ => "none" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for augmentation and training." };
         var inference = new InferenceOptionSet();
         var command = new Command("train", "Train a patch classifier: ResNet-18 features and a class-weighted softmax head, exported as one ONNX model bundle.")
         {
-            patches, output, epochs, augment, seed,
+            patches, output, epochs, augment, stain, seed,
         };
         inference.AddTo(command);
         command.SetAction(parse =>
@@ -26,6 +27,7 @@ internal static class TrainCommand
             var trainer = new PatchClassifierTrainer(new TrainingOptions
             {
                 AugmentedViews = parse.GetValue(augment),
+                Stain = parse.GetValue(stain)!,
                 Seed = parse.GetValue(seed),
                 Head = new SoftmaxTrainingOptions { MaxEpochs = parse.GetValue(epochs) },
                 Inference = inference.Read(parse),
