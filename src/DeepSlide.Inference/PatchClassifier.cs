@@ -1,3 +1,4 @@
+using DeepSlide.Learning;
 using DeepSlide.Models;
 using DeepSlide.Stain;
 using Microsoft.ML.OnnxRuntime;
@@ -92,7 +93,7 @@ public sealed class PatchClassifier : IDisposable
             {
                 for (int i = 0; i < n; i++)
                 {
-                    Softmax(target.Slice(i * classes, classes));
+                    SoftmaxModel.SoftmaxInPlace(target.Slice(i * classes, classes));
                 }
             }
 
@@ -124,27 +125,6 @@ public sealed class PatchClassifier : IDisposable
         patch.Span[..copy.Length].CopyTo(copy);
         _stain.Apply(copy);
         return copy;
-    }
-
-    internal static void Softmax(Span<float> values)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in values)
-        {
-            max = Math.Max(max, v);
-        }
-
-        float sum = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = MathF.Exp(values[i] - max);
-            sum += values[i];
-        }
-
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] /= sum;
-        }
     }
 
     private void Validate(string path)

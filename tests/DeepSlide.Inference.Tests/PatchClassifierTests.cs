@@ -160,7 +160,7 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
         var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
         Assert.Contains("has no output 'logits'", ex.Message);
         var values = new float[] { 1, 2, 3 };
-        PatchClassifier.Softmax(values);
+        SoftmaxModel.SoftmaxInPlace(values);
         Assert.Equal(1, values.Sum(), 5);
         Assert.True(values[2] > values[1] && values[1] > values[0]);
     }

@@ -44,16 +44,24 @@ public class OpenSlideReaderTests(SlideFiles files) : IClassFixture<SlideFiles>
     [Theory]
     [InlineData(0, 1)]
     [InlineData(1, 4)]
-    public void Regions_match_the_rendered_slide_within_jpeg_error(int level, int downsample)
+    public void Regions_match_the_rendered_slide_at_the_right_place_within_jpeg_error(int level, int downsample)
     {
         using ISlideReader reader = SlideReader.Open(files.Aperio);
         const int W = 300, H = 200;
-        long x = 1200 / downsample, y = 900 / downsample;
+        (long x0, long y0) = files.TissueRegion(W * downsample, H * downsample);
+        long x = x0 / downsample, y = y0 / downsample;
         RgbImage read = reader.ReadRegion(level, x * downsample, y * downsample, W, H);
-        var expected = new byte[W * H * 3];
-        files.Slide.Render(downsample, x, y, W, H, expected);
-        double meanError = read.Pixels.Zip(expected, (a, b) => Math.Abs(a - b)).Average();
-        Assert.True(meanError < 6, $"mean absolute error {meanError:0.00}");
+        double Error(long dx)
+        {
+            var expected = new byte[W * H * 3];
+            files.Slide.Render(downsample, x + dx, y, W, H, expected);
+            return read.Pixels.Zip(expected, (a, b) => Math.Abs(a - b)).Average();
+        }
+
+        // JPEG at quality 85 leaves a few levels of error on busy texture; five pixels off leaves far more.
+        double aligned = Error(0), shifted = Error(5);
+        Assert.True(aligned < 8, $"mean absolute error {aligned:0.00}");
+        Assert.True(aligned < shifted / 2, $"aligned {aligned:0.00} vs shifted {shifted:0.00}");
     }
 
     [Fact]

@@ -30,6 +30,32 @@ public sealed class SlideFiles : IDisposable
 
     public string PathFor(string name) => System.IO.Path.Combine(Folder, name);
 
+    /// <summary>The first level-0 rectangle, on a 100-pixel grid, that the synthetic slide drew as tissue throughout.</summary>
+    public (long X, long Y) TissueRegion(int width, int height)
+    {
+        for (long y = 0; y + height < Spec.Height; y += 100)
+        {
+            for (long x = 0; x + width < Spec.Width; x += 100)
+            {
+                bool all = true;
+                for (long dy = 0; dy <= height && all; dy += 20)
+                {
+                    for (long dx = 0; dx <= width && all; dx += 20)
+                    {
+                        all = Slide.IsTissue(x + dx, y + dy);
+                    }
+                }
+
+                if (all)
+                {
+                    return (x / 4 * 4, y / 4 * 4);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("The test slide has no tissue region that large.");
+    }
+
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 
     private string Write(string name, SyntheticFormat format)
