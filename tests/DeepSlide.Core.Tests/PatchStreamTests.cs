@@ -50,7 +50,7 @@ public class PatchStreamTests
         var reader = new FunctionSlideReader(224 * 10, 224 * 2);
         TilePlan plan = PlanAll(reader);
         int count = 0;
-        await foreach (Patch patch in PatchStream.ReadAsync(reader, plan))
+        await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, new PatchStreamOptions { MaxTilesPerRegion = 10 }))
         {
             patch.Dispose();
             count++;
@@ -58,6 +58,15 @@ public class PatchStreamTests
 
         Assert.Equal(20, count);
         Assert.Equal(2, reader.Reads);
+
+        // By default a region holds at most 8 tiles, so each row of 10 takes two reads.
+        var defaults = new FunctionSlideReader(224 * 10, 224 * 2);
+        await foreach (Patch patch in PatchStream.ReadAsync(defaults, PlanAll(defaults)))
+        {
+            patch.Dispose();
+        }
+
+        Assert.Equal(4, defaults.Reads);
     }
 
     [Fact]

@@ -80,11 +80,23 @@ internal static class BenchCommand
 
             if (parse.GetValue(memory))
             {
+                Console.WriteLine($"memory runs in child processes with MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "2"}");
                 foreach (int side in new[] { 10_000, 60_000 })
                 {
                     string big = EnsureSlide(folder, side, side);
                     string result = RunChild(["bench-stream", big]);
                     Console.WriteLine($"stream {side}x{side}: {result}");
+                }
+
+                if (parse.GetValue(classify))
+                {
+                    // Classifying a whole 60,000² slide takes minutes on a CPU; a sparse one has as many patches as the
+                    // 10,000² slide but the same plan, mask and reads to manage, which is what memory could grow with.
+                    string small = EnsureSlide(folder, 10_000, 10_000);
+                    string sparse = EnsureSlide(folder, 60_000, 60_000, coverage: 0.03);
+                    string bundle = InferenceBench.EnsureBundle(folder);
+                    Console.WriteLine($"classify 10000x10000: {RunChild(["bench-classify", bundle, small])}");
+                    Console.WriteLine($"classify 60000x60000 (3% tissue): {RunChild(["bench-classify", bundle, sparse])}");
                 }
             }
 
@@ -108,8 +120,29 @@ internal static class BenchCommand
             if (Environment.GetEnvironmentVariable("DEEPSLIDE_BENCH_DEBUG") is not null)
             {
                 Console.WriteLine(string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("VmHWM"))));
-                Console.WriteLine($"gc heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1e6:0} MB, total allocated {GC.GetTotalAllocatedBytes() / 1e6:0} MB, gen2 {GC.CollectionCount(2)}");
+                Console.WriteLine($"gc heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1e6:0} MB, total allocated {GC.GetTotalAllocatedBytes() / 1e6:0} MB, gen2 {GC.CollectionCount(2)}, pool threads {ThreadPool.ThreadCount}, process threads {System.Diagnostics.Process.GetCurrentProcess().Threads.Count}");
             }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The child process of the classification memory benchmark.</summary>
+    public static Command CreateClassifyChild()
+    {
+        var bundle = new Argument<string>("bundle");
+        var slide = new Argument<string>("slide");
+        var command = new Command("bench-classify", "Classify one slide, then print patches/s and peak RSS (used by bench).") { bundle, slide };
+        command.Hidden = true;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var model = Inference.ModelBundle.Load(parse.GetValue(bundle)!);
+            using var classifier = Inference.PatchClassifier.Load(model);
+            using ISlideReader reader = SlideReader.Open(parse.GetValue(slide)!);
+            var watch = Stopwatch.StartNew();
+            var result = await Inference.SlideClassifier.ClassifyAsync(reader, classifier, Aggregation.Aggregators.FromManifest(model.Manifest), cancellationToken: cancellationToken);
+            double seconds = watch.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(C, $"{result.Patches.Count} patches in {seconds:0.0} s ({result.Patches.Count / seconds:0}/s), peak RSS {PeakRssMegabytes():0} MB"));
             return 0;
         });
         return command;
@@ -131,14 +164,14 @@ internal static class BenchCommand
         return (count, watch.Elapsed.TotalSeconds);
     }
 
-    private static string EnsureSlide(string folder, int width, int height)
+    private static string EnsureSlide(string folder, int width, int height, double coverage = 0.4)
     {
-        string path = Path.Combine(folder, $"bench-{width}x{height}.svs");
+        string path = Path.Combine(folder, coverage == 0.4 ? $"bench-{width}x{height}.svs" : string.Create(C, $"bench-{width}x{height}-{coverage * 100:0}pct.svs"));
         if (!File.Exists(path))
         {
             var watch = Stopwatch.StartNew();
             string partial = path + ".partial";
-            var spec = new SyntheticSlideSpec("adenocarcinoma", width, height, Seed: 7) { BenignFraction = 0.3 };
+            var spec = new SyntheticSlideSpec("adenocarcinoma", width, height, Seed: 7) { BenignFraction = 0.3, TissueCoverage = coverage };
             SyntheticSlideWriter.Write(new SyntheticSlide(spec), partial, SyntheticFormat.Aperio);
             File.Move(partial, path);
             Console.WriteLine(string.Create(C, $"wrote {path} ({new FileInfo(path).Length / 1e6:0} MB) in {watch.Elapsed.TotalSeconds:0.0} s"));
@@ -164,6 +197,13 @@ internal static class BenchCommand
     {
         string executable = Environment.ProcessPath!;
         var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The recommended setting for long slide reads (README): glibc otherwise keeps freed JPEG-decoding memory
+        // in one arena per reader thread, and peak memory creeps up with how long a slide is read.
+        if (Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is null)
+        {
+            start.Environment["MALLOC_ARENA_MAX"] = "2";
+        }
+
         if (Path.GetFileNameWithoutExtension(executable) == "dotnet")
         {
             start.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);

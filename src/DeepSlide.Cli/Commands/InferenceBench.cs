@@ -19,9 +19,12 @@ internal static class InferenceBench
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static async Task RunAsync(string folder, string slidePath, InferenceOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// A bundle with an untrained head: the network's cost does not depend on the head's weights, so it measures
+    /// throughput exactly without a training run first.
+    /// </summary>
+    public static string EnsureBundle(string folder)
     {
-        // The network's cost does not depend on the head's weights, so an untrained head measures it exactly.
         string bundleFolder = Path.Combine(folder, "bench-model");
         if (!File.Exists(Path.Combine(bundleFolder, ModelBundle.ManifestFileName)))
         {
@@ -35,7 +38,12 @@ internal static class InferenceBench
             ModelBundle.Save(bundleFolder, manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
         }
 
-        ModelBundle bundle = ModelBundle.Load(bundleFolder);
+        return bundleFolder;
+    }
+
+    public static async Task RunAsync(string folder, string slidePath, InferenceOptions options, CancellationToken cancellationToken)
+    {
+        ModelBundle bundle = ModelBundle.Load(EnsureBundle(folder));
         using PatchClassifier classifier = PatchClassifier.Load(bundle, options);
         using ISlideReader reader = SlideReader.Open(slidePath);
         TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());

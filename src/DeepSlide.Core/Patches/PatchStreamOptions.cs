@@ -6,8 +6,8 @@ public sealed record PatchStreamOptions
     public int ReadAhead { get; init; } = Environment.ProcessorCount + 2;
 
     /// <summary>At most this many tiles are cut from one region read.</summary>
-    public int MaxTilesPerRegion { get; init; } = 16;
+    public int MaxTilesPerRegion { get; init; } = 8;
 
     /// <summary>A gap wider than this many tiles between two tiles of a row starts a new region.</summary>
-    public int MaxGapTiles { get; init; } = 1;
+    public int MaxGapTiles { get; init; } = 0;
 }

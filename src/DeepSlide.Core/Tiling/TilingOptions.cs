@@ -19,7 +19,7 @@ public sealed record TilingOptions
     public double? MinTissueFraction { get; init; }
 
     /// <summary>The most pixels a tissue mask may have; bounds planning memory on the largest slides.</summary>
-    public int MaxMaskPixels { get; init; } = 1 << 21;
+    public int MaxMaskPixels { get; init; } = 1 << 20;
 
     public int EffectiveStride => Stride ?? Window;
 

@@ -8,8 +8,6 @@ namespace DeepSlide.Tissue;
 /// </summary>
 public sealed class TissueMask
 {
-    private int[]? _integral;
-
     public TissueMask(int width, int height, double downsample, bool[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
@@ -45,7 +43,6 @@ public sealed class TissueMask
     /// </summary>
     public double FractionOf(long x, long y, double width, double height)
     {
-        int[] integral = _integral ??= BuildIntegral();
         double x0 = x / Downsample, y0 = y / Downsample;
         double x1 = (x + width) / Downsample, y1 = (y + height) / Downsample;
         int ia = (int)Math.Round(x0), ja = (int)Math.Round(y0);
@@ -53,8 +50,17 @@ public sealed class TissueMask
         long total = (long)(ib - ia) * (jb - ja);
         int ca = Math.Clamp(ia, 0, Width), cb = Math.Clamp(ib, 0, Width);
         int ra = Math.Clamp(ja, 0, Height), rb = Math.Clamp(jb, 0, Height);
-        int stride = Width + 1;
-        int count = integral[rb * stride + cb] - integral[ra * stride + cb] - integral[rb * stride + ca] + integral[ra * stride + ca];
+        // A direct count: a tile covers a few dozen mask pixels, and an integral image would cost 4 bytes a pixel.
+        int count = 0;
+        for (int j = ra; j < rb; j++)
+        {
+            ReadOnlySpan<bool> row = Pixels.AsSpan(j * Width + ca, cb - ca);
+            foreach (bool p in row)
+            {
+                count += p ? 1 : 0;
+            }
+        }
+
         return count / (double)total;
     }
 
@@ -71,22 +77,5 @@ public sealed class TissueMask
         }
 
         return image;
-    }
-
-    private int[] BuildIntegral()
-    {
-        int stride = Width + 1;
-        var integral = new int[stride * (Height + 1)];
-        for (int j = 0; j < Height; j++)
-        {
-            int rowSum = 0;
-            for (int i = 0; i < Width; i++)
-            {
-                rowSum += Pixels[j * Width + i] ? 1 : 0;
-                integral[(j + 1) * stride + i + 1] = integral[j * stride + i + 1] + rowSum;
-            }
-        }
-
-        return integral;
     }
 }
