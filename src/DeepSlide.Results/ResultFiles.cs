@@ -30,6 +30,10 @@ public static class ResultFiles
         await PatchParquet.WriteAsync(result, Path.Combine(folder, "patches", result.SlideName + ".parquet"), cancellationToken);
     }
 
+    /// <summary>Records a slide that could not be classified, with the reason, so nothing disappears from a run.</summary>
+    public static Task WriteFailureAsync(SlideResult result, string folder, CancellationToken cancellationToken = default) =>
+        File.WriteAllTextAsync(Path.Combine(folder, result.SlideName + ".json"), ToJson(result), cancellationToken);
+
     public static string ToJson(SlideResult r)
     {
         IReadOnlyList<string> classes = r.Patches.Classes;
@@ -50,7 +54,7 @@ public static class ResultFiles
                 scores = classes.Select((name, i) => (name, score: Math.Round(c.Scores[i], 6))).ToDictionary(p => p.name, p => p.score),
                 note = c.Note,
             }),
-            patches = r.Plan?.Tiles.Select((t, i) =>
+            patches = (r.Plan?.Tiles ?? []).Select((t, i) =>
             {
                 (int cls, float confidence) = r.Patches.Prediction(i);
                 return new { x = t.X, y = t.Y, prediction = classes[cls], confidence = Math.Round(confidence, 6), probabilities = r.Patches.Row(i).ToArray().Select(p => Math.Round(p, 6)) };
@@ -110,4 +114,47 @@ public static class ResultFiles
     }
 
     private static string Csv(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+}
+
+/// <summary>A slide result as read back from its JSON file.</summary>
+public sealed record SlideResultFile(
+    string Slide,
+    string Status,
+    IReadOnlyList<string> Classes,
+    IReadOnlyList<SlideCallFile> Calls,
+    IReadOnlyList<PatchFile> Patches,
+    string? Error);
+
+public sealed record SlideCallFile(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
+
+public sealed record PatchFile(long X, long Y, string Prediction, double Confidence, IReadOnlyList<double> Probabilities);
+
+public static class SlideResultReader
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
+
+    /// <summary>Reads every <c>{slide}.json</c> in a classify output folder.</summary>
+    public static IReadOnlyList<SlideResultFile> ReadFolder(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, folder, "the results folder does not exist.");
+        }
+
+        var results = Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal).Select(Read).ToList();
+        return results.Count > 0 ? results : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, folder, "the folder holds no slide results ({slide}.json from 'deepslide classify').");
+    }
+
+    public static SlideResultFile Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SlideResultFile>(File.ReadAllText(path), Json)
+                ?? throw new JsonException("empty document");
+        }
+        catch (JsonException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"not a slide result written by 'deepslide classify': {ex.Message}", ex);
+        }
+    }
 }

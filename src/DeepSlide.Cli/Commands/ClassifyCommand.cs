@@ -52,6 +52,7 @@ internal static class ClassifyCommand
             {
                 // One bad slide in a folder is reported and recorded; the others still get classified.
                 result = new SlideResult(path, SlideStatus.Failed, null, new PatchProbabilities(classifier.Manifest.Classes, []), [], classifier.ExecutionProvider, 0, ex.Message);
+                await ResultFiles.WriteFailureAsync(result, outFolder, cancellationToken);
                 await Console.Error.WriteLineAsync($"error: {ex.Message}");
             }
 

@@ -1,6 +1,7 @@
 namespace DeepSlide.Evaluation;
 
-public sealed record RocPoint(double FalsePositiveRate, double TruePositiveRate, double Threshold);
+/// <summary>A corner of the ROC curve; <see cref="Threshold"/> is the lowest score called positive, null for the (0, 0) start.</summary>
+public sealed record RocPoint(double FalsePositiveRate, double TruePositiveRate, double? Threshold);
 
 /// <summary>Receiver operating characteristic of one class against the rest.</summary>
 public static class Roc
@@ -56,7 +57,7 @@ public static class Roc
     public static IReadOnlyList<RocPoint> Curve(IReadOnlyList<double> scores, IReadOnlyList<bool> positive)
     {
         int positives = positive.Count(p => p), negatives = positive.Count - positives;
-        var points = new List<RocPoint> { new(0, 0, double.PositiveInfinity) };
+        var points = new List<RocPoint> { new(0, 0, null) };
         if (positives == 0 || negatives == 0)
         {
             return points;

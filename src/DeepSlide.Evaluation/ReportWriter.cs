@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace DeepSlide.Evaluation;
+
+/// <summary>Writes <c>report.json</c> (every number) and <c>report.md</c> (the tables a reader wants).</summary>
+public static class ReportWriter
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    public static void Write(EvaluationReport report, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(Path.Combine(folder, "report.md"), Markdown(report));
+    }
+
+    public static string Markdown(EvaluationReport report)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Evaluation");
+        md.AppendLine();
+        md.AppendLine(string.Create(C, $"{report.Methods.FirstOrDefault()?.Metrics.Count ?? 0} labelled slides; classes {string.Join(", ", report.Classes)}."));
+        md.AppendLine();
+        md.AppendLine("## Slide level, every aggregator");
+        md.AppendLine();
+        md.AppendLine("| method | accuracy (95% CI) | balanced accuracy (95% CI) | macro F1 | weighted F1 | macro AUC (95% CI) |");
+        md.AppendLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (MethodEvaluation m in report.Methods.Concat(report.Patches is null ? [] : [report.Patches]))
+        {
+            ClassificationMetrics x = m.Metrics;
+            md.AppendLine(string.Create(C, $"| {m.Method} | {x.Accuracy:0.000}{Ci(x.AccuracyInterval)} | {x.BalancedAccuracy:0.000}{Ci(x.BalancedAccuracyInterval)} | {x.Macro.F1:0.000} | {x.Weighted.F1:0.000} | {Value(x.MacroAuc)}{Ci(x.MacroAucInterval)} |"));
+        }
+
+        md.AppendLine();
+        if (report.Patches is not null)
+        {
+            md.AppendLine("The `patches` row is patch level: every patch carries its slide's label.");
+            md.AppendLine();
+        }
+
+        foreach (MethodEvaluation m in report.Methods)
+        {
+            md.AppendLine($"## {m.Method}");
+            md.AppendLine();
+            md.AppendLine("| class | precision | recall | F1 | support | AUC (95% CI) |");
+            md.AppendLine("| --- | --- | --- | --- | --- | --- |");
+            for (int k = 0; k < m.Metrics.PerClass.Count; k++)
+            {
+                ClassMetrics c = m.Metrics.PerClass[k];
+                md.AppendLine(string.Create(C, $"| {c.Class} | {c.Precision:0.000} | {c.Recall:0.000} | {c.F1:0.000} | {c.Support} | {Value(c.Auc)}{Ci(m.Metrics.AucIntervals?[k])} |"));
+            }
+
+            md.AppendLine(string.Create(C, $"| macro | {m.Metrics.Macro.Precision:0.000} | {m.Metrics.Macro.Recall:0.000} | {m.Metrics.Macro.F1:0.000} | | |"));
+            md.AppendLine(string.Create(C, $"| weighted | {m.Metrics.Weighted.Precision:0.000} | {m.Metrics.Weighted.Recall:0.000} | {m.Metrics.Weighted.F1:0.000} | | |"));
+            md.AppendLine();
+            md.AppendLine("Confusion matrix (rows: truth; columns: call, then no call):");
+            md.AppendLine();
+            md.AppendLine($"| truth \\ call | {string.Join(" | ", report.Classes)} | none |");
+            md.AppendLine($"| --- |{string.Concat(Enumerable.Repeat(" --- |", report.Classes.Count + 1))}");
+            for (int t = 0; t < report.Classes.Count; t++)
+            {
+                md.AppendLine($"| {report.Classes[t]} | {string.Join(" | ", m.Metrics.Confusion[t].Select((v, j) => string.Create(C, $"{v} ({m.Metrics.ConfusionNormalized[t][j]:0%})")))} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (report.Readers.Count > 0)
+        {
+            md.AppendLine("## Pathologists");
+            md.AppendLine();
+            md.AppendLine($"Compared with the `{report.PrimaryMethod}` calls.");
+            md.AppendLine();
+            md.AppendLine("| reader | slides | accuracy | balanced accuracy | kappa with the model | kappa with the truth |");
+            md.AppendLine("| --- | --- | --- | --- | --- | --- |");
+            foreach (ReaderEvaluation r in report.Readers)
+            {
+                md.AppendLine(string.Create(C, $"| {r.Reader} | {r.Slides} | {r.Accuracy:0.000} | {r.BalancedAccuracy:0.000} | {r.KappaWithModel:0.000} | {r.KappaWithTruth:0.000} |"));
+            }
+
+            md.AppendLine();
+            if (report.ModelRankAmongReaders is int rank)
+            {
+                md.AppendLine(string.Create(C, $"On the slides every reader read, the model ranks {rank} of {report.Readers.Count + 1} by accuracy."));
+                md.AppendLine();
+            }
+        }
+
+        void List(string title, IReadOnlyList<string> items)
+        {
+            if (items.Count > 0)
+            {
+                md.AppendLine($"**{title}:** {string.Join(", ", items)}");
+                md.AppendLine();
+            }
+        }
+
+        List("Labelled but without a result (not evaluated)", report.LabelledWithoutResult);
+        List("With a result but no label (not evaluated)", report.ResultWithoutLabel);
+        List("Not classified (counted as wrong)", report.NotClassified);
+        return md.ToString();
+    }
+
+    private static string Value(double? v) => v is double d ? d.ToString("0.000", C) : "n/a";
+
+    private static string Ci(Interval? i) => i is null ? string.Empty : string.Create(C, $" ({i.Low:0.000}-{i.High:0.000})");
+}
