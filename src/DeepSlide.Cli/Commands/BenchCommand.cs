@@ -73,6 +73,7 @@ internal static class BenchCommand
             (int count, double seconds) = await StreamAll(reader, plan, cancellationToken);
             Console.WriteLine(string.Create(C, $"stream all tissue patches (level 0, 224²): {count} in {seconds:0.00} s = {count / seconds:0} patches/s"));
 
+            EvaluationBench.Run(folder);
             if (parse.GetValue(classify))
             {
                 await InferenceBench.RunAsync(folder, slide, inference.Read(parse), cancellationToken);
