@@ -37,7 +37,10 @@ public sealed class ClassifierCliTests : IDisposable
         Assert.Equal("img,predicted,percent_adenocarcinoma,percent_benign,percent_squamous,count_adenocarcinoma,count_benign,count_squamous", rows[0]);
         Assert.Equal(8, rows.Length);
         Assert.StartsWith("broken.svs,failed,", rows.Single(r => r.StartsWith("broken", StringComparison.Ordinal)));
-        Assert.Equal(6, Directory.GetFiles(In("results"), "*.json").Length);
+        Assert.Equal(7, Directory.GetFiles(In("results"), "*.json").Length);
+        string failure = File.ReadAllText(In("results/broken.json"));
+        Assert.Contains("\"status\": \"failed\"", failure);
+        Assert.Contains("\"error\":", failure);
         Assert.Equal(6, Directory.GetFiles(In("results/patches"), "*.parquet").Length);
     }
 
