@@ -14,8 +14,10 @@ internal static class ClassifyCommand
         var model = new Option<string>("--model", "-m") { Description = "A model bundle folder.", Required = true };
         var input = new Option<string>("--input", "-i") { Description = "A slide, or a folder searched for slides.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Folder for {slide}.json, patches/{slide}.csv and .parquet, and slides.csv.", Required = true };
+        var pictures = new Option<bool>("--pictures") { Description = "Also draw class overlays, per-class heatmaps and tissue masks, and write QuPath GeoJSON.", DefaultValueFactory = _ => true };
+        var pictureSize = new Option<int>("--picture-size") { Description = "Long side of the pictures in pixels.", DefaultValueFactory = _ => 2000 };
         var inference = new InferenceOptionSet();
-        var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output };
+        var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output, pictures, pictureSize };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -25,7 +27,8 @@ internal static class ClassifyCommand
             string outFolder = parse.GetValue(output)!;
             IReadOnlyList<string> slides = FindSlides(parse.GetValue(input)!);
             Console.WriteLine($"model {bundle.Folder} ({string.Join(", ", bundle.Manifest.Classes)}) on {classifier.ExecutionProvider}, batch {classifier.BatchSize}; {slides.Count} slide(s)");
-            var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken);
+            var pictureOptions = parse.GetValue(pictures) ? new Visualization.PictureOptions { Size = parse.GetValue(pictureSize) } : null;
+            var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken, pictureOptions);
             await File.WriteAllTextAsync(Path.Combine(outFolder, "slides.csv"), ResultFiles.SlideCsv(results, bundle.Manifest.Classes), cancellationToken);
             PrintTable(results, aggregators);
             return results.Any(r => r.Status == SlideStatus.Failed) ? 2 : 0;
@@ -34,7 +37,7 @@ internal static class ClassifyCommand
     }
 
     internal static async Task<List<SlideResult>> ClassifyAllAsync(
-        IReadOnlyList<string> slides, PatchClassifier classifier, IReadOnlyList<ISlideAggregator> aggregators, string outFolder, CancellationToken cancellationToken)
+        IReadOnlyList<string> slides, PatchClassifier classifier, IReadOnlyList<ISlideAggregator> aggregators, string outFolder, CancellationToken cancellationToken, Visualization.PictureOptions? pictures = null)
     {
         Directory.CreateDirectory(outFolder);
         var results = new List<SlideResult>();
@@ -47,6 +50,10 @@ internal static class ClassifyCommand
                 using ISlideReader reader = SlideReader.Open(path);
                 result = await SlideClassifier.ClassifyAsync(reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), cancellationToken: cancellationToken);
                 await ResultFiles.WriteSlideAsync(result, outFolder, cancellationToken);
+                if (pictures is not null)
+                {
+                    Visualization.ResultPictures.Write(reader, result, outFolder, pictures);
+                }
             }
             catch (DeepSlideException ex) when (slides.Count > 1)
             {

@@ -58,7 +58,7 @@ internal static class DemoCommand
             using PatchClassifier classifier = PatchClassifier.Load(bundle, inference.Read(parse));
             IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(bundle.Manifest);
             string results = Path.Combine(root, "results");
-            var classified = await ClassifyCommand.ClassifyAllAsync(heldOutSlides.Select(s => s.Path).ToList(), classifier, aggregators, results, cancellationToken);
+            var classified = await ClassifyCommand.ClassifyAllAsync(heldOutSlides.Select(s => s.Path).ToList(), classifier, aggregators, results, cancellationToken, new Visualization.PictureOptions { Size = 1200 });
             await File.WriteAllTextAsync(Path.Combine(results, "slides.csv"), ResultFiles.SlideCsv(classified, bundle.Manifest.Classes), cancellationToken);
             ClassifyCommand.PrintTable(classified, aggregators);
 

@@ -1,0 +1,54 @@
+using DeepSlide.Aggregation;
+using DeepSlide.Slides;
+
+namespace DeepSlide.Visualization;
+
+/// <summary>Writes a classified slide's pictures and QuPath export next to its results.</summary>
+public static class ResultPictures
+{
+    /// <summary>
+    /// <c>overlays/{slide}.png</c>, <c>heatmaps/{slide}_{class}.png</c>, <c>masks/{slide}.png</c> and
+    /// <c>qupath/{slide}.geojson</c>; returns the files written.
+    /// </summary>
+    public static IReadOnlyList<string> Write(ISlideReader reader, SlideResult result, string folder, PictureOptions? options = null)
+    {
+        if (result.Plan is null)
+        {
+            return [];
+        }
+
+        var written = new List<string>();
+        string Path(string sub, string name)
+        {
+            Directory.CreateDirectory(System.IO.Path.Combine(folder, sub));
+            string path = System.IO.Path.Combine(folder, sub, name);
+            written.Add(path);
+            return path;
+        }
+
+        using var pictures = new SlidePictures(reader, options);
+        using (var overlay = pictures.ClassOverlay(result.Plan, result.Patches))
+        {
+            SlidePictures.SavePng(overlay, Path("overlays", result.SlideName + ".png"));
+        }
+
+        for (int c = 0; c < result.Patches.Classes.Count; c++)
+        {
+            using var heatmap = pictures.Heatmap(result.Plan, result.Patches, c);
+            SlidePictures.SavePng(heatmap, Path("heatmaps", $"{result.SlideName}_{result.Patches.Classes[c]}.png"));
+        }
+
+        if (result.Plan.Mask is { } mask)
+        {
+            using var picture = pictures.TissueMask(mask);
+            SlidePictures.SavePng(picture, Path("masks", result.SlideName + ".png"));
+        }
+
+        using (var stream = File.Create(Path("qupath", result.SlideName + ".geojson")))
+        {
+            QuPathGeoJson.Write(stream, result.Plan, result.Patches);
+        }
+
+        return written;
+    }
+}
