@@ -24,6 +24,12 @@ public static class ReportWriter
         md.AppendLine();
         md.AppendLine(string.Create(C, $"{report.Methods.FirstOrDefault()?.Metrics.Count ?? 0} labelled slides; classes {string.Join(", ", report.Classes)}."));
         md.AppendLine();
+        if (report.Methods.FirstOrDefault()?.Metrics is { } first && first.PerClass.Count(c => c.Support > 0) < 2)
+        {
+            md.AppendLine("**AUC is undefined here:** the ground truth has a single class, so no class has both positive and negative slides.");
+            md.AppendLine();
+        }
+
         md.AppendLine("## Slide level, every aggregator");
         md.AppendLine();
         md.AppendLine("| method | accuracy (95% CI) | balanced accuracy (95% CI) | macro F1 | weighted F1 | macro AUC (95% CI) |");
@@ -104,7 +110,7 @@ public static class ReportWriter
         return md.ToString();
     }
 
-    private static string Value(double? v) => v is double d ? d.ToString("0.000", C) : "n/a";
+    private static string Value(double? v) => v is double d ? d.ToString("0.000", C) : "undefined";
 
     private static string Ci(Interval? i) => i is null ? string.Empty : string.Create(C, $" ({i.Low:0.000}-{i.High:0.000})");
 }

@@ -14,6 +14,11 @@ public sealed record SlideLabels(IReadOnlyDictionary<string, string> Truth, IRea
         }
 
         string[] lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
+        if (lines.Length == 0)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.EmptyFile, path, "the labels file is empty; it needs the header 'img,gt' and one line per slide.");
+        }
+
         string[] header = lines.Length > 0 ? lines[0].Split(',').Select(h => h.Trim()).ToArray() : [];
         if (header.Length < 2 || header[0] != "img" || header[1] != "gt")
         {

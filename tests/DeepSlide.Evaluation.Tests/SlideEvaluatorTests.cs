@@ -91,9 +91,22 @@ public sealed class SlideEvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void A_single_class_truth_says_auc_is_undefined_instead_of_printing_nan()
+    {
+        EvaluationReport report = SlideEvaluator.Evaluate([Result("a", "tumour", 0.9), Result("b", "benign", 0.2)], Labels("img,gt\na,tumour\nb,tumour\n"));
+        Assert.Null(report.Methods[0].Metrics.MacroAuc);
+        string md = ReportWriter.Markdown(report);
+        Assert.Contains("**AUC is undefined here:** the ground truth has a single class", md);
+        Assert.DoesNotContain("NaN", md);
+        Assert.Contains("| undefined |", md);
+    }
+
+    [Fact]
     public void Bad_labels_files_are_named_with_the_problem()
     {
         string path = Path.Combine(_folder, "bad.csv");
+        File.WriteAllText(path, "");
+        Assert.Equal(DeepSlideErrorReason.EmptyFile, Assert.Throws<DeepSlideException>(() => SlideLabels.Read(path)).Reason);
         File.WriteAllText(path, "slide,label\na,b\n");
         Assert.Contains("must start with the header 'img,gt'", Assert.Throws<DeepSlideException>(() => SlideLabels.Read(path)).Message);
         File.WriteAllText(path, "img,gt\na,benign\na.svs,tumour\n");
