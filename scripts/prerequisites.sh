@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs, when they are missing. Idempotent; quick when all are present.
 set -euo pipefail
 
-packages=(libopenslide0 openslide-tools libtiff-tools fonts-dejavu-core)
+packages=(libopenslide0 openslide-tools libtiff-tools fonts-dejavu-core chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

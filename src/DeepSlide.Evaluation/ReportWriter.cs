@@ -4,17 +4,24 @@ using System.Text.Json;
 
 namespace DeepSlide.Evaluation;
 
-/// <summary>Writes <c>report.json</c> (every number) and <c>report.md</c> (the tables a reader wants).</summary>
+/// <summary>Writes <c>report.json</c> (every number), <c>report.md</c> (the tables), the plots and <c>report.html</c>.</summary>
 public static class ReportWriter
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static void Write(EvaluationReport report, string folder)
+    /// <summary>
+    /// Writes report.json, report.md, plots/*.png and report.html; <paramref name="resultsFolder"/> (classify's
+    /// output) supplies the slide pictures for the HTML page.
+    /// </summary>
+    public static void Write(EvaluationReport report, string folder, string? resultsFolder = null)
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json));
         File.WriteAllText(Path.Combine(folder, "report.md"), Markdown(report));
+        string plotsFolder = Path.Combine(folder, "plots");
+        IReadOnlyDictionary<string, IReadOnlyList<string>> plots = ReportPlots.Write(report, plotsFolder);
+        File.WriteAllText(Path.Combine(folder, "report.html"), HtmlReport.Build(report, plotsFolder, plots, resultsFolder));
     }
 
     public static string Markdown(EvaluationReport report)

@@ -7,7 +7,7 @@ namespace DeepSlide.Visualization;
 public static class ResultPictures
 {
     /// <summary>
-    /// <c>overlays/{slide}.png</c>, <c>heatmaps/{slide}_{class}.png</c>, <c>masks/{slide}.png</c> and
+    /// <c>thumbnails/{slide}.png</c>, <c>overlays/{slide}.png</c>, <c>heatmaps/{slide}_{class}.png</c>, <c>masks/{slide}.png</c> and
     /// <c>qupath/{slide}.geojson</c>; returns the files written.
     /// </summary>
     public static IReadOnlyList<string> Write(ISlideReader reader, SlideResult result, string folder, PictureOptions? options = null)
@@ -27,6 +27,11 @@ public static class ResultPictures
         }
 
         using var pictures = new SlidePictures(reader, options);
+        using (var thumbnail = pictures.Thumbnail())
+        {
+            SlidePictures.SavePng(thumbnail, Path("thumbnails", result.SlideName + ".png"));
+        }
+
         using (var overlay = pictures.ClassOverlay(result.Plan, result.Patches))
         {
             SlidePictures.SavePng(overlay, Path("overlays", result.SlideName + ".png"));

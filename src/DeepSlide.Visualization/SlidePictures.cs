@@ -40,6 +40,9 @@ public sealed class SlidePictures : IDisposable
 
     public int Height => _thumbnail.Height;
 
+    /// <summary>The plain thumbnail.</summary>
+    public SKBitmap Thumbnail() => _thumbnail.Copy();
+
     /// <summary>Each patch filled with its predicted class's colour, alpha scaled by its confidence, and a legend.</summary>
     public SKBitmap ClassOverlay(TilePlan plan, PatchProbabilities patches)
     {

@@ -48,7 +48,7 @@ public sealed class PictureTests(LargeSlide slide) : IClassFixture<LargeSlide>
         reader.Levels.Clear();
         var result = new SlideResult(_slide, SlideStatus.Classified, plan, patches, [], "CPU", 0);
         IReadOnlyList<string> files = ResultPictures.Write(reader, result, _folder, new PictureOptions { Size = 500 });
-        Assert.Equal(6, files.Count);
+        Assert.Equal(7, files.Count);
         Assert.All(files, f => Assert.True(new FileInfo(f).Length > 0, f));
         Assert.NotEmpty(reader.Levels);
         Assert.DoesNotContain(0, reader.Levels);
