@@ -69,7 +69,7 @@ public sealed class PatchClassifier : IDisposable
     /// Classifies <paramref name="patches"/> (each Size x Size x 3 bytes of RGB), writing class probabilities
     /// (patches x classes) and, when asked and the model has them, features.
     /// </summary>
-    public void Classify(IReadOnlyList<ReadOnlyMemory<byte>> patches, Span<float> probabilities, float[]? features = null)
+    public void Classify(IReadOnlyList<ReadOnlyMemory<byte>> patches, Span<float> probabilities, float[]? features = null, float[]? featureMaps = null)
     {
         int classes = ClassCount;
         if (probabilities.Length < patches.Count * classes)
@@ -77,14 +77,29 @@ public sealed class PatchClassifier : IDisposable
             throw new ArgumentException("Probability buffer too small.", nameof(probabilities));
         }
 
+        if (featureMaps is not null && Manifest.Output.FeatureMap is null)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, null, "the model exposes no feature map ('output.featureMap'), so class activation maps cannot be drawn.");
+        }
+
         int size = Manifest.Input.Size;
         int planeFloats = 3 * size * size;
+        var outputNames = new List<string> { _outputName };
+        if (_featuresName is not null && features is not null)
+        {
+            outputNames.Add(_featuresName);
+        }
+
+        if (featureMaps is not null)
+        {
+            outputNames.Add(Manifest.Output.FeatureMap!);
+        }
+
         for (int start = 0; start < patches.Count; start += BatchSize)
         {
             int n = Math.Min(BatchSize, patches.Count - start);
             Parallel.For(0, n, i => _preprocessor.Fill(Normalised(patches[start + i]), _input.AsSpan(i * planeFloats, planeFloats)));
             using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, n * planeFloats), [n, 3, size, size]);
-            string[] outputNames = _featuresName is not null && features is not null ? [_outputName, _featuresName] : [_outputName];
             using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, [_inputName], [input], outputNames);
             ReadOnlySpan<float> scores = outputs[0].GetTensorDataAsSpan<float>();
             Span<float> target = probabilities.Slice(start * classes, n * classes);
@@ -97,13 +112,24 @@ public sealed class PatchClassifier : IDisposable
                 }
             }
 
-            if (outputNames.Length == 2)
+            int next = 1;
+            if (features is not null && _featuresName is not null)
             {
-                ReadOnlySpan<float> f = outputs[1].GetTensorDataAsSpan<float>();
-                int width = f.Length / n;
-                f.CopyTo(features.AsSpan(start * width, n * width));
+                CopyRows(outputs[next++], features, start, n);
+            }
+
+            if (featureMaps is not null)
+            {
+                CopyRows(outputs[next], featureMaps, start, n);
             }
         }
+    }
+
+    private static void CopyRows(OrtValue output, float[] target, int start, int n)
+    {
+        ReadOnlySpan<float> values = output.GetTensorDataAsSpan<float>();
+        int width = values.Length / n;
+        values.CopyTo(target.AsSpan(start * width, n * width));
     }
 
     public void Dispose()

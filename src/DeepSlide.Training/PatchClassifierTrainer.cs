@@ -67,7 +67,7 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
         {
             Classes = data.Classes,
             Input = new ModelInput { Name = ResNetBackbone.InputName, Size = ResNetBackbone.InputSize, ChannelOrder = "RGB", PixelScale = 1, Mean = [0, 0, 0], Std = [1, 1, 1] },
-            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, IsSoftmax = true, Features = ResNetBackbone.FeaturesName },
+            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, IsSoftmax = true, Features = ResNetBackbone.FeaturesName, FeatureMap = ClassifierGraph.FeatureMapName },
             Patch = PatchSpecOf(PatchTiling.Read(patchRoot)),
             Stain = stain is null ? new StainSpec() : new StainSpec { Method = stain.Method, Target = stain.Target },
             Aggregation = new AggregationSpec { NormalClass = data.Classes.Contains("benign") ? "benign" : null },

@@ -207,3 +207,54 @@ public class StainAtInferenceTests(RandomHeadBundle fixture) : IClassFixture<Ran
         Assert.NotEqual(originals, patches);
     }
 }
+
+public class ClassActivationTests(RandomHeadBundle fixture) : IClassFixture<RandomHeadBundle>
+{
+    [Fact]
+    public void Each_class_activation_map_averages_to_its_logit_less_the_bias()
+    {
+        string folder = fixture.CopyWith("with-map", m => m["output"]!["featureMap"] = ClassifierGraph.FeatureMapName);
+        using PatchClassifier classifier = PatchClassifier.Load(ModelBundle.Load(folder));
+        SoftmaxModel head = ClassifierGraph.ReadHead(File.ReadAllBytes(fixture.Bundle.OnnxPath));
+        Assert.Equal(fixture.Head.Weights, head.Weights);
+        Assert.Equal(fixture.Head.Bias, head.Bias);
+
+        List<byte[]> patches = PatchImages.Render(2, seed: 21);
+        var probabilities = new float[2 * 3];
+        var maps = new float[2 * 512 * 49];
+        classifier.Classify(patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), probabilities, featureMaps: maps);
+        for (int i = 0; i < 2; i++)
+        {
+            var logits = new float[3];
+            for (int c = 0; c < 3; c++)
+            {
+                float[] cam = ClassActivationMap.Compute(maps.AsSpan(i * 512 * 49, 512 * 49), head.Weights.AsSpan(c * 512, 512), 7, 7);
+                logits[c] = cam.Average() + head.Bias[c];
+            }
+
+            SoftmaxModel.SoftmaxInPlace(logits);
+            for (int c = 0; c < 3; c++)
+            {
+                Assert.Equal(probabilities[i * 3 + c], logits[c], 1e-4);
+            }
+        }
+    }
+
+    [Fact]
+    public void Upsampling_keeps_the_maps_order_and_scales_it_to_unit_range()
+    {
+        float[] map = [0, 1, 2, 3];
+        float[] up = ClassActivationMap.Upsample(map, 2, 2, 8);
+        Assert.Equal(0, up[0]);
+        Assert.Equal(1, up[^1]);
+        Assert.True(up[7] > up[0] && up[56] > up[7]);
+    }
+
+    [Fact]
+    public void A_model_without_a_feature_map_says_cam_cannot_be_drawn()
+    {
+        using PatchClassifier classifier = PatchClassifier.Load(fixture.Bundle);
+        var ex = Assert.Throws<DeepSlideException>(() => classifier.Classify([new byte[224 * 224 * 3]], new float[3], featureMaps: new float[512 * 49]));
+        Assert.Contains("exposes no feature map", ex.Message);
+    }
+}

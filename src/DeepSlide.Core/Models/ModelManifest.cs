@@ -141,8 +141,11 @@ public sealed record ModelOutput
     /// <summary>True when the output is already softmax probabilities; false for logits.</summary>
     public bool IsSoftmax { get; init; } = true;
 
-    /// <summary>The backbone feature output, when the model exposes one (used by attention MIL and CAM).</summary>
+    /// <summary>The backbone feature output, when the model exposes one (used by attention MIL).</summary>
     public string? Features { get; init; }
+
+    /// <summary>The last convolutional feature map [N,K,h,w], when the model exposes one (used by CAM).</summary>
+    public string? FeatureMap { get; init; }
 }
 
 public sealed record PatchSpec

@@ -18,6 +18,11 @@ public static class ResNetBackbone
     private const string BackboneInput = "Input247";
     private const string BackboneOutput = "Pooling395_Output_0";
 
+    /// <summary>The last convolutional feature map, [N,512,7,7]: the features are its 7 x 7 mean.</summary>
+    public const string LastFeatureMap = "ReLU393_Output_0";
+
+    public const int FeatureMapSide = 7;
+
     /// <summary>Where the package's build step copies the two models, next to the application.</summary>
     public static string ModelFolder => Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
 
