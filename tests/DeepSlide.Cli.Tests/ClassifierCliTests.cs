@@ -41,6 +41,24 @@ public sealed class ClassifierCliTests : IDisposable
         string failure = File.ReadAllText(In("results/broken.json"));
         Assert.Contains("\"status\": \"failed\"", failure);
         Assert.Contains("\"error\":", failure);
+        Assert.Equal(6, Directory.GetFiles(In("results/overlays"), "*.png").Length);
+        Assert.Equal(6, Directory.GetFiles(In("results/qupath"), "*.geojson").Length);
+
+        CliResult evaluate = await CliRun.RunAsync("evaluate", "-r", In("results"), "-l", In("slides/labels.csv"), "-o", In("report"), "--bootstrap", "100");
+        Assert.True(evaluate.ExitCode == 0, evaluate.Error);
+        Assert.Contains("majority   accuracy", evaluate.Output);
+        foreach (string file in new[] { "report.html", "report.md", "report.json", "plots/confusion-majority.png" })
+        {
+            Assert.True(File.Exists(In($"report/{file}")), file);
+        }
+
+        // The corrupt slide has no label, so it is listed, not evaluated.
+        Assert.Contains("**With a result but no label (not evaluated):** broken", File.ReadAllText(In("report/report.md")));
+
+        string camSlide = Directory.GetFiles(In("slides/squamous"), "*.svs")[0];
+        CliResult cam = await CliRun.RunAsync("cam", "-m", In("model"), "-s", camSlide, "-o", In("cam"), "-k", "1");
+        Assert.True(cam.ExitCode == 0, cam.Error);
+        Assert.NotEmpty(Directory.GetFiles(In("cam"), "*.png"));
         Assert.Equal(6, Directory.GetFiles(In("results/patches"), "*.parquet").Length);
     }
 
