@@ -31,20 +31,20 @@ internal static class DemoCommand
 
             var watch = Stopwatch.StartNew();
             var synth = new SyntheticDatasetOptions { SlidesPerClass = parse.GetValue(perClass), Width = 2400, Height = 1800, Format = SyntheticFormat.Aperio, Seed = 1 };
-            Step("1/5 synthesize labelled slides (seed 1) and held-out slides (seed 2)");
+            Step("1/6 synthesize labelled slides (seed 1) and held-out slides (seed 2)");
             SyntheticDataset.Write(Path.Combine(root, "slides"), synth);
             var heldOutSlides = SyntheticDataset.Write(Path.Combine(root, "held-out"), synth with { SlidesPerClass = parse.GetValue(heldOut), Seed = 2 });
 
-            Step("2/5 extract balanced training patches, split by slide");
+            Step("2/6 extract balanced training patches, split by slide");
             await new TrainingPatchExtractor(new PatchExtractionOptions { ValFraction = 0.5, TestFraction = 0, Seed = 1 })
                 .ExtractAsync(Path.Combine(root, "slides"), Path.Combine(root, "patches"), Console.WriteLine, cancellationToken);
 
-            Step("3/5 train the patch classifier");
+            Step("3/6 train the patch classifier");
             TrainingResult trained = new PatchClassifierTrainer(new TrainingOptions { Seed = 1, Inference = inference.Read(parse) })
                 .Train(Path.Combine(root, "patches"), Path.Combine(root, "model"), line => { if (!line.StartsWith("epoch", StringComparison.Ordinal) && !line.Contains("features:")) { Console.WriteLine(line); } });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{trained.Log.Count} epochs, best validation patch accuracy {trained.ValAccuracy:P1}"));
 
-            Step("4/5 tune the slide aggregators on the validation slides");
+            Step("4/6 tune the slide aggregators on the validation slides");
             ModelBundle bundle = trained.Bundle;
             using (PatchClassifier tuningClassifier = PatchClassifier.Load(bundle, inference.Read(parse)))
             {
@@ -54,7 +54,7 @@ internal static class DemoCommand
                 Console.Write(report);
             }
 
-            Step("5/5 classify the held-out slides");
+            Step("5/6 classify the held-out slides");
             using PatchClassifier classifier = PatchClassifier.Load(bundle, inference.Read(parse));
             IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(bundle.Manifest);
             string results = Path.Combine(root, "results");
@@ -69,6 +69,12 @@ internal static class DemoCommand
                 int right = classified.Count(r => r.Call(a.Name)?.Label == truth[r.SlidePath]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{a.Name,-10} {right}/{classified.Count} held-out slides right ({right / (double)classified.Count:P0})"));
             }
+
+            Step("6/6 evaluate against the labels: metrics with bootstrap intervals, plots and the HTML report");
+            var evaluation = Evaluation.SlideEvaluator.Evaluate(
+                SlideResultReader.ReadFolder(results), Evaluation.SlideLabels.Read(Path.Combine(root, "held-out", "labels.csv")), new Evaluation.BootstrapOptions(1000));
+            Evaluation.ReportWriter.Write(evaluation, Path.Combine(root, "report"), results);
+            Console.WriteLine($"report: {Path.Combine(root, "report", "report.html")}");
 
             int patches = classified.Sum(r => r.Patches.Count);
             double seconds = classified.Sum(r => r.Seconds);
