@@ -59,3 +59,79 @@ public class AttentionMilTests
         Assert.NotEqual(AttentionMil.Create(16, 2, seed: 9).Parameters, AttentionMil.Create(16, 2, seed: 10).Parameters);
     }
 }
+
+public class AttentionMilTrainingTests
+{
+    /// <summary>
+    /// Bags of 40 instances: benign instances cluster around one point; a positive bag plants 3 "tumour" instances
+    /// (5-10%) around another. No instance label is ever given.
+    /// </summary>
+    private static List<FeatureBag> Bags(int count, int seed, out List<int[]> planted)
+    {
+        var random = new Random(seed);
+        var bags = new List<FeatureBag>();
+        planted = [];
+        for (int b = 0; b < count; b++)
+        {
+            int label = b % 2;
+            var x = new float[40 * 16];
+            int[] tumour = label == 1 ? Enumerable.Range(0, 40).OrderBy(_ => random.Next()).Take(2 + random.Next(3)).ToArray() : [];
+            for (int i = 0; i < 40; i++)
+            {
+                for (int j = 0; j < 16; j++)
+                {
+                    double centre = tumour.Contains(i) ? (j < 4 ? 2.0 : 0.2) : (j < 4 ? 0.2 : 1.0);
+                    x[i * 16 + j] = (float)Math.Max(0, centre + (random.NextDouble() - 0.5) * 0.8);
+                }
+            }
+
+            bags.Add(new FeatureBag($"bag{b}", x, 40, label));
+            planted.Add(tumour);
+        }
+
+        return bags;
+    }
+
+    [Fact]
+    public void Mil_learns_sparse_positive_bags_and_attends_to_the_planted_instances()
+    {
+        List<FeatureBag> train = Bags(40, 1, out _);
+        List<FeatureBag> val = Bags(10, 2, out _);
+        List<FeatureBag> test = Bags(20, 3, out List<int[]> planted);
+        (AttentionMil model, IReadOnlyList<MilEpochLog> log) = AttentionMilTrainer.Train(train, val, 16, 2, new AttentionMilOptions { Embedding = 16, Attention = 8, LearningRate = 5e-3, Seed = 7 });
+        Assert.NotEmpty(log);
+
+        int right = 0;
+        var plantedAttention = new List<double>();
+        var benignAttention = new List<double>();
+        for (int b = 0; b < test.Count; b++)
+        {
+            (double[] p, double[] a) = model.Predict(test[b].Features, 40);
+            right += (p[1] > p[0] ? 1 : 0) == test[b].Label ? 1 : 0;
+            for (int i = 0; i < 40 && test[b].Label == 1; i++)
+            {
+                (planted[b].Contains(i) ? plantedAttention : benignAttention).Add(a[i]);
+            }
+        }
+
+        Assert.True(right >= 19, $"{right} of 20 test bags right");
+        Assert.True(plantedAttention.Average() > 3 * benignAttention.Average(), $"planted {plantedAttention.Average():0.000} vs benign {benignAttention.Average():0.000}");
+    }
+
+    [Fact]
+    public void Training_is_deterministic_for_a_seed()
+    {
+        List<FeatureBag> train = Bags(12, 4, out _);
+        var options = new AttentionMilOptions { Embedding = 8, Attention = 4, MaxEpochs = 5, Seed = 3 };
+        Assert.Equal(AttentionMilTrainer.Train(train, [], 16, 2, options).Model.Parameters, AttentionMilTrainer.Train(train, [], 16, 2, options).Model.Parameters);
+    }
+
+    [Fact]
+    public void A_class_without_slides_and_an_empty_bag_are_refused()
+    {
+        var only = new List<FeatureBag> { new("a", new float[16], 1, 0) };
+        Assert.Contains("class 1 has no training slides", Assert.Throws<DeepSlideException>(() => AttentionMilTrainer.Train(only, [], 16, 2)).Message);
+        var empty = new List<FeatureBag> { new("empty", [], 0, 0), new("b", new float[16], 1, 1) };
+        Assert.Equal(DeepSlideErrorReason.NoTissue, Assert.Throws<DeepSlideException>(() => AttentionMilTrainer.Train(empty, [], 16, 2)).Reason);
+    }
+}
