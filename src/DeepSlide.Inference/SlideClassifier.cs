@@ -18,6 +18,7 @@ public static class SlideClassifier
         IReadOnlyList<ISlideAggregator> aggregators,
         TilingOptions? tiling = null,
         Action<int, int>? progress = null,
+        bool collectFeatures = false,
         CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
@@ -26,6 +27,15 @@ public static class SlideClassifier
         TilePlan plan = TilePlanner.Plan(reader, tiling);
         int classes = classifier.ClassCount;
         var probabilities = new float[plan.Tiles.Count * classes];
+        bool keepFeatures = collectFeatures || aggregators.Any(a => a.NeedsFeatures);
+        if (keepFeatures && manifest.Output.Features is null)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, null, "an aggregator needs patch features, but the model exposes none ('output.features').");
+        }
+
+        int featureCount = keepFeatures ? Onnx.ResNetBackbone.FeatureCount : 0;
+        float[]? features = keepFeatures ? new float[plan.Tiles.Count * featureCount] : null;
+        float[]? batchFeatures = keepFeatures ? new float[classifier.BatchSize * featureCount] : null;
         var batch = new List<Patch>(classifier.BatchSize);
         int done = 0;
 
@@ -37,7 +47,12 @@ public static class SlideClassifier
                 views.Add(p.Memory);
             }
 
-            classifier.Classify(views, probabilities.AsSpan(done * classes, batch.Count * classes));
+            classifier.Classify(views, probabilities.AsSpan(done * classes, batch.Count * classes), batchFeatures);
+            if (features is not null)
+            {
+                batchFeatures.AsSpan(0, batch.Count * featureCount).CopyTo(features.AsSpan(done * featureCount));
+            }
+
             done += batch.Count;
             foreach (Patch p in batch)
             {
@@ -72,7 +87,7 @@ public static class SlideClassifier
             }
         }
 
-        var patches = new PatchProbabilities(manifest.Classes, probabilities);
+        var patches = new PatchProbabilities(manifest.Classes, probabilities) { Features = features };
         var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
         return new SlideResult(
             reader.Info.Path,

@@ -14,10 +14,11 @@ internal static class SynthCommand
         var height = new Option<int>("--height") { Description = "Level-0 height in pixels.", DefaultValueFactory = _ => 3072 };
         var format = new Option<SyntheticFormat>("--format") { Description = "tiff (generic tiled pyramid), aperio (SVS-style) or jpeg (flat).", DefaultValueFactory = _ => SyntheticFormat.Tiff };
         var mixed = new Option<double>("--benign-fraction") { Description = "Share of each non-benign slide's tissue drawn as benign, for mixed slides.", DefaultValueFactory = _ => 0.25 };
+        var sparse = new Option<bool>("--sparse") { Description = "Non-benign slides hold only 5-15% of their class's tissue, the rest benign (a set where attention MIL matters)." };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed writes the same slides.", DefaultValueFactory = _ => 1 };
         var command = new Command("synth", "Write a labelled set of synthetic H&E-like slides (classes: " + string.Join(", ", TissueClassStyle.All.Select(s => s.Name)) + ").")
         {
-            output, perClass, width, height, format, mixed, seed,
+            output, perClass, width, height, format, mixed, sparse, seed,
         };
         command.SetAction(parse =>
         {
@@ -30,6 +31,7 @@ internal static class SynthCommand
                     Height = parse.GetValue(height),
                     Format = parse.GetValue(format),
                     BenignFraction = parse.GetValue(mixed),
+                    Sparse = parse.GetValue(sparse),
                     Seed = parse.GetValue(seed),
                 },
                 progress: line => Console.WriteLine(line));

@@ -24,6 +24,11 @@ public static class Aggregators
             aggregators.Add(LearnedAggregator.FromSpec(learned, classes.Count));
         }
 
+        if (manifest.Aggregation.Mil is { } mil)
+        {
+            aggregators.Add(MilAggregator.FromSpec(mil, classes.Count));
+        }
+
         return aggregators;
     }
 }

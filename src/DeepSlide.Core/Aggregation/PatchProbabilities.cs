@@ -18,6 +18,11 @@ public sealed class PatchProbabilities
 
     public float[] Values { get; }
 
+    /// <summary>Backbone features of each patch (rows of <see cref="FeatureCount"/>), when they were kept.</summary>
+    public float[]? Features { get; init; }
+
+    public int FeatureCount => Features is null || Count == 0 ? 0 : Features.Length / Count;
+
     public int Count => Values.Length / Classes.Count;
 
     public ReadOnlySpan<float> Row(int patch) => Values.AsSpan(patch * Classes.Count, Classes.Count);

@@ -4,12 +4,19 @@ namespace DeepSlide.Aggregation;
 /// One aggregator's call on a slide: the label (null when it cannot call one, with <see cref="Note"/> saying why)
 /// and a score per class (its meaning depends on the method: a share, a mean probability, a probability).
 /// </summary>
-public sealed record SlideCall(string Method, string? Label, IReadOnlyList<double> Scores, string? Note = null);
+public sealed record SlideCall(string Method, string? Label, IReadOnlyList<double> Scores, string? Note = null)
+{
+    /// <summary>A weight per patch (attention MIL's), for pictures; null for methods without one.</summary>
+    public IReadOnlyList<double>? PatchWeights { get; init; }
+}
 
 /// <summary>Turns the patch probabilities of one slide into a slide label.</summary>
 public interface ISlideAggregator
 {
     string Name { get; }
+
+    /// <summary>True when the aggregator needs the patches' backbone features, not only their probabilities.</summary>
+    bool NeedsFeatures => false;
 
     SlideCall Aggregate(PatchProbabilities patches);
 }

@@ -109,6 +109,11 @@ public sealed record ModelManifest
             Fail($"'aggregation.normalClass' '{normal}' is not one of the classes.");
         }
 
+        if (Aggregation.Mil is { } mil && mil.Parameters.Count != Learning.AttentionMil.ParameterCount(mil.Features, mil.Embedding, mil.Attention, Classes.Count))
+        {
+            Fail($"'aggregation.mil' has {mil.Parameters.Count} parameters; its sizes call for {Learning.AttentionMil.ParameterCount(mil.Features, mil.Embedding, mil.Attention, Classes.Count)}.");
+        }
+
         if (Aggregation.Learned is { } learned && (learned.Bias.Count != Classes.Count || learned.Weights.Count != learned.Features * Classes.Count))
         {
             Fail($"'aggregation.learned' has {learned.Bias.Count} classes and {learned.Weights.Count} weights; {Classes.Count} classes of {learned.Features} features are needed.");
@@ -191,8 +196,25 @@ public sealed record AggregationSpec
     /// <summary>The slide classifier trained by <c>deepslide tune</c>, when there were enough validation slides.</summary>
     public LearnedAggregatorSpec? Learned { get; init; }
 
+    /// <summary>The attention-MIL slide classifier trained by <c>deepslide train-mil</c>.</summary>
+    public MilSpec? Mil { get; init; }
+
     /// <summary>How tuning went: validation slides and balanced accuracy per method.</summary>
     public IReadOnlyDictionary<string, double>? TunedBalancedAccuracy { get; init; }
+}
+
+public sealed record MilSpec
+{
+    /// <summary>The backbone whose features the bags hold; bags of another backbone are refused.</summary>
+    public string Backbone { get; init; } = string.Empty;
+
+    public int Features { get; init; }
+
+    public int Embedding { get; init; }
+
+    public int Attention { get; init; }
+
+    public IReadOnlyList<double> Parameters { get; init; } = [];
 }
 
 public sealed record LearnedAggregatorSpec

@@ -18,6 +18,12 @@ public sealed record SyntheticDatasetOptions
 
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Every non-benign slide holds only 5-15% of its own class's tissue in otherwise benign tissue, as slides
+    /// labelled from a small focus are; patch voting then struggles and attention MIL is needed.
+    /// </summary>
+    public bool Sparse { get; init; }
+
     public IReadOnlyList<string>? Classes { get; init; }
 }
 
@@ -41,16 +47,18 @@ public static class SyntheticDataset
             for (int i = 0; i < options.SlidesPerClass; i++)
             {
                 int seed = random.Next();
-                bool mixed = className != TissueClassStyle.Benign.Name && i % 2 == 1;
+                bool benign = className == TissueClassStyle.Benign.Name;
+                bool mixed = !benign && (options.Sparse || i % 2 == 1);
+                double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble() : options.BenignFraction;
                 var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed)
                 {
-                    BenignFraction = mixed ? options.BenignFraction : 0,
+                    BenignFraction = mixed ? benignShare : 0,
                 };
                 string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
                 string path = Path.Combine(classFolder, name);
                 SyntheticSlideWriter.Write(new SyntheticSlide(spec), path, options.Format);
                 written.Add((path, className));
-                progress?.Invoke($"  {className}/{name}{(mixed ? $" (benign share {options.BenignFraction:0.##})" : string.Empty)}");
+                progress?.Invoke($"  {className}/{name}{(mixed ? $" (benign share {spec.BenignFraction:0.##})" : string.Empty)}");
             }
         }
 
