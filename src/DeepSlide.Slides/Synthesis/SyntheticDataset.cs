@@ -30,6 +30,29 @@ public sealed record SyntheticDatasetOptions
 /// <summary>A labelled data set of synthetic slides in DeepSlide's layout: one folder per class, and labels.csv (img,gt).</summary>
 public static class SyntheticDataset
 {
+    /// <summary>The slides a data set of these options holds, without writing them: the ground truth of every pixel.</summary>
+    public static IReadOnlyList<(string ClassName, string FileName, SyntheticSlide Slide)> Specs(SyntheticDatasetOptions options)
+    {
+        IReadOnlyList<string> classes = options.Classes ?? TissueClassStyle.All.Select(s => s.Name).ToList();
+        var specs = new List<(string, string, SyntheticSlide)>();
+        var random = new Random(options.Seed);
+        foreach (string className in classes)
+        {
+            for (int i = 0; i < options.SlidesPerClass; i++)
+            {
+                int seed = random.Next();
+                bool benign = className == TissueClassStyle.Benign.Name;
+                bool mixed = !benign && (options.Sparse || i % 2 == 1);
+                double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble() : options.BenignFraction;
+                var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed) { BenignFraction = mixed ? benignShare : 0 };
+                string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
+                specs.Add((className, name, new SyntheticSlide(spec)));
+            }
+        }
+
+        return specs;
+    }
+
     public static IReadOnlyList<(string Path, string ClassName)> Write(string folder, SyntheticDatasetOptions options, Action<string>? progress = null)
     {
         if (options.SlidesPerClass < 1)
@@ -37,29 +60,15 @@ public static class SyntheticDataset
             throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, folder, "at least one slide per class is needed.");
         }
 
-        IReadOnlyList<string> classes = options.Classes ?? TissueClassStyle.All.Select(s => s.Name).ToList();
         var written = new List<(string, string)>();
-        var random = new Random(options.Seed);
-        foreach (string className in classes)
+        foreach ((string className, string name, SyntheticSlide slide) in Specs(options))
         {
             string classFolder = Path.Combine(folder, className);
             Directory.CreateDirectory(classFolder);
-            for (int i = 0; i < options.SlidesPerClass; i++)
-            {
-                int seed = random.Next();
-                bool benign = className == TissueClassStyle.Benign.Name;
-                bool mixed = !benign && (options.Sparse || i % 2 == 1);
-                double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble() : options.BenignFraction;
-                var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed)
-                {
-                    BenignFraction = mixed ? benignShare : 0,
-                };
-                string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
-                string path = Path.Combine(classFolder, name);
-                SyntheticSlideWriter.Write(new SyntheticSlide(spec), path, options.Format);
-                written.Add((path, className));
-                progress?.Invoke($"  {className}/{name}{(mixed ? $" (benign share {spec.BenignFraction:0.##})" : string.Empty)}");
-            }
+            string path = Path.Combine(classFolder, name);
+            SyntheticSlideWriter.Write(slide, path, options.Format);
+            written.Add((path, className));
+            progress?.Invoke($"  {className}/{name}{(slide.Spec.BenignFraction > 0 ? $" (benign share {slide.Spec.BenignFraction:0.##})" : string.Empty)}");
         }
 
         File.WriteAllLines(
