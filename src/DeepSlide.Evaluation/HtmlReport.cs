@@ -78,7 +78,14 @@ public static class HtmlReport
                     html.Append(C, $"<img alt=\"thumbnail of {Encode(slide)}\" src=\"data:image/jpeg;base64,{Small(thumbnail)}\">");
                 }
 
-                html.Append(C, $"<img alt=\"class overlay of {Encode(slide)}\" src=\"data:image/jpeg;base64,{Small(overlay)}\"></div>");
+                html.Append(C, $"<img alt=\"class overlay of {Encode(slide)}\" src=\"data:image/jpeg;base64,{Small(overlay)}\">");
+                string attention = Path.Combine(resultsFolder, "attention", slide + ".png");
+                if (File.Exists(attention))
+                {
+                    html.Append(C, $"<img alt=\"attention of {Encode(slide)}\" src=\"data:image/jpeg;base64,{Small(attention)}\">");
+                }
+
+                html.Append("</div>");
             }
 
             html.Append("</div>");

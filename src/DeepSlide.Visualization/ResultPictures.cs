@@ -7,7 +7,7 @@ namespace DeepSlide.Visualization;
 public static class ResultPictures
 {
     /// <summary>
-    /// <c>thumbnails/{slide}.png</c>, <c>overlays/{slide}.png</c>, <c>heatmaps/{slide}_{class}.png</c>, <c>masks/{slide}.png</c> and
+    /// <c>thumbnails/{slide}.png</c>, <c>overlays/{slide}.png</c>, <c>heatmaps/{slide}_{class}.png</c>, <c>attention/{slide}.png</c> (when a method weighs patches), <c>masks/{slide}.png</c> and
     /// <c>qupath/{slide}.geojson</c>; returns the files written.
     /// </summary>
     public static IReadOnlyList<string> Write(ISlideReader reader, SlideResult result, string folder, PictureOptions? options = null)
@@ -41,6 +41,12 @@ public static class ResultPictures
         {
             using var heatmap = pictures.Heatmap(result.Plan, result.Patches, c);
             SlidePictures.SavePng(heatmap, Path("heatmaps", $"{result.SlideName}_{result.Patches.Classes[c]}.png"));
+        }
+
+        foreach (SlideCall call in result.Calls.Where(c => c.PatchWeights is not null))
+        {
+            using var weights = pictures.Weights(result.Plan, call.PatchWeights!, $"{call.Method} attention (relative)");
+            SlidePictures.SavePng(weights, Path("attention", result.SlideName + ".png"));
         }
 
         if (result.Plan.Mask is { } mask)

@@ -76,6 +76,23 @@ public sealed class SlidePictures : IDisposable
         return bitmap;
     }
 
+    /// <summary>Per-patch weights (attention MIL's) on the colour ramp, scaled so the largest weight is 1.</summary>
+    public SKBitmap Weights(TilePlan plan, IReadOnlyList<double> weights, string label)
+    {
+        var bitmap = Dimmed();
+        using var canvas = new SKCanvas(bitmap);
+        using var paint = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Fill };
+        double max = weights.Count == 0 ? 1 : Math.Max(weights.Max(), 1e-12);
+        for (int i = 0; i < weights.Count; i++)
+        {
+            paint.Color = ClassColours.Ramp(weights[i] / max).WithAlpha(220);
+            canvas.DrawRect(TileRect(plan, plan.Tiles[i]), paint);
+        }
+
+        ColourBar(canvas, label);
+        return bitmap;
+    }
+
     /// <summary>The tissue mask over the thumbnail: tissue tinted, background left as it is.</summary>
     public SKBitmap TissueMask(Tissue.TissueMask mask)
     {
