@@ -25,14 +25,14 @@ internal static class TrainMilCommand
         {
             ModelBundle bundle = ModelBundle.Load(parse.GetValue(model)!);
             (IReadOnlyList<LabelledSlide> train, IReadOnlyList<LabelledSlide> val) = Split(parse.GetValue(slides)!, parse.GetValue(seed));
-            var mil = await TrainAsync(bundle, train, val, parse.GetValue(cache) ?? Path.Combine(bundle.Folder, "bags"), inference.Read(parse), new AttentionMilOptions { MaxEpochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }, Console.WriteLine, cancellationToken);
+            await TrainAsync(bundle, train, val, parse.GetValue(cache) ?? Path.Combine(bundle.Folder, "bags"), inference.Read(parse), new AttentionMilOptions { MaxEpochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }, Console.WriteLine, cancellationToken);
             Console.WriteLine($"attention MIL added to {bundle.Folder}");
-            return mil is null ? 2 : 0;
+            return 0;
         });
         return command;
     }
 
-    internal static async Task<MilAggregator?> TrainAsync(
+    internal static async Task<MilAggregator> TrainAsync(
         ModelBundle bundle, IReadOnlyList<LabelledSlide> train, IReadOnlyList<LabelledSlide> val, string cacheFolder, InferenceOptions inference, AttentionMilOptions options, Action<string> log, CancellationToken cancellationToken)
     {
         using PatchClassifier classifier = PatchClassifier.Load(bundle, inference);
