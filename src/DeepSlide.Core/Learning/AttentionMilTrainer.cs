@@ -58,13 +58,11 @@ public static class AttentionMilTrainer
         AttentionMil model = AttentionMil.Create(features, classes, options.Embedding, options.Attention, options.Seed);
         var random = new Random(options.Seed);
         double[] parameters = model.Parameters;
-        var m = new double[parameters.Length];
-        var v = new double[parameters.Length];
+        var adam = new Adam(parameters.Length, options.LearningRate, options.L2);
         var gradient = new double[parameters.Length];
         double[] best = (double[])parameters.Clone();
         double bestLoss = double.PositiveInfinity;
         int sinceBest = 0;
-        long step = 0;
         var log = new List<MilEpochLog>();
         int[] order = Enumerable.Range(0, train.Count).ToArray();
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
@@ -78,16 +76,7 @@ public static class AttentionMilTrainer
                 double[] mask = DropoutMask(n * options.Embedding, options.Dropout, random);
                 Array.Clear(gradient);
                 trainLoss += model.LossAndGradient(x, n, bag.Label, classWeight[bag.Label], gradient, mask);
-                step++;
-                const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
-                double lr = options.LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
-                for (int k = 0; k < parameters.Length; k++)
-                {
-                    double g = gradient[k] + options.L2 * parameters[k];
-                    m[k] = Beta1 * m[k] + (1 - Beta1) * g;
-                    v[k] = Beta2 * v[k] + (1 - Beta2) * g * g;
-                    parameters[k] -= lr * m[k] / (Math.Sqrt(v[k]) + Epsilon);
-                }
+                adam.Step(parameters, gradient);
             }
 
             double? valLoss = null, valBalanced = null;

@@ -124,17 +124,13 @@ public static class SoftmaxRegression
 
         var w = new double[classes * features];
         var b = new double[classes];
-        var mW = new double[w.Length];
-        var vW = new double[w.Length];
-        var mB = new double[classes];
-        var vB = new double[classes];
+        var adamW = new Adam(w.Length, options.LearningRate, options.L2);
+        var adamB = new Adam(classes, options.LearningRate);
         var gW = new double[w.Length];
         var gB = new double[classes];
         var p = new double[classes];
         var random = new Random(options.Seed);
         int[] order = Enumerable.Range(0, n).ToArray();
-        const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
-        long step = 0;
         double bestLoss = double.PositiveInfinity;
         double[] bestW = (double[])w.Clone(), bestB = (double[])b.Clone();
         int sinceBest = 0;
@@ -170,23 +166,8 @@ public static class SoftmaxRegression
                 }
 
                 trainWeight += batchWeight;
-                step++;
-                double lr = options.LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
-                for (int k = 0; k < w.Length; k++)
-                {
-                    double g = gW[k] / batchWeight + options.L2 * w[k];
-                    mW[k] = Beta1 * mW[k] + (1 - Beta1) * g;
-                    vW[k] = Beta2 * vW[k] + (1 - Beta2) * g * g;
-                    w[k] -= lr * mW[k] / (Math.Sqrt(vW[k]) + Epsilon);
-                }
-
-                for (int c = 0; c < classes; c++)
-                {
-                    double g = gB[c] / batchWeight;
-                    mB[c] = Beta1 * mB[c] + (1 - Beta1) * g;
-                    vB[c] = Beta2 * vB[c] + (1 - Beta2) * g * g;
-                    b[c] -= lr * mB[c] / (Math.Sqrt(vB[c]) + Epsilon);
-                }
+                adamW.Step(w, gW, 1 / batchWeight);
+                adamB.Step(b, gB, 1 / batchWeight);
             }
 
             double? valLoss = null, valAccuracy = null;
