@@ -1,0 +1,81 @@
+using Azure.Messaging.ServiceBus;
+
+namespace DeepSlide.Pipeline.ServiceBus;
+
+/// <summary>
+/// Tile ranges on an Azure Service Bus queue in peek-lock mode. The message id is <c>{runId}:{range}</c>, so the
+/// queue's duplicate detection drops a re-dispatched range that is still waiting; a range delivered more often than
+/// <see cref="TileRangeQueueOptions.MaxDeliveryCount"/> goes to the dead-letter queue (the queue's own
+/// MaxDeliveryCount, set by the deployment, does the same on the broker side).
+/// </summary>
+public sealed class ServiceBusTransport : ITileRangeTransport
+{
+    private readonly ServiceBusSender _sender;
+    private readonly ServiceBusReceiver _receiver;
+    private readonly ServiceBusReceiver _deadLetters;
+    private readonly TileRangeQueueOptions _options;
+
+    public ServiceBusTransport(ServiceBusClient client, TileRangeQueueOptions? options = null)
+    {
+        _options = options ?? new TileRangeQueueOptions();
+        _sender = client.CreateSender(_options.QueueName);
+        _receiver = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.PeekLock });
+        _deadLetters = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+    }
+
+    public async Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default)
+    {
+        foreach (TileRangeMessage[] chunk in ranges.Chunk(100))
+        {
+            await _sender.SendMessagesAsync(
+                chunk.Select(r => new ServiceBusMessage(r.ToJson()) { MessageId = r.MessageId, ContentType = "application/json", Subject = "tile-range" }),
+                cancellationToken);
+        }
+    }
+
+    public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            ServiceBusReceivedMessage? message = await _receiver.ReceiveMessageAsync(maxWait, cancellationToken);
+            if (message is null)
+            {
+                return null;
+            }
+
+            if (message.DeliveryCount > _options.MaxDeliveryCount)
+            {
+                await _receiver.DeadLetterMessageAsync(message, "MaxDeliveryCountExceeded", $"delivered {message.DeliveryCount - 1} times without completion", cancellationToken);
+                continue;
+            }
+
+            return new Received(this, TileRangeMessage.FromJson(message.Body.ToString()), message);
+        }
+    }
+
+    public async Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<ServiceBusReceivedMessage> messages = await _deadLetters.PeekMessagesAsync(max, cancellationToken: cancellationToken);
+        return messages.Select(m => (TileRangeMessage.FromJson(m.Body.ToString()), m.DeadLetterErrorDescription ?? m.DeadLetterReason ?? string.Empty)).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sender.DisposeAsync();
+        await _receiver.DisposeAsync();
+        await _deadLetters.DisposeAsync();
+    }
+
+    private sealed class Received(ServiceBusTransport owner, TileRangeMessage range, ServiceBusReceivedMessage message)
+        : ReceivedTileRange(range, message.DeliveryCount)
+    {
+        public override Task CompleteAsync(CancellationToken cancellationToken = default) => owner._receiver.CompleteMessageAsync(message, cancellationToken);
+
+        public override Task AbandonAsync(CancellationToken cancellationToken = default) => owner._receiver.AbandonMessageAsync(message, cancellationToken: cancellationToken);
+
+        public override Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default) =>
+            owner._receiver.DeadLetterMessageAsync(message, "RangeFailed", reason, cancellationToken);
+
+        public override Task RenewLockAsync(CancellationToken cancellationToken = default) => owner._receiver.RenewMessageLockAsync(message, cancellationToken);
+    }
+}

@@ -1,0 +1,109 @@
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+
+namespace DeepSlide.Pipeline.Storage;
+
+/// <summary>
+/// Tile ranges on an Azure Storage queue: the visibility timeout is the lock, the dequeue count the delivery
+/// count, and a <c>{queue}-poison</c> queue takes ranges that failed too often (as the Functions host does).
+/// Messages are Base64 so a Functions queue trigger can read them too.
+/// </summary>
+public sealed class StorageQueueTransport : ITileRangeTransport
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    private readonly QueueClient _queue;
+    private readonly QueueClient _poison;
+    private readonly TileRangeQueueOptions _options;
+
+    private StorageQueueTransport(QueueClient queue, QueueClient poison, TileRangeQueueOptions options)
+    {
+        _queue = queue;
+        _poison = poison;
+        _options = options;
+    }
+
+    public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, TileRangeQueueOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new TileRangeQueueOptions();
+        QueueClient queue = service.GetQueueClient(options.QueueName);
+        QueueClient poison = service.GetQueueClient(options.QueueName + "-poison");
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        return new StorageQueueTransport(queue, poison, options);
+    }
+
+    /// <summary>Queue clients that Base64-encode, as the Functions queue trigger expects.</summary>
+    public static QueueServiceClient ServiceClient(string connectionString) =>
+        new(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+
+    public async Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default)
+    {
+        foreach (TileRangeMessage range in ranges)
+        {
+            await _queue.SendMessageAsync(range.ToJson(), cancellationToken);
+        }
+    }
+
+    public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        DateTime deadline = DateTime.UtcNow + maxWait;
+        while (true)
+        {
+            QueueMessage? message = (await _queue.ReceiveMessageAsync(_options.LockDuration, cancellationToken)).Value;
+            if (message is not null)
+            {
+                TileRangeMessage range = TileRangeMessage.FromJson(message.Body.ToString());
+                if (message.DequeueCount > _options.MaxDeliveryCount)
+                {
+                    await PoisonAsync(range, message.MessageId, message.PopReceipt, $"delivered {message.DequeueCount - 1} times without completion", cancellationToken);
+                    continue;
+                }
+
+                return new Received(this, range, message);
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return null;
+            }
+
+            await Task.Delay(PollInterval, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    {
+        PeekedMessage[] peeked = (await _poison.PeekMessagesAsync(Math.Clamp(max, 1, 32), cancellationToken)).Value;
+        return peeked.Select(p => p.Body.ToObjectFromJson<PoisonEnvelope>()!).Select(e => (TileRangeMessage.FromJson(e.Range), e.Reason)).ToList();
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task PoisonAsync(TileRangeMessage range, string messageId, string popReceipt, string reason, CancellationToken cancellationToken)
+    {
+        // Poison first, then delete: a failure in between duplicates the range rather than losing it.
+        await _poison.SendMessageAsync(BinaryData.FromObjectAsJson(new PoisonEnvelope(range.ToJson(), reason)), cancellationToken: cancellationToken);
+        await _queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken);
+    }
+
+    private sealed record PoisonEnvelope(string Range, string Reason);
+
+    private sealed class Received(StorageQueueTransport owner, TileRangeMessage range, QueueMessage message)
+        : ReceivedTileRange(range, (int)message.DequeueCount)
+    {
+        private string _popReceipt = message.PopReceipt;
+
+        public override Task CompleteAsync(CancellationToken cancellationToken = default) =>
+            owner._queue.DeleteMessageAsync(message.MessageId, _popReceipt, cancellationToken);
+
+        public override async Task AbandonAsync(CancellationToken cancellationToken = default) =>
+            _popReceipt = (await owner._queue.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken)).Value.PopReceipt;
+
+        public override Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default) =>
+            owner.PoisonAsync(Message, message.MessageId, _popReceipt, reason, cancellationToken);
+
+        public override async Task RenewLockAsync(CancellationToken cancellationToken = default) =>
+            _popReceipt = (await owner._queue.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: owner._options.LockDuration, cancellationToken: cancellationToken)).Value.PopReceipt;
+    }
+}

@@ -1,0 +1,44 @@
+namespace DeepSlide.Pipeline;
+
+/// <summary>Settings every tile-range transport honours.</summary>
+public sealed record TileRangeQueueOptions
+{
+    public string QueueName { get; init; } = "tile-ranges";
+
+    /// <summary>After this many deliveries without completion a range is dead-lettered (poisoned), not retried.</summary>
+    public int MaxDeliveryCount { get; init; } = 5;
+
+    /// <summary>How long a received range stays hidden from other workers before it is delivered again.</summary>
+    public TimeSpan LockDuration { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Carries tile ranges from the orchestration to inference workers, at least once.</summary>
+public interface ITileRangeTransport : IAsyncDisposable
+{
+    Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default);
+
+    /// <summary>The next range, locked to this receiver, or null when none arrives within <paramref name="maxWait"/>.</summary>
+    Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    /// <summary>Ranges that were dead-lettered, with their reasons (for operators and tests).</summary>
+    Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A range a worker holds: complete it when its output is stored, or give it back.</summary>
+public abstract class ReceivedTileRange(TileRangeMessage message, int deliveryCount)
+{
+    public TileRangeMessage Message { get; } = message;
+
+    /// <summary>1 on the first delivery.</summary>
+    public int DeliveryCount { get; } = deliveryCount;
+
+    public abstract Task CompleteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the range visible to workers again now.</summary>
+    public abstract Task AbandonAsync(CancellationToken cancellationToken = default);
+
+    public abstract Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends the lock, for ranges whose inference outlasts <see cref="TileRangeQueueOptions.LockDuration"/>.</summary>
+    public abstract Task RenewLockAsync(CancellationToken cancellationToken = default);
+}

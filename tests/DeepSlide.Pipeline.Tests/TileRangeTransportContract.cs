@@ -1,0 +1,96 @@
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>
+/// What every tile-range transport must do, run against each adapter. Each test uses a queue of its own.
+/// </summary>
+public abstract class TileRangeTransportContract
+{
+    protected static TileRangeMessage Range(string run, int index) => new(run, $"slides/{run}.svs", "0x8DC", $"plans/{run}.json", "models/v1", index, index * 256, 256);
+
+    /// <summary>A transport on a fresh queue; skips the test when the broker is not available here.</summary>
+    protected abstract Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options);
+
+    private Task<ITileRangeTransport> Fresh(int maxDeliveries = 3, double lockSeconds = 30) =>
+        CreateAsync(new TileRangeQueueOptions
+        {
+            QueueName = $"ranges-{Guid.NewGuid():N}"[..20],
+            MaxDeliveryCount = maxDeliveries,
+            LockDuration = TimeSpan.FromSeconds(lockSeconds),
+        });
+
+    [SkippableFact]
+    public async Task Sent_ranges_arrive_whole_and_completed_ranges_are_gone()
+    {
+        await using ITileRangeTransport transport = await Fresh();
+        TileRangeMessage[] sent = [Range("run1", 0), Range("run1", 1), Range("run1", 2)];
+        await transport.SendAsync(sent);
+        var received = new List<TileRangeMessage>();
+        for (int i = 0; i < 3; i++)
+        {
+            ReceivedTileRange range = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+            Assert.Equal(1, range.DeliveryCount);
+            received.Add(range.Message);
+            await range.CompleteAsync();
+        }
+
+        Assert.Equal(sent.OrderBy(r => r.Range), received.OrderBy(r => r.Range));
+        Assert.Equal("run1:2", received.Single(r => r.Range == 2).MessageId);
+        Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [SkippableFact]
+    public async Task An_abandoned_range_comes_back_with_one_more_delivery()
+    {
+        await using ITileRangeTransport transport = await Fresh();
+        await transport.SendAsync([Range("run2", 0)]);
+        ReceivedTileRange first = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        await first.AbandonAsync();
+        ReceivedTileRange second = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        Assert.Equal(first.Message, second.Message);
+        Assert.Equal(2, second.DeliveryCount);
+        await second.CompleteAsync();
+    }
+
+    [SkippableFact]
+    public async Task A_locked_range_is_not_handed_to_a_second_worker()
+    {
+        await using ITileRangeTransport transport = await Fresh();
+        await transport.SendAsync([Range("run3", 0), Range("run3", 1)]);
+        ReceivedTileRange a = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        ReceivedTileRange b = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        Assert.NotEqual(a.Message.Range, b.Message.Range);
+        Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(1)));
+        await a.RenewLockAsync();
+        await a.CompleteAsync();
+        await b.CompleteAsync();
+    }
+
+    [SkippableFact]
+    public async Task A_range_that_keeps_failing_is_dead_lettered_and_never_delivered_again()
+    {
+        await using ITileRangeTransport transport = await Fresh(maxDeliveries: 2);
+        await transport.SendAsync([Range("run4", 7)]);
+        for (int delivery = 1; delivery <= 2; delivery++)
+        {
+            ReceivedTileRange range = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+            Assert.Equal(delivery, range.DeliveryCount);
+            await range.AbandonAsync();
+        }
+
+        Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(2)));
+        (TileRangeMessage message, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
+        Assert.Equal("run4:7", message.MessageId);
+        Assert.Contains("2 times without completion", reason);
+    }
+
+    [SkippableFact]
+    public async Task A_worker_can_dead_letter_a_range_with_its_reason()
+    {
+        await using ITileRangeTransport transport = await Fresh();
+        await transport.SendAsync([Range("run5", 3)]);
+        ReceivedTileRange range = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        await range.DeadLetterAsync("slides/run5.svs: the file is truncated.");
+        Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(1)));
+        Assert.Equal("slides/run5.svs: the file is truncated.", Assert.Single(await transport.PeekDeadLettersAsync(10)).Reason);
+    }
+}

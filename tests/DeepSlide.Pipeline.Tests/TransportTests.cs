@@ -1,0 +1,37 @@
+using Azure.Messaging.ServiceBus;
+using DeepSlide.Pipeline.ServiceBus;
+using DeepSlide.Pipeline.Storage;
+
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>The contract on Azure Storage queues, against a real Azurite.</summary>
+public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : TileRangeTransportContract, IClassFixture<AzuriteFixture>
+{
+    protected override async Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options) =>
+        await StorageQueueTransport.CreateAsync(StorageQueueTransport.ServiceClient(azurite.ConnectionString), options);
+}
+
+/// <summary>
+/// The contract on Azure Service Bus. It needs a broker (the official emulator, a Docker image, or a namespace), which
+/// this machine cannot run: set DEEPSLIDE_SERVICEBUS_CONNECTION to a connection string whose namespace lets the test
+/// create queues, and these run; otherwise each is reported as skipped, with the reason.
+/// </summary>
+public sealed class ServiceBusTransportTests : TileRangeTransportContract
+{
+    public const string Variable = "DEEPSLIDE_SERVICEBUS_CONNECTION";
+
+    protected override async Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options)
+    {
+        string? connection = Environment.GetEnvironmentVariable(Variable);
+        Skip.If(string.IsNullOrEmpty(connection), $"{Variable} is not set: no Service Bus broker or emulator is reachable from this machine.");
+        var admin = new Azure.Messaging.ServiceBus.Administration.ServiceBusAdministrationClient(connection);
+        await admin.CreateQueueAsync(new Azure.Messaging.ServiceBus.Administration.CreateQueueOptions(options.QueueName)
+        {
+            LockDuration = options.LockDuration,
+            MaxDeliveryCount = options.MaxDeliveryCount + 1,
+            RequiresDuplicateDetection = true,
+            DeadLetteringOnMessageExpiration = true,
+        });
+        return new ServiceBusTransport(new ServiceBusClient(connection), options);
+    }
+}
