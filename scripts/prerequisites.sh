@@ -17,7 +17,7 @@ if ((${#missing[@]})); then
 fi
 
 # Azurite, the Azure Storage emulator, for the pipeline's tests (which start it themselves).
-if ! command -v azurite-queue >/dev/null 2>&1; then
+if ! command -v azurite >/dev/null 2>&1; then
   if ! command -v npm >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi

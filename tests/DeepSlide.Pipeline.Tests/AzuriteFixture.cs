@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace DeepSlide.Pipeline.Tests;
 
 /// <summary>
-/// A real Azurite queue service on a free loopback port, started for the test class and stopped after it.
+/// A real Azurite (blob, queue and table services) on free loopback ports, started for the test class and stopped after it.
 /// Azurite comes from npm (scripts/prerequisites.sh installs it); --skipApiVersionCheck lets the current SDK talk to it.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
@@ -18,34 +18,42 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        int port = FreePort();
-        var start = new ProcessStartInfo("azurite-queue") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "--queueHost", "127.0.0.1", "--queuePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _folder, "--skipApiVersionCheck", "--silent" })
+        int queuePort = FreePort(), blobPort = FreePort(), tablePort = FreePort();
+        var start = new ProcessStartInfo("azurite") { RedirectStandardOutput = true, RedirectStandardError = true };
+        string P(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (string a in new[]
+        {
+            "--blobHost", "127.0.0.1", "--blobPort", P(blobPort), "--queueHost", "127.0.0.1", "--queuePort", P(queuePort),
+            "--tableHost", "127.0.0.1", "--tablePort", P(tablePort), "--location", _folder, "--skipApiVersionCheck", "--silent",
+        })
         {
             start.ArgumentList.Add(a);
         }
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException("azurite-queue (npm azurite) is needed; scripts/prerequisites.sh installs it.");
+        _process = Process.Start(start) ?? throw new InvalidOperationException("azurite (npm) is needed; scripts/prerequisites.sh installs it.");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        foreach (int port in new[] { blobPort, queuePort })
         {
-            try
+            while (true)
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                await Task.Delay(100);
+                try
+                {
+                    using var client = new TcpClient();
+                    await client.ConnectAsync(IPAddress.Loopback, port);
+                    break;
+                }
+                catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+                {
+                    await Task.Delay(100);
+                }
             }
         }
 
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;";
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,58 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace DeepSlide.Pipeline.Storage;
+
+/// <summary>The pipeline's blob store on one Azure Storage container (Azurite locally).</summary>
+public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
+{
+    public static async Task<AzureBlobStore> CreateAsync(BlobServiceClient service, string container, CancellationToken cancellationToken = default)
+    {
+        BlobContainerClient client = service.GetBlobContainerClient(container);
+        await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        return new AzureBlobStore(client);
+    }
+
+    public async Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            BlobProperties properties = await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken);
+            return new BlobVersion(name, properties.ETag.ToString(), properties.ContentLength);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await container.GetBlobClient(name).DownloadToAsync(
+                path,
+                new BlobDownloadToOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag(etag) } },
+                cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            File.Delete(path);
+            // Servers differ on whether a missing blob under If-Match is 404 or 412: ask which it is.
+            bool exists = await GetVersionAsync(name, cancellationToken) is not null;
+            throw new DeepSlideException(
+                exists ? DeepSlideErrorReason.InvalidArgument : DeepSlideErrorReason.FileNotFound,
+                $"{container.Name}/{name}",
+                exists ? $"the blob changed since version {etag}; the run must use the version it was started for." : "the blob does not exist.",
+                ex);
+        }
+    }
+
+    public async Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default)
+    {
+        BlobContentInfo info = await container.GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken);
+        BlobProperties properties = await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken);
+        return new BlobVersion(name, info.ETag.ToString(), properties.ContentLength);
+    }
+}
