@@ -25,16 +25,42 @@ public static class SlideClassifier
         var manifest = classifier.Manifest;
         tiling ??= new TilingOptions { Window = manifest.Input.Size, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
         TilePlan plan = TilePlanner.Plan(reader, tiling);
-        int classes = classifier.ClassCount;
-        var probabilities = new float[plan.Tiles.Count * classes];
         bool keepFeatures = collectFeatures || aggregators.Any(a => a.NeedsFeatures);
+        PatchProbabilities patches = await ClassifyTilesAsync(reader, classifier, plan, plan.Tiles, keepFeatures, progress, cancellationToken);
+        var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
+        return new SlideResult(
+            reader.Info.Path,
+            plan.IsEmpty ? SlideStatus.NoTissue : SlideStatus.Classified,
+            plan,
+            patches,
+            calls,
+            classifier.ExecutionProvider,
+            watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Classifies <paramref name="tiles"/> of <paramref name="plan"/> (all of them, or a range), reading ahead while
+    /// the model runs; returns their probabilities in the same order, and their features when asked.
+    /// </summary>
+    public static async Task<PatchProbabilities> ClassifyTilesAsync(
+        ISlideReader reader,
+        PatchClassifier classifier,
+        TilePlan plan,
+        IReadOnlyList<Tile> tiles,
+        bool keepFeatures = false,
+        Action<int, int>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var manifest = classifier.Manifest;
+        int classes = classifier.ClassCount;
+        var probabilities = new float[tiles.Count * classes];
         if (keepFeatures && manifest.Output.Features is null)
         {
             throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, null, "an aggregator needs patch features, but the model exposes none ('output.features').");
         }
 
         int featureCount = keepFeatures ? Onnx.ResNetBackbone.FeatureCount : 0;
-        float[]? features = keepFeatures ? new float[plan.Tiles.Count * featureCount] : null;
+        float[]? features = keepFeatures ? new float[tiles.Count * featureCount] : null;
         float[]? batchFeatures = keepFeatures ? new float[classifier.BatchSize * featureCount] : null;
         var batch = new List<Patch>(classifier.BatchSize);
         int done = 0;
@@ -60,12 +86,12 @@ public static class SlideClassifier
             }
 
             batch.Clear();
-            progress?.Invoke(done, plan.Tiles.Count);
+            progress?.Invoke(done, tiles.Count);
         }
 
         try
         {
-            await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, cancellationToken: cancellationToken))
+            await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, tiles, cancellationToken: cancellationToken))
             {
                 batch.Add(patch);
                 if (batch.Count == classifier.BatchSize)
@@ -87,15 +113,6 @@ public static class SlideClassifier
             }
         }
 
-        var patches = new PatchProbabilities(manifest.Classes, probabilities) { Features = features };
-        var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
-        return new SlideResult(
-            reader.Info.Path,
-            plan.IsEmpty ? SlideStatus.NoTissue : SlideStatus.Classified,
-            plan,
-            patches,
-            calls,
-            classifier.ExecutionProvider,
-            watch.Elapsed.TotalSeconds);
+        return new PatchProbabilities(manifest.Classes, probabilities) { Features = features };
     }
 }

@@ -10,10 +10,14 @@ namespace DeepSlide.Results;
 /// </summary>
 public static class PatchParquet
 {
-    public static async Task WriteAsync(SlideResult result, string path, CancellationToken cancellationToken = default)
+    public static Task WriteAsync(SlideResult result, string path, CancellationToken cancellationToken = default) =>
+        WriteAsync(result.Plan?.Tiles ?? [], result.Patches, path, cancellationToken);
+
+    /// <summary>Writes the given tiles' predictions (one row of <paramref name="patches"/> per tile, in order).</summary>
+    public static async Task WriteAsync(IReadOnlyList<Tiling.Tile> tiles, PatchProbabilities patches, string path, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<string> classes = result.Patches.Classes;
-        int n = result.Patches.Count;
+        IReadOnlyList<string> classes = patches.Classes;
+        int n = patches.Count;
         var x = new long[n];
         var y = new long[n];
         var prediction = new string[n];
@@ -21,12 +25,12 @@ public static class PatchParquet
         var columns = classes.Select(_ => new float[n]).ToArray();
         for (int i = 0; i < n; i++)
         {
-            x[i] = result.Plan!.Tiles[i].X;
-            y[i] = result.Plan.Tiles[i].Y;
-            (int cls, float conf) = result.Patches.Prediction(i);
+            x[i] = tiles[i].X;
+            y[i] = tiles[i].Y;
+            (int cls, float conf) = patches.Prediction(i);
             prediction[i] = classes[cls];
             confidence[i] = conf;
-            ReadOnlySpan<float> row = result.Patches.Row(i);
+            ReadOnlySpan<float> row = patches.Row(i);
             for (int c = 0; c < classes.Count; c++)
             {
                 columns[c][i] = row[c];

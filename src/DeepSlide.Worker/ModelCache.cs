@@ -1,0 +1,55 @@
+using DeepSlide.Inference;
+using DeepSlide.Pipeline;
+
+namespace DeepSlide.Worker;
+
+/// <summary>
+/// Model bundles under a blob prefix (<c>{prefix}/manifest.json</c> and its ONNX file), downloaded once per version
+/// and loaded once per process: ONNX Runtime sessions live as long as the worker.
+/// </summary>
+public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions options) : IDisposable
+{
+    private readonly Dictionary<string, Task<PatchClassifier>> _loaded = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    public async Task<PatchClassifier> GetAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        string manifestBlob = $"{prefix.TrimEnd('/')}/{ModelBundle.ManifestFileName}";
+        BlobVersion version = await store.GetVersionAsync(manifestBlob, cancellationToken)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestBlob, "no model bundle is stored under this prefix.");
+        string key = $"{prefix}|{version.ETag}";
+        Task<PatchClassifier> load;
+        lock (_gate)
+        {
+            if (!_loaded.TryGetValue(key, out load!))
+            {
+                load = LoadAsync(prefix, version, cancellationToken);
+                _loaded[key] = load;
+            }
+        }
+
+        return await load;
+    }
+
+    public void Dispose()
+    {
+        foreach (Task<PatchClassifier> load in _loaded.Values.Where(t => t.IsCompletedSuccessfully))
+        {
+            load.Result.Dispose();
+        }
+    }
+
+    private async Task<PatchClassifier> LoadAsync(string prefix, BlobVersion manifest, CancellationToken cancellationToken)
+    {
+        string local = Path.Combine(folder, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prefix}|{manifest.ETag}")))[..16]);
+        Directory.CreateDirectory(local);
+        await store.DownloadAsync(manifest.Name, manifest.ETag, Path.Combine(local, ModelBundle.ManifestFileName), cancellationToken);
+        string onnxName = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(local, ModelBundle.ManifestFileName), cancellationToken))
+            .RootElement.GetProperty("onnx").GetProperty("file").GetString() ?? "model.onnx";
+        string onnxBlob = $"{prefix.TrimEnd('/')}/{onnxName}";
+        BlobVersion onnx = await store.GetVersionAsync(onnxBlob, cancellationToken)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, onnxBlob, "the model file named in the manifest is not stored.");
+        await store.DownloadAsync(onnx.Name, onnx.ETag, Path.Combine(local, onnxName), cancellationToken);
+        return PatchClassifier.Load(ModelBundle.Load(local), options);
+    }
+}

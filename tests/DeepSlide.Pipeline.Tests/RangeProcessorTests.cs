@@ -1,0 +1,104 @@
+using Azure.Storage.Blobs;
+using DeepSlide.Aggregation;
+using DeepSlide.Inference;
+using DeepSlide.Inference.Onnx;
+using DeepSlide.Learning;
+using DeepSlide.Models;
+using DeepSlide.Pipeline.Storage;
+using DeepSlide.Results;
+using DeepSlide.Slides;
+using DeepSlide.Slides.Synthesis;
+using DeepSlide.Synthesis;
+using DeepSlide.Tiling;
+using DeepSlide.Worker;
+
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>The worker's range processing on Azurite, checked against classifying the whole slide in one process.</summary>
+public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("deepslide-worker-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string In(string name) => Path.Combine(_folder, name);
+
+    [Fact]
+    public async Task Ranges_processed_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
+    {
+        AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), $"pipeline-{Guid.NewGuid():N}"[..20]);
+        SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 5)), In("slide.svs"), SyntheticFormat.Aperio);
+        var random = new Random(2);
+        var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
+        ModelBundle bundle = ModelBundle.Save(In("model"), new ModelManifest
+        {
+            Classes = ["adenocarcinoma", "benign", "squamous"],
+            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        foreach (string file in new[] { "manifest.json", "model.onnx" })
+        {
+            await using var stream = File.OpenRead(Path.Combine(bundle.Folder, file));
+            await store.UploadAsync($"models/v1/{file}", stream);
+        }
+
+        BlobVersion slide;
+        await using (var stream = File.OpenRead(In("slide.svs")))
+        {
+            slide = await store.UploadAsync("slides/slide.svs", stream);
+        }
+
+        // The reference: deepslide classify's engine on the local file.
+        SlideResult local;
+        using (PatchClassifier classifier = PatchClassifier.Load(bundle))
+        using (ISlideReader reader = SlideReader.Open(In("slide.svs")))
+        {
+            local = await SlideClassifier.ClassifyAsync(reader, classifier, []);
+        }
+
+        await using (var plan = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(local.Plan!))))
+        {
+            await store.UploadAsync("plans/run1.json", plan);
+        }
+
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        var processor = new RangeProcessor(store, new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
+        Assert.True(ranges.Count >= 2);
+        foreach (TileRange range in ranges)
+        {
+            var message = new TileRangeMessage("run1", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", range.Index, range.Start, range.Count);
+            RangeOutput output = await processor.ProcessAsync(message);
+            Assert.Equal((RangeProcessor.OutputBlob("run1", range.Index), range.Count), (output.Blob, output.Patches));
+
+            string parquet = In($"range-{range.Index}.parquet");
+            BlobVersion written = (await store.GetVersionAsync(output.Blob))!;
+            await store.DownloadAsync(output.Blob, written.ETag, parquet);
+            (long[] x, long[] y, _, float[][] p) = await PatchParquet.ReadAsync(parquet, local.Patches.Classes);
+            for (int i = 0; i < range.Count; i++)
+            {
+                Tile tile = local.Plan.Tiles[range.Start + i];
+                Assert.Equal((tile.X, tile.Y), (x[i], y[i]));
+                for (int c = 0; c < 3; c++)
+                {
+                    Assert.Equal(local.Patches.Row(range.Start + i)[c], p[c][i], 1e-6);
+                }
+            }
+        }
+
+        // A redelivered range rewrites its blob with the same rows.
+        var again = new TileRangeMessage("run1", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, ranges[0].Count);
+        Assert.Equal(RangeProcessor.OutputBlob("run1", 0), (await processor.ProcessAsync(again)).Blob);
+
+        // A range past the plan's end, and a slide replaced after planning, are refused with the reason.
+        var outside = again with { Range = 99, Start = local.Plan.Tiles.Count - 1, Count = 5 };
+        Assert.Contains("but the plan has", (await Assert.ThrowsAsync<DeepSlideException>(() => processor.ProcessAsync(outside))).Message);
+        await using (var replaced = new MemoryStream([1, 2, 3]))
+        {
+            await store.UploadAsync("slides/slide.svs", replaced);
+        }
+
+        var stale = new TileRangeMessage("run2", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, 1);
+        var processorWithEmptyCache = new RangeProcessor(store, new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
+        Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => processorWithEmptyCache.ProcessAsync(stale))).Message);
+    }
+}
