@@ -34,9 +34,15 @@ public sealed class RangeProcessor(IBlobStore store, SlideCache slides, ModelCac
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
         IReadOnlyList<Tile> tiles = plan.TilesOf(new TileRange(message.Range, message.Start, message.Count));
         PatchProbabilities patches;
-        using (ISlideReader reader = SlideReader.Open(slidePath))
+        try
         {
+            using ISlideReader reader = SlideReader.Open(slidePath);
             patches = await SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, cancellationToken: cancellationToken);
+        }
+        catch (DeepSlideException ex) when (ex.Path == slidePath)
+        {
+            // The local cache file means nothing to the lab: name the slide as they uploaded it.
+            throw new DeepSlideException(ex.Reason, message.SlideBlob, ex.Problem, ex);
         }
 
         Directory.CreateDirectory(scratch);

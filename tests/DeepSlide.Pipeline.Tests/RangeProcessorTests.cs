@@ -23,8 +23,8 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
 
     private string In(string name) => Path.Combine(_folder, name);
 
-    [Fact]
-    public async Task Ranges_processed_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
+    /// <summary>A slide, a random-head bundle and the slide's plan in a fresh container, and the local reference result.</summary>
+    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync()
     {
         AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), $"pipeline-{Guid.NewGuid():N}"[..20]);
         SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 5)), In("slide.svs"), SyntheticFormat.Aperio);
@@ -60,6 +60,13 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
             await store.UploadAsync("plans/run1.json", plan);
         }
 
+        return (store, slide, local);
+    }
+
+    [Fact]
+    public async Task Ranges_processed_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
         var processor = new RangeProcessor(store, new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
@@ -100,5 +107,43 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         var stale = new TileRangeMessage("run2", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, 1);
         var processorWithEmptyCache = new RangeProcessor(store, new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
         Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => processorWithEmptyCache.ProcessAsync(stale))).Message);
+    }
+
+    [Fact]
+    public async Task The_worker_completes_good_ranges_and_dead_letters_a_corrupt_slide_with_a_failed_notice()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        await using (var text = new MemoryStream("not a slide"u8.ToArray()))
+        {
+            await store.UploadAsync("slides/bad.svs", text);
+        }
+
+        BlobVersion bad = (await store.GetVersionAsync("slides/bad.svs"))!;
+        var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
+        var completionQueue = queues.GetQueueClient($"completions-{suffix}");
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        var worker = new RangeWorker(transport, new RangeProcessor(store, new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
+
+        int count = Math.Min(5, local.Plan!.Tiles.Count);
+        await transport.SendAsync(
+        [
+            new TileRangeMessage("run7", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, count),
+            new TileRangeMessage("run7", "slides/bad.svs", bad.ETag, "plans/run1.json", "models/v1", 1, 0, count),
+        ]);
+        var outcomes = new List<RangeOutcome> { await worker.RunOnceAsync(TimeSpan.FromSeconds(5)), await worker.RunOnceAsync(TimeSpan.FromSeconds(5)) };
+        Assert.Equal([RangeOutcome.Completed, RangeOutcome.DeadLettered], outcomes.Order());
+        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
+
+        var notices = (await completionQueue.ReceiveMessagesAsync(10)).Value.Select(m => RangeCompletion.FromJson(m.Body.ToString())).OrderBy(n => n.Range).ToList();
+        Assert.Equal(2, notices.Count);
+        Assert.Equal((true, RangeProcessor.OutputBlob("run7", 0), count), (notices[0].Succeeded, notices[0].OutputBlob, notices[0].Patches));
+        Assert.False(notices[1].Succeeded);
+        Assert.Contains("slides/bad.svs", notices[1].Error);
+        (TileRangeMessage deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
+        Assert.Equal("run7:1", deadRange.MessageId);
+        Assert.Equal(notices[1].Error, reason);
     }
 }
