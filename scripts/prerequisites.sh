@@ -16,13 +16,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Azurite, the Azure Storage emulator, for the pipeline's tests (which start it themselves).
-if ! command -v azurite >/dev/null 2>&1; then
+# Azurite (Azure Storage) and cosmosdb-server (Cosmos DB) for the pipeline's tests, which start them themselves.
+if ! command -v azurite >/dev/null 2>&1 || ! command -v cosmosdb-server >/dev/null 2>&1; then
   if ! command -v npm >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
-  echo "installing: azurite (npm)"
-  npm install -g --silent azurite@3.37.0 >/dev/null
+  echo "installing: azurite and cosmosdb-server (npm)"
+  npm install -g --silent azurite@3.37.0 @vercel/cosmosdb-server@1.0.1 >/dev/null
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

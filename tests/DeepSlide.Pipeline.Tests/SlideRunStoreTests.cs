@@ -1,0 +1,63 @@
+using DeepSlide.Pipeline.Cosmos;
+using Microsoft.Azure.Cosmos;
+
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>The results store on a real cosmosdb-server.</summary>
+public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixture<CosmosServerFixture>
+{
+    private async Task<CosmosSlideRunStore> Store()
+    {
+        var client = new CosmosClient(cosmos.Endpoint, CosmosServerFixture.Key, CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true));
+        return await CosmosSlideRunStore.CreateAsync(client, "deepslide", $"runs-{Guid.NewGuid():N}"[..16]);
+    }
+
+    private static SlideRun Run(string slideBlob, string id, int minutes) => new()
+    {
+        Id = id,
+        SlideId = SlideRun.SlideIdOf(slideBlob),
+        SlideBlob = slideBlob,
+        SlideETag = "\"0x8DC1\"",
+        ModelPrefix = "models/v1",
+        CreatedUtc = new DateTimeOffset(2026, 11, 25, 12, minutes, 0, TimeSpan.Zero),
+        UpdatedUtc = new DateTimeOffset(2026, 11, 25, 12, minutes, 0, TimeSpan.Zero),
+    };
+
+    [Fact]
+    public async Task A_run_round_trips_and_its_status_and_results_update_in_place()
+    {
+        CosmosSlideRunStore store = await Store();
+        SlideRun run = Run("lab-a/case 1.svs", "run-1", 0);
+        Assert.Equal("lab-a_case 1.svs", run.SlideId);
+        await store.UpsertAsync(run);
+        Assert.Equal(RunStatus.Planning, (await store.GetAsync(run.SlideId, "run-1"))!.Status);
+
+        SlideRun done = run with
+        {
+            Status = RunStatus.Completed,
+            RangesDone = 3,
+            RangesTotal = 3,
+            Calls = [new StoredCall("majority", "squamous", new Dictionary<string, double> { ["benign"] = 0.1, ["squamous"] = 0.9 }, null)],
+            PatchOutputs = ["runs/run-1/ranges/00000.parquet"],
+        };
+        await store.UpsertAsync(done);
+        SlideRun read = (await store.GetAsync(run.SlideId, "run-1"))!;
+        Assert.Equal((RunStatus.Completed, 3, 3), (read.Status, read.RangesDone, read.RangesTotal));
+        Assert.Equal("squamous", read.Calls.Single().Label);
+        Assert.Equal(0.9, read.Calls.Single().Scores["squamous"]);
+        Assert.Equal(done.PatchOutputs, read.PatchOutputs);
+        Assert.Equal(done.CreatedUtc, read.CreatedUtc);
+    }
+
+    [Fact]
+    public async Task A_slides_runs_are_listed_newest_first_and_only_its_own()
+    {
+        CosmosSlideRunStore store = await Store();
+        await store.UpsertAsync(Run("s1.svs", "old", 1));
+        await store.UpsertAsync(Run("s1.svs", "new", 5));
+        await store.UpsertAsync(Run("s2.svs", "other", 3));
+        Assert.Equal(["new", "old"], (await store.ListAsync("s1.svs")).Select(r => r.Id));
+        Assert.Null(await store.GetAsync("s1.svs", "missing"));
+        Assert.Empty(await store.ListAsync("nobody.svs"));
+    }
+}
