@@ -11,6 +11,8 @@ using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
 using DeepSlide.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace DeepSlide.Pipeline.Tests;
 
@@ -24,9 +26,9 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     private string In(string name) => Path.Combine(_folder, name);
 
     /// <summary>A slide, a random-head bundle and the slide's plan in a fresh container, and the local reference result.</summary>
-    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync()
+    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync(string? container = null)
     {
-        AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), $"pipeline-{Guid.NewGuid():N}"[..20]);
+        AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), container ?? $"pipeline-{Guid.NewGuid():N}"[..20]);
         SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 5)), In("slide.svs"), SyntheticFormat.Aperio);
         var random = new Random(2);
         var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
@@ -145,5 +147,53 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         (TileRangeMessage deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
         Assert.Equal("run7:1", deadRange.MessageId);
         Assert.Equal(notices[1].Error, reason);
+    }
+
+    [Fact]
+    public async Task The_worker_host_takes_a_range_from_the_queue_and_reports_it_done()
+    {
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync($"host-{suffix}");
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:StorageConnection"] = azurite.ConnectionString,
+            ["Worker:Container"] = $"host-{suffix}",
+            ["Worker:RangeQueue"] = $"ranges-{suffix}",
+            ["Worker:CompletionQueue"] = $"done-{suffix}",
+            ["Worker:CacheFolder"] = In("host-cache"),
+            ["Worker:BatchSize"] = "8",
+        });
+        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
+            await using ITileRangeTransport sender = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
+            int count = Math.Min(6, local.Plan!.Tiles.Count);
+            await sender.SendAsync([new TileRangeMessage("run9", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, count)]);
+
+            var done = queues.GetQueueClient($"done-{suffix}");
+            RangeCompletion? notice = null;
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); notice is null && DateTime.UtcNow < deadline;)
+            {
+                Azure.Storage.Queues.Models.QueueMessage? message = (await done.ReceiveMessageAsync()).Value;
+                notice = message is null ? null : RangeCompletion.FromJson(message.Body.ToString());
+                if (notice is null)
+                {
+                    await Task.Delay(250);
+                }
+            }
+
+            Assert.NotNull(notice);
+            Assert.True(notice.Succeeded, notice.Error);
+            Assert.Equal((RangeProcessor.OutputBlob("run9", 0), count), (notice.OutputBlob, notice.Patches));
+            Assert.NotNull(await store.GetVersionAsync(notice.OutputBlob!));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
     }
 }
