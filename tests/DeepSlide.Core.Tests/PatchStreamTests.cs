@@ -85,6 +85,7 @@ public class PatchStreamTests
         var reader = new FunctionSlideReader(1000, 1000, mpp: 0.25) { Pixel = (x, y) => x % 2 == 0 ? ((byte)100, (byte)0, (byte)50) : ((byte)200, (byte)100, (byte)150) };
         TilePlan plan = PlanAll(reader, new TilingOptions { Resolution = Resolution.AtMpp(0.5) });
         Assert.Equal(2, plan.Downsample);
+        int inside = 0;
         await foreach (Patch patch in PatchStream.ReadAsync(reader, plan))
         {
             using (patch)
@@ -92,9 +93,12 @@ public class PatchStreamTests
                 if (patch.Tile.X + 448 <= 1000 && patch.Tile.Y + 448 <= 1000)
                 {
                     Assert.Equal((150, 50, 100), (patch.Pixels[300], patch.Pixels[301], patch.Pixels[302]));
+                    inside++;
                 }
             }
         }
+
+        Assert.Equal(4, inside);
     }
 
     [Fact]

@@ -148,21 +148,16 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
     }
 
     [Fact]
-    public void Logit_outputs_are_turned_into_probabilities()
+    public void A_manifest_naming_an_output_the_model_lacks_is_refused()
     {
+        // The exported graph computes logits internally but does not output them.
         string folder = fixture.CopyWith("logits", m =>
         {
             m["output"]!["probabilities"] = ClassifierGraph.LogitsName;
             m["output"]!["isSoftmax"] = false;
-            m["onnx"]!.AsObject().Remove("sha256");
-        }, File.ReadAllBytes(fixture.Bundle.OnnxPath));
-        // The logits output is internal to the graph; a bring-your-own model exposing logits would name it.
+        });
         var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(ModelBundle.Load(folder)).Dispose());
         Assert.Contains("has no output 'logits'", ex.Message);
-        var values = new float[] { 1, 2, 3 };
-        SoftmaxModel.SoftmaxInPlace(values);
-        Assert.Equal(1, values.Sum(), 5);
-        Assert.True(values[2] > values[1] && values[1] > values[0]);
     }
 
     [Fact]

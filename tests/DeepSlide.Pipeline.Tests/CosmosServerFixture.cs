@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using System.Globalization;
 
 namespace DeepSlide.Pipeline.Tests;
 
@@ -12,56 +10,22 @@ public sealed class CosmosServerFixture : IAsyncLifetime
 {
     // The Cosmos DB emulator's published key; the local server accepts any well-formed key.
     public const string Key = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
-    private Process? _process;
+    private LocalServer? _server;
 
     public string Endpoint { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
     {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        var start = new ProcessStartInfo("cosmosdb-server") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException("cosmosdb-server (npm @vercel/cosmosdb-server) is needed; scripts/prerequisites.sh installs it.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                await Task.Delay(100);
-            }
-        }
-
+        int port = LocalServer.FreePort();
+        _server = await LocalServer.StartAsync("cosmosdb-server", ["-p", port.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1"], port);
         Endpoint = $"https://127.0.0.1:{port}/";
     }
 
     public async Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
+        if (_server is not null)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _server.DisposeAsync();
         }
-
-        _process?.Dispose();
     }
 }

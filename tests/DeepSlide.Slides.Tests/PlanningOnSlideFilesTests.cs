@@ -60,23 +60,24 @@ public class PlanningOnSlideFilesTests(SlideFiles files) : IClassFixture<SlideFi
         using ISlideReader reader = SlideReader.Open(files.Aperio);
         TilePlan plan = TilePlanner.Plan(reader, new TilingOptions { Resolution = Resolution.AtMpp(1.0) });
         Assert.Equal((0, 2.0), (plan.Level, plan.Downsample));
-        var expected = new byte[224 * 224 * 3];
-        int count = 0;
+        int count = 0, compared = 0;
         await foreach (Patch patch in PatchStream.ReadAsync(reader, plan))
         {
             using (patch)
             {
                 count++;
-                if (count % 7 == 0 && patch.Tile.X + 448 <= files.Spec.Width && patch.Tile.Y + 448 <= files.Spec.Height)
+                if (count % 3 == 0 && patch.Tile.X + 448 <= files.Spec.Width && patch.Tile.Y + 448 <= files.Spec.Height)
                 {
                     var level0 = reader.ReadRegion(0, patch.Tile.X, patch.Tile.Y, 448, 448);
                     RgbImage halved = Resampler.Resize(level0, 224, 224);
                     Assert.Equal(halved.Pixels, patch.Pixels.ToArray());
+                    compared++;
                 }
             }
         }
 
         Assert.Equal(plan.Tiles.Count, count);
+        Assert.True(compared >= 2, $"compared {compared} patches");
     }
 
     [Fact]

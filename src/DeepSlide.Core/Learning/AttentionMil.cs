@@ -166,25 +166,8 @@ public sealed class AttentionMil
 
     public static double[] Softmax(ReadOnlySpan<double> values)
     {
-        double max = double.NegativeInfinity;
-        foreach (double v in values)
-        {
-            max = Math.Max(max, v);
-        }
-
-        var result = new double[values.Length];
-        double sum = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            result[i] = Math.Exp(values[i] - max);
-            sum += result[i];
-        }
-
-        for (int i = 0; i < values.Length; i++)
-        {
-            result[i] /= sum;
-        }
-
+        double[] result = values.ToArray();
+        SoftmaxModel.SoftmaxInPlace(result.AsSpan());
         return result;
     }
 

@@ -82,6 +82,27 @@ public sealed class SoftmaxModel
             values[i] /= sum;
         }
     }
+
+    public static void SoftmaxInPlace(Span<double> values)
+    {
+        double max = double.NegativeInfinity;
+        foreach (double v in values)
+        {
+            max = Math.Max(max, v);
+        }
+
+        double sum = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = Math.Exp(values[i] - max);
+            sum += values[i];
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] /= sum;
+        }
+    }
 }
 
 /// <summary>
@@ -225,7 +246,6 @@ public static class SoftmaxRegression
     private static void Probabilities(double[] w, double[] b, ReadOnlySpan<float> x, double[] p)
     {
         int features = x.Length;
-        double max = double.NegativeInfinity;
         for (int c = 0; c < b.Length; c++)
         {
             double z = b[c];
@@ -236,20 +256,9 @@ public static class SoftmaxRegression
             }
 
             p[c] = z;
-            max = Math.Max(max, z);
         }
 
-        double sum = 0;
-        for (int c = 0; c < b.Length; c++)
-        {
-            p[c] = Math.Exp(p[c] - max);
-            sum += p[c];
-        }
-
-        for (int c = 0; c < b.Length; c++)
-        {
-            p[c] /= sum;
-        }
+        SoftmaxModel.SoftmaxInPlace(p.AsSpan(0, b.Length));
     }
 
     private static (float[] Mean, float[] Scale) Standardisation(float[] x, int n, int features)

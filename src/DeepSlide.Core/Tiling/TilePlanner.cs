@@ -23,7 +23,7 @@ public static class TilePlanner
             Math.Sqrt((double)slide.Width * slide.Height / options.MaxMaskPixels));
         RgbImage lowResolution = reader.ReadAtDownsample(maskDownsample);
         TissueMask mask = masker.Compute(lowResolution, maskDownsample);
-        return Plan(slide, resolved, options, mask);
+        return Plan(slide, resolved, options with { MinTissueFraction = options.MinTissueFraction ?? masker.DefaultMinTissueFraction }, mask);
     }
 
     /// <summary>The plan for a slide of known geometry and mask; no pixels are read.</summary>
