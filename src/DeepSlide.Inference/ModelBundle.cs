@@ -10,13 +10,7 @@ public sealed class ModelBundle
 {
     public const string ManifestFileName = "manifest.json";
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    public static readonly JsonSerializerOptions Json = ModelManifestJson.Options;
 
     private ModelBundle(string folder, ModelManifest manifest)
     {
@@ -38,26 +32,7 @@ public sealed class ModelBundle
             throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, folder, $"the model bundle has no {ManifestFileName}.");
         }
 
-        ModelManifest manifest;
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(manifestPath));
-            foreach (string required in new[] { "classes", "input", "output", "patch", "onnx" })
-            {
-                if (!document.RootElement.TryGetProperty(required, out _))
-                {
-                    throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestPath, $"the manifest has no '{required}' field.");
-                }
-            }
-
-            manifest = document.Deserialize<ModelManifest>(Json) ?? throw new JsonException("empty manifest");
-        }
-        catch (JsonException ex)
-        {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestPath, $"the manifest is not valid JSON for a model manifest: {ex.Message}", ex);
-        }
-
-        manifest.Validate(manifestPath);
+        ModelManifest manifest = ModelManifestJson.Parse(File.ReadAllText(manifestPath), manifestPath);
         var bundle = new ModelBundle(folder, manifest);
         if (!File.Exists(bundle.OnnxPath))
         {

@@ -7,12 +7,22 @@ namespace DeepSlide.Pipeline.Storage;
 /// <summary>The pipeline's blob store on one Azure Storage container (Azurite locally).</summary>
 public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
 {
-    public static async Task<AzureBlobStore> CreateAsync(BlobServiceClient service, string container, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The store on <paramref name="container"/>, created first when <paramref name="createIfMissing"/> (local
+    /// runs; in Azure the deployment creates containers, and a reader's identity may not create them).
+    /// </summary>
+    public static async Task<AzureBlobStore> CreateAsync(BlobServiceClient service, string container, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
         BlobContainerClient client = service.GetBlobContainerClient(container);
-        await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        if (createIfMissing)
+        {
+            await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
         return new AzureBlobStore(client);
     }
+
+    public BlobContainerClient Container => container;
 
     public async Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default)
     {

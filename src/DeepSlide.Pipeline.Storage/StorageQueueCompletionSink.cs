@@ -5,12 +5,16 @@ namespace DeepSlide.Pipeline.Storage;
 /// <summary>Range completions on a Storage queue, read by the Functions app's completion trigger.</summary>
 public sealed class StorageQueueCompletionSink(QueueClient queue) : IRangeCompletionSink
 {
-    public const string DefaultQueueName = "range-completions";
+    public const string DefaultQueueName = PipelineNames.CompletionQueue;
 
-    public static async Task<StorageQueueCompletionSink> CreateAsync(QueueServiceClient service, string queueName = DefaultQueueName, CancellationToken cancellationToken = default)
+    public static async Task<StorageQueueCompletionSink> CreateAsync(QueueServiceClient service, string queueName = DefaultQueueName, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
         QueueClient queue = service.GetQueueClient(queueName);
-        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        if (createIfMissing)
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
         return new StorageQueueCompletionSink(queue);
     }
 

@@ -23,13 +23,16 @@ public sealed class StorageQueueTransport : ITileRangeTransport
         _options = options;
     }
 
-    public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, TileRangeQueueOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, TileRangeQueueOptions? options = null, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
         options ??= new TileRangeQueueOptions();
         QueueClient queue = service.GetQueueClient(options.QueueName);
         QueueClient poison = service.GetQueueClient(options.QueueName + "-poison");
-        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        if (createIfMissing)
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
         return new StorageQueueTransport(queue, poison, options);
     }
 

@@ -18,3 +18,32 @@ public interface IBlobStore
     /// <summary>Writes the blob whole, replacing any previous content, and returns its new version.</summary>
     Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The pipeline's three containers: slides as labs upload them, model bundles, and every run's outputs.</summary>
+public sealed record PipelineStores(IBlobStore Slides, IBlobStore Results, IBlobStore Models)
+{
+    /// <summary>Reads a small blob (a plan, a manifest) whole, or fails naming it when it is not stored.</summary>
+    public static async Task<string> ReadTextAsync(IBlobStore store, string blob, string scratch, CancellationToken cancellationToken = default)
+    {
+        BlobVersion version = await store.GetVersionAsync(blob, cancellationToken)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, blob, "the blob is not stored.");
+        Directory.CreateDirectory(scratch);
+        string local = Path.Combine(scratch, $"{Guid.NewGuid():N}.txt");
+        try
+        {
+            await store.DownloadAsync(blob, version.ETag, local, cancellationToken);
+            return await File.ReadAllTextAsync(local, cancellationToken);
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+    }
+
+    /// <summary>Uploads a local file whole to <paramref name="blob"/>.</summary>
+    public static async Task<BlobVersion> UploadFileAsync(IBlobStore store, string blob, string path, CancellationToken cancellationToken = default)
+    {
+        await using FileStream stream = File.OpenRead(path);
+        return await store.UploadAsync(blob, stream, cancellationToken);
+    }
+}

@@ -8,14 +8,20 @@ public static class RunStatus
     public const string Completed = "Completed";
     public const string Failed = "Failed";
     public const string NoTissue = "NoTissue";
+
+    public static bool IsFinal(string status) => status is Completed or Failed or NoTissue;
 }
 
 /// <summary>One aggregator's slide-level call, as stored.</summary>
 public sealed record StoredCall(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
 
+/// <summary>The model bundle a run used, as its manifest and files name it.</summary>
+public sealed record RunModel(string Prefix, string? Name, string? Version, string? Sha256, IReadOnlyList<string> Classes);
+
 /// <summary>
 /// One classification run of one slide: the results store's document, partitioned by <see cref="SlideId"/> so a
-/// slide's runs are read from one partition.
+/// slide's runs are read from one partition. Per-patch data stays in blobs (<see cref="Outputs"/>); a document stays
+/// a few KB whatever the slide's size.
 /// </summary>
 public sealed record SlideRun
 {
@@ -30,11 +36,19 @@ public sealed record SlideRun
 
     public required string ModelPrefix { get; init; }
 
+    public RunModel? Model { get; init; }
+
     public string Status { get; init; } = RunStatus.Planning;
 
     public int RangesDone { get; init; }
 
     public int RangesTotal { get; init; }
+
+    /// <summary>Tissue tiles in the plan, each classified as one patch.</summary>
+    public int Patches { get; init; }
+
+    /// <summary>Ranges sent again after their deadline passed without a notice.</summary>
+    public int Redispatched { get; init; }
 
     public DateTimeOffset CreatedUtc { get; init; }
 
@@ -45,12 +59,24 @@ public sealed record SlideRun
 
     public IReadOnlyList<StoredCall> Calls { get; init; } = [];
 
+    /// <summary>Seconds spent in each stage: planning, inference, aggregating, pictures, total.</summary>
+    public IReadOnlyDictionary<string, double> Seconds { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Blob names in the results container: plan, patches, result, pictures, each range's Parquet.</summary>
+    public IReadOnlyDictionary<string, string> Outputs { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The Parquet blobs of the patch predictions, one per range.</summary>
     public IReadOnlyList<string> PatchOutputs { get; init; } = [];
 
-    /// <summary>A slide's id from its blob name: the characters Cosmos DB forbids in ids are replaced.</summary>
-    public static string SlideIdOf(string slideBlob) =>
-        new(slideBlob.Select(c => c is '/' or '\\' or '?' or '#' ? '_' : c).ToArray());
+    /// <summary>
+    /// A slide's id from its blob name: the characters Cosmos DB forbids in ids, and control characters, are replaced,
+    /// and a name longer than Cosmos DB's 255-character id limit is shortened with a hash that keeps it unique.
+    /// </summary>
+    public static string SlideIdOf(string slideBlob)
+    {
+        string id = new(slideBlob.Select(c => c is '/' or '\\' or '?' or '#' || char.IsControl(c) ? '_' : c).ToArray());
+        return id.Length <= 200 ? id : $"{id[..160]}~{PipelineNames.Hash(slideBlob, 32)}";
+    }
 }
 
 /// <summary>Where runs and their results live (Cosmos DB in Azure, cosmosdb-server locally).</summary>

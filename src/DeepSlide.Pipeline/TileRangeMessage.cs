@@ -2,16 +2,47 @@ using System.Text.Json;
 
 namespace DeepSlide.Pipeline;
 
-/// <summary>
-/// One range of a slide's tile plan for a worker to classify. It carries blob references, never patch data:
-/// the slide (pinned by ETag), the plan, and the model bundle's prefix.
-/// </summary>
-public sealed record TileRangeMessage(string RunId, string SlideBlob, string SlideETag, string PlanBlob, string ModelPrefix, int Range, int Start, int Count)
+/// <summary>What a worker is asked to do with a slide: plan it, classify one range of its tiles, or draw its pictures.</summary>
+public static class WorkKind
 {
+    /// <summary>Tissue mask and tile plan at the model's resolution; the notice carries the plan's tile count.</summary>
+    public const string Plan = "plan";
+
+    /// <summary>Classify the tiles <c>Start .. Start + Count</c> of the plan.</summary>
+    public const string Range = "range";
+
+    /// <summary>Thumbnail, overlay, heatmaps, tissue mask and QuPath GeoJSON from the merged patch predictions.</summary>
+    public const string Pictures = "pictures";
+}
+
+/// <summary>
+/// One piece of a run for a worker: usually a range of a slide's tile plan. It carries blob references, never patch
+/// data: the slide (pinned by ETag), the plan, and the model bundle's prefix; and the W3C trace context of the run, so
+/// the worker's spans join the run's trace.
+/// </summary>
+public sealed record TileRangeMessage(
+    string RunId,
+    string SlideBlob,
+    string SlideETag,
+    string PlanBlob,
+    string ModelPrefix,
+    int Range,
+    int Start,
+    int Count,
+    string Kind = WorkKind.Range,
+    string? TraceParent = null,
+    int Attempt = 0)
+{
+    /// <summary>The largest message a transport must carry (Service Bus Standard allows 256 KB; we stay far below).</summary>
+    public const int MaxBytes = 64 * 1024;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The same for every delivery of this range of this run, so a transport can drop duplicates.</summary>
-    public string MessageId => $"{RunId}:{Range}";
+    /// <summary>
+    /// The same for every send of this piece of this run, so a transport drops duplicates; a re-dispatch after the
+    /// run's deadline is a new attempt with its own id, which duplicate detection must not swallow.
+    /// </summary>
+    public string MessageId => (Kind == WorkKind.Range ? $"{RunId}:{Range}" : $"{RunId}:{Kind}") + (Attempt > 0 ? $":retry{Attempt}" : string.Empty);
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

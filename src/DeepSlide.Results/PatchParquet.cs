@@ -84,4 +84,21 @@ public static class PatchParquet
 
         return (x, y, prediction, probabilities);
     }
+
+    /// <summary>Reads the predictions back as <see cref="PatchProbabilities"/>, in row order, with the tiles' positions.</summary>
+    public static async Task<PatchProbabilities> ReadProbabilitiesAsync(string path, IReadOnlyList<string> classes, CancellationToken cancellationToken = default)
+    {
+        (_, _, _, float[][] columns) = await ReadAsync(path, classes, cancellationToken);
+        int n = columns.Length == 0 ? 0 : columns[0].Length;
+        var values = new float[n * classes.Count];
+        for (int i = 0; i < n; i++)
+        {
+            for (int c = 0; c < classes.Count; c++)
+            {
+                values[(i * classes.Count) + c] = columns[c][i];
+            }
+        }
+
+        return new PatchProbabilities(classes, values);
+    }
 }

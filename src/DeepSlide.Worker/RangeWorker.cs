@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using DeepSlide.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DeepSlide.Worker;
 
@@ -11,13 +14,22 @@ public enum RangeOutcome
 }
 
 /// <summary>
-/// The worker's loop body: take a range, process it, then complete it and send a completion notice. A range whose
-/// input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and reported as failed, with the reason,
-/// so the run can fail cleanly; any other error gives the range back for another delivery. Nothing escapes to crash
-/// the host.
+/// The worker's loop body: take a range, process it (renewing its lock while the model runs), then send a completion
+/// notice and complete it. A range whose input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and
+/// reported as failed, with the reason, so the run can fail cleanly; any other error gives the range back for another
+/// delivery. Nothing escapes to crash the host. Every log line carries the run id, and the range's span joins the
+/// run's trace through the message's trace context.
 /// </summary>
-public sealed class RangeWorker(ITileRangeTransport transport, RangeProcessor processor, IRangeCompletionSink completions)
+public sealed class RangeWorker(
+    ITileRangeTransport transport,
+    RangeProcessor processor,
+    IRangeCompletionSink completions,
+    ILogger<RangeWorker>? logger = null,
+    TimeSpan? lockDuration = null)
 {
+    private readonly ILogger _logger = logger ?? NullLogger<RangeWorker>.Instance;
+    private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
+
     public async Task<RangeOutcome> RunOnceAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
         ReceivedTileRange? received = await transport.ReceiveAsync(wait, cancellationToken);
@@ -27,23 +39,40 @@ public sealed class RangeWorker(ITileRangeTransport transport, RangeProcessor pr
         }
 
         TileRangeMessage message = received.Message;
+        using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object> { ["RunId"] = message.RunId, ["Range"] = message.Range, ["Kind"] = message.Kind });
+        ActivityContext.TryParse(message.TraceParent, null, out ActivityContext parent);
+        using Activity? span = RangeProcessor.Tracing.StartActivity($"worker {message.Kind}", ActivityKind.Consumer, parent);
+        span?.SetTag("deepslide.run_id", message.RunId);
+        span?.SetTag("deepslide.range", message.Range);
+        span?.SetTag("messaging.message.id", message.MessageId);
+        var watch = Stopwatch.StartNew();
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task renewal = RenewWhileRunningAsync(received, renewing.Token);
         try
         {
             RangeOutput output = await processor.ProcessAsync(message, cancellationToken);
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, true, output.Blob, output.Patches, null), cancellationToken);
+            await StopAsync(renewing, renewal);
+            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, true, output.Blob, output.Patches, null, message.Kind), cancellationToken);
             await received.CompleteAsync(cancellationToken);
+            _logger.LogInformation("{Kind} {Range} of run {RunId} done: {Count} in {Seconds:F2} s (delivery {Delivery})", message.Kind, message.Range, message.RunId, output.Patches, watch.Elapsed.TotalSeconds, received.DeliveryCount);
             return RangeOutcome.Completed;
         }
         catch (DeepSlideException ex) when (!ex.IsTransient)
         {
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, ex.Message), cancellationToken);
+            await StopAsync(renewing, renewal);
+            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, ex.Message, message.Kind), cancellationToken);
             await received.DeadLetterAsync(ex.Message, cancellationToken);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            _logger.LogWarning("{Kind} {Range} of run {RunId} dead-lettered: {Reason}", message.Kind, message.Range, message.RunId, ex.Message);
             return RangeOutcome.DeadLettered;
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // Storage or runtime trouble: another delivery may succeed, and the delivery limit bounds the retries.
+            await StopAsync(renewing, renewal);
             await received.AbandonAsync(CancellationToken.None);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            _logger.LogWarning(ex, "{Kind} {Range} of run {RunId} given back after delivery {Delivery}", message.Kind, message.Range, message.RunId, received.DeliveryCount);
             return RangeOutcome.Abandoned;
         }
     }
@@ -55,5 +84,31 @@ public sealed class RangeWorker(ITileRangeTransport transport, RangeProcessor pr
         {
             await RunOnceAsync(TimeSpan.FromSeconds(5), cancellationToken);
         }
+    }
+
+    // A big range on a slow device can outlast the lock; renewing keeps another worker from taking it meanwhile.
+    private async Task RenewWhileRunningAsync(ReceivedTileRange received, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_renewEvery, cancellationToken);
+                await received.RenewLockAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "could not renew the lock of {MessageId}", received.Message.MessageId);
+        }
+    }
+
+    private static async Task StopAsync(CancellationTokenSource renewing, Task renewal)
+    {
+        await renewing.CancelAsync();
+        await renewal;
     }
 }

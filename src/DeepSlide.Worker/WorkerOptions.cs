@@ -1,23 +1,34 @@
 using DeepSlide.Inference;
+using DeepSlide.Pipeline;
 
 namespace DeepSlide.Worker;
 
-/// <summary>The worker's settings, bound from the "Worker" configuration section (DEEPSLIDE_Worker__* variables).</summary>
+/// <summary>The worker's settings, bound from the "Worker" configuration section (Worker__* environment variables).</summary>
 public sealed class WorkerOptions
 {
     public const string Section = "Worker";
 
-    /// <summary>Azure Storage (Azurite locally): the container, the completion queue and, without Service Bus, the range queue.</summary>
-    public string StorageConnection { get; set; } = string.Empty;
+    /// <summary>Azure Storage by connection string (Azurite locally). In Azure leave it empty and set the service URIs.</summary>
+    public string? StorageConnection { get; set; }
 
-    /// <summary>When set, tile ranges come from this Service Bus namespace instead of a Storage queue.</summary>
+    /// <summary>Identity-based storage: <c>https://{account}.blob.core.windows.net</c>.</summary>
+    public string? StorageBlobServiceUri { get; set; }
+
+    /// <summary>Identity-based storage: <c>https://{account}.queue.core.windows.net</c>.</summary>
+    public string? StorageQueueServiceUri { get; set; }
+
+    /// <summary>Service Bus by connection string (the emulator). Without it and without a namespace, ranges come from a Storage queue.</summary>
     public string? ServiceBusConnection { get; set; }
 
-    public string Container { get; set; } = "pipeline";
+    /// <summary>Identity-based Service Bus: <c>{namespace}.servicebus.windows.net</c>.</summary>
+    public string? ServiceBusNamespace { get; set; }
 
-    public string RangeQueue { get; set; } = "tile-ranges";
+    /// <summary>The client id of a user-assigned identity; empty for the system-assigned one.</summary>
+    public string? ManagedIdentityClientId { get; set; }
 
-    public string CompletionQueue { get; set; } = "range-completions";
+    public string RangeQueue { get; set; } = PipelineNames.RangeQueue;
+
+    public string CompletionQueue { get; set; } = PipelineNames.CompletionQueue;
 
     public int MaxDeliveryCount { get; set; } = 5;
 

@@ -26,9 +26,16 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     private string In(string name) => Path.Combine(_folder, name);
 
     /// <summary>A slide, a random-head bundle and the slide's plan in a fresh container, and the local reference result.</summary>
-    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync(string? container = null)
+    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync()
     {
-        AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), container ?? $"pipeline-{Guid.NewGuid():N}"[..20]);
+        AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), $"pipeline-{Guid.NewGuid():N}"[..20]);
+        (BlobVersion slide, SlideResult local) = await SetupAsync(new PipelineStores(store, store, store), string.Empty);
+        return (store, slide, local);
+    }
+
+    /// <summary>The same in the given containers, every blob name starting with <paramref name="prefix"/>.</summary>
+    private async Task<(BlobVersion Slide, SlideResult Local)> SetupAsync(PipelineStores stores, string prefix)
+    {
         SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 5)), In("slide.svs"), SyntheticFormat.Aperio);
         var random = new Random(2);
         var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
@@ -40,13 +47,13 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         foreach (string file in new[] { "manifest.json", "model.onnx" })
         {
             await using var stream = File.OpenRead(Path.Combine(bundle.Folder, file));
-            await store.UploadAsync($"models/v1/{file}", stream);
+            await stores.Models.UploadAsync($"{prefix}models/v1/{file}", stream);
         }
 
         BlobVersion slide;
         await using (var stream = File.OpenRead(In("slide.svs")))
         {
-            slide = await store.UploadAsync("slides/slide.svs", stream);
+            slide = await stores.Slides.UploadAsync($"{prefix}slides/slide.svs", stream);
         }
 
         // The reference: deepslide classify's engine on the local file.
@@ -59,10 +66,10 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
 
         await using (var plan = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(local.Plan!))))
         {
-            await store.UploadAsync("plans/run1.json", plan);
+            await stores.Results.UploadAsync($"{prefix}plans/run1.json", plan);
         }
 
-        return (store, slide, local);
+        return (slide, local);
     }
 
     [Fact]
@@ -70,7 +77,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
-        var processor = new RangeProcessor(store, new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        var processor = new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         Assert.True(ranges.Count >= 2);
         foreach (TileRange range in ranges)
@@ -107,7 +114,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         }
 
         var stale = new TileRangeMessage("run2", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, 1);
-        var processorWithEmptyCache = new RangeProcessor(store, new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
+        var processorWithEmptyCache = new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
         Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => processorWithEmptyCache.ProcessAsync(stale))).Message);
     }
 
@@ -127,7 +134,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
-        var worker = new RangeWorker(transport, new RangeProcessor(store, new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
+        var worker = new RangeWorker(transport, new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
 
         int count = Math.Min(5, local.Plan!.Tiles.Count);
         await transport.SendAsync(
@@ -153,12 +160,12 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     public async Task The_worker_host_takes_a_range_from_the_queue_and_reports_it_done()
     {
         string suffix = $"{Guid.NewGuid():N}"[..8];
-        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync($"host-{suffix}");
+        PipelineStores stores = await new StorageAccount(azurite.ConnectionString).StoresAsync();
+        (BlobVersion slide, SlideResult local) = await SetupAsync(stores, $"{suffix}/");
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Worker:StorageConnection"] = azurite.ConnectionString,
-            ["Worker:Container"] = $"host-{suffix}",
             ["Worker:RangeQueue"] = $"ranges-{suffix}",
             ["Worker:CompletionQueue"] = $"done-{suffix}",
             ["Worker:CacheFolder"] = In("host-cache"),
@@ -172,7 +179,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
             var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
             await using ITileRangeTransport sender = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
             int count = Math.Min(6, local.Plan!.Tiles.Count);
-            await sender.SendAsync([new TileRangeMessage("run9", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, count)]);
+            await sender.SendAsync([new TileRangeMessage("run9", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", 0, 0, count)]);
 
             var done = queues.GetQueueClient($"done-{suffix}");
             RangeCompletion? notice = null;
@@ -189,7 +196,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
             Assert.NotNull(notice);
             Assert.True(notice.Succeeded, notice.Error);
             Assert.Equal((RangeProcessor.OutputBlob("run9", 0), count), (notice.OutputBlob, notice.Patches));
-            Assert.NotNull(await store.GetVersionAsync(notice.OutputBlob!));
+            Assert.NotNull(await stores.Results.GetVersionAsync(notice.OutputBlob!));
         }
         finally
         {

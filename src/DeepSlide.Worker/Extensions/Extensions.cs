@@ -1,57 +1,74 @@
+using Azure.Identity;
 using Azure.Messaging.ServiceBus;
-using Azure.Storage.Blobs;
 using DeepSlide.Inference;
 using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.ServiceBus;
 using DeepSlide.Pipeline.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace DeepSlide.Worker.Extensions;
 
 public static class Extensions
 {
-    /// <summary>The worker's services: blob store, caches, transport, completion sink and the range loop.</summary>
+    /// <summary>The worker's services: blob stores, caches, transport, completion sink and the range loop.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.StorageConnection), "Worker:StorageConnection is required.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.StorageConnection) || !string.IsNullOrWhiteSpace(o.StorageBlobServiceUri), "Worker:StorageConnection or Worker:StorageBlobServiceUri is required.")
             .ValidateOnStart();
-        builder.Services.AddSingleton<IBlobStore>(sp =>
+        builder.Services.AddSingleton(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            return AzureBlobStore.CreateAsync(new BlobServiceClient(o.StorageConnection), o.Container).GetAwaiter().GetResult();
+            return StorageAccount.FromSettings(o.StorageConnection, o.StorageBlobServiceUri, o.StorageQueueServiceUri, o.ManagedIdentityClientId);
+        });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().StoresAsync().GetAwaiter().GetResult());
+        builder.Services.AddSingleton(sp =>
+        {
+            WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            return new SlideCache(sp.GetRequiredService<PipelineStores>().Slides, Path.Combine(o.CacheFolder, "slides"), o.SlideCacheBytes);
         });
         builder.Services.AddSingleton(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            return new SlideCache(sp.GetRequiredService<IBlobStore>(), Path.Combine(o.CacheFolder, "slides"), o.SlideCacheBytes);
-        });
-        builder.Services.AddSingleton(sp =>
-        {
-            WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            return new ModelCache(sp.GetRequiredService<IBlobStore>(), Path.Combine(o.CacheFolder, "models"), new InferenceOptions { BatchSize = o.BatchSize, Device = o.Device });
+            return new ModelCache(sp.GetRequiredService<PipelineStores>().Models, Path.Combine(o.CacheFolder, "models"), new InferenceOptions { BatchSize = o.BatchSize, Device = o.Device });
         });
         builder.Services.AddSingleton<ITileRangeTransport>(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            StorageAccount storage = sp.GetRequiredService<StorageAccount>();
             var queue = new TileRangeQueueOptions { QueueName = o.RangeQueue, MaxDeliveryCount = o.MaxDeliveryCount, LockDuration = o.LockDuration };
-            return string.IsNullOrWhiteSpace(o.ServiceBusConnection)
-                ? StorageQueueTransport.CreateAsync(StorageQueueTransport.ServiceClient(o.StorageConnection), queue).GetAwaiter().GetResult()
-                : new ServiceBusTransport(new ServiceBusClient(o.ServiceBusConnection), queue);
+            if (!string.IsNullOrWhiteSpace(o.ServiceBusConnection))
+            {
+                return new ServiceBusTransport(new ServiceBusClient(o.ServiceBusConnection), queue);
+            }
+
+            if (!string.IsNullOrWhiteSpace(o.ServiceBusNamespace))
+            {
+                return new ServiceBusTransport(new ServiceBusClient(o.ServiceBusNamespace, storage.Credential ?? new DefaultAzureCredential()), queue);
+            }
+
+            return StorageQueueTransport.CreateAsync(storage.Queues(), queue, storage.CreatesResources).GetAwaiter().GetResult();
         });
         builder.Services.AddSingleton<IRangeCompletionSink>(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            return StorageQueueCompletionSink.CreateAsync(StorageQueueTransport.ServiceClient(o.StorageConnection), o.CompletionQueue).GetAwaiter().GetResult();
+            StorageAccount storage = sp.GetRequiredService<StorageAccount>();
+            return StorageQueueCompletionSink.CreateAsync(storage.Queues(), o.CompletionQueue, storage.CreatesResources).GetAwaiter().GetResult();
         });
         builder.Services.AddSingleton(sp => new RangeProcessor(
-            sp.GetRequiredService<IBlobStore>(),
+            sp.GetRequiredService<PipelineStores>(),
             sp.GetRequiredService<SlideCache>(),
             sp.GetRequiredService<ModelCache>(),
             Path.Combine(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.CacheFolder, "scratch")));
-        builder.Services.AddSingleton(sp => new RangeWorker(sp.GetRequiredService<ITileRangeTransport>(), sp.GetRequiredService<RangeProcessor>(), sp.GetRequiredService<IRangeCompletionSink>()));
+        builder.Services.AddSingleton(sp => new RangeWorker(
+            sp.GetRequiredService<ITileRangeTransport>(),
+            sp.GetRequiredService<RangeProcessor>(),
+            sp.GetRequiredService<IRangeCompletionSink>(),
+            sp.GetRequiredService<ILogger<RangeWorker>>(),
+            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.LockDuration));
         builder.Services.AddHostedService<RangeWorkerService>();
         return builder;
     }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using DeepSlide.Aggregation;
+using DeepSlide.Models;
+using DeepSlide.Pipeline;
+using DeepSlide.Results;
+using DeepSlide.Tiling;
+
+namespace DeepSlide.Orchestration;
+
+/// <summary>
+/// The aggregate step: reads every range's Parquet (and features, for models whose aggregators need them) in range
+/// order, so the merged predictions are row for row the ones <c>deepslide classify</c> makes; runs each aggregator of
+/// the manifest; writes the merged patches and the result JSON to the results container.
+/// </summary>
+public sealed class RunAggregator(PipelineStores stores, string scratch)
+{
+    public async Task<AggregateOutcome> AggregateAsync(AggregateRequest request, CancellationToken cancellationToken = default)
+    {
+        using Activity? span = DispatchActivity.Tracing.StartActivity("aggregate");
+        span?.SetTag("deepslide.run_id", request.RunId);
+        var watch = Stopwatch.StartNew();
+        string manifestBlob = $"{request.Run.ModelPrefix.TrimEnd('/')}/manifest.json";
+        BlobVersion manifestVersion = await stores.Models.GetVersionAsync(manifestBlob, cancellationToken)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestBlob, "no model bundle is stored under this prefix.");
+        ModelManifest manifest = ModelManifestJson.Parse(await PipelineStores.ReadTextAsync(stores.Models, manifestBlob, scratch, cancellationToken), manifestBlob);
+        IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(manifest);
+        bool needsFeatures = aggregators.Any(a => a.NeedsFeatures);
+        string planBlob = RunBlobs.Plan(request.RunId);
+        TilePlan plan = TilePlanJson.Deserialize(await PipelineStores.ReadTextAsync(stores.Results, planBlob, scratch, cancellationToken), planBlob);
+        if (plan.Tiles.Count != request.Patches)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, planBlob, $"the plan has {plan.Tiles.Count} tiles, but the run planned {request.Patches}.");
+        }
+
+        int classes = manifest.Classes.Count;
+        var values = new float[request.Patches * classes];
+        float[]? features = null;
+        Directory.CreateDirectory(scratch);
+        string local = Path.Combine(scratch, $"{Guid.NewGuid():N}");
+        try
+        {
+            foreach (WorkItem range in request.Ranges.OrderBy(r => r.Range))
+            {
+                string blob = RunBlobs.Range(request.RunId, range.Range);
+                await DownloadAsync(blob, local, cancellationToken);
+                PatchProbabilities part = await PatchParquet.ReadProbabilitiesAsync(local, manifest.Classes, cancellationToken);
+                if (part.Count != range.Count)
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, blob, $"range {range.Range} has {part.Count} patches; {range.Count} were sent.");
+                }
+
+                part.Values.CopyTo(values.AsSpan(range.Start * classes));
+                if (needsFeatures)
+                {
+                    string featuresBlob = RunBlobs.RangeFeatures(request.RunId, range.Range);
+                    await DownloadAsync(featuresBlob, local, cancellationToken);
+                    ReadOnlySpan<float> rows = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(local, cancellationToken));
+                    int featureCount = range.Count == 0 ? 0 : rows.Length / range.Count;
+                    features ??= new float[request.Patches * featureCount];
+                    if (featureCount == 0 || rows.Length != range.Count * featureCount || features.Length != request.Patches * featureCount)
+                    {
+                        throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, featuresBlob, $"the features hold {rows.Length} values, which is not {range.Count} patches' worth.");
+                    }
+
+                    rows.CopyTo(features.AsSpan(range.Start * featureCount));
+                }
+            }
+
+            var patches = new PatchProbabilities(manifest.Classes, values) { Features = features };
+            IReadOnlyList<SlideCall> calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
+            var result = new SlideResult(request.Run.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", watch.Elapsed.TotalSeconds);
+
+            await PatchParquet.WriteAsync(result, local, cancellationToken);
+            await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Patches(request.RunId), local, cancellationToken);
+            await File.WriteAllTextAsync(local, ResultFiles.ToJson(result), cancellationToken);
+            await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Result(request.RunId), local, cancellationToken);
+
+            return new AggregateOutcome(
+                calls.Select(c => new StoredCall(c.Method, c.Label, manifest.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => c.Scores[p.i]), c.Note)).ToList(),
+                new RunModel(request.Run.ModelPrefix, request.Run.ModelPrefix, manifestVersion.ETag, manifest.Onnx.Sha256, manifest.Classes),
+                new Dictionary<string, string> { ["patches"] = RunBlobs.Patches(request.RunId), ["result"] = RunBlobs.Result(request.RunId) });
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+    }
+
+    private async Task DownloadAsync(string blob, string path, CancellationToken cancellationToken)
+    {
+        BlobVersion version = await stores.Results.GetVersionAsync(blob, cancellationToken)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, blob, "a completed range's output is not stored.");
+        await stores.Results.DownloadAsync(blob, version.ETag, path, cancellationToken);
+    }
+}

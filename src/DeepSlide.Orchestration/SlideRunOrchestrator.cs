@@ -1,0 +1,185 @@
+using DeepSlide.Pipeline;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSlide.Orchestration;
+
+/// <summary>
+/// One slide run: plan (on a worker), dispatch one message per range, wait for every range's notice (in any order,
+/// duplicates ignored, missing ones re-dispatched after the deadline a bounded number of times), aggregate, draw the
+/// pictures (on a worker) and store. Every stage is written to the results store and shown as custom status. It is
+/// deterministic: time comes from the context, and everything else happens in activities or on workers.
+/// </summary>
+public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, SlideRun>
+{
+    public const string Name = nameof(SlideRunOrchestrator);
+
+    public override async Task<SlideRun> RunAsync(TaskOrchestrationContext context, SlideRunRequest request)
+    {
+        ILogger log = context.CreateReplaySafeLogger<SlideRunOrchestrator>();
+        using IDisposable? scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = context.InstanceId });
+        DateTime started = context.CurrentUtcDateTime;
+        var seconds = new Dictionary<string, double>();
+        var run = new SlideRun
+        {
+            Id = context.InstanceId,
+            SlideId = request.SlideId,
+            SlideBlob = request.SlideBlob,
+            SlideETag = request.SlideETag,
+            ModelPrefix = request.ModelPrefix,
+            CreatedUtc = started,
+            Outputs = new Dictionary<string, string> { ["plan"] = RunBlobs.Plan(context.InstanceId) },
+        };
+        var waiter = new CompletionWaiter(context, request);
+        try
+        {
+            run = await RecordAsync(context, run, RunStatus.Planning, seconds, started);
+            IReadOnlyDictionary<string, RangeCompletion> planned = await waiter.RunAsync([WorkItem.Plan], null);
+            int tiles = planned[WorkItem.Plan.Key].Patches;
+            seconds["planning"] = Elapsed(context, started);
+            if (tiles == 0)
+            {
+                log.LogInformation("run {RunId}: {Slide} has no tissue", context.InstanceId, request.SlideBlob);
+                return await RecordAsync(context, run with { Error = "no tissue was found on the slide; nothing was classified." }, RunStatus.NoTissue, seconds, started);
+            }
+
+            IReadOnlyList<WorkItem> ranges = WorkItem.Ranges(tiles, request.TilesPerRange, request.MaxRanges);
+            run = await RecordAsync(context, run with { RangesTotal = ranges.Count, Patches = tiles }, RunStatus.Running, seconds, started);
+            DateTime inference = context.CurrentUtcDateTime;
+            await waiter.RunAsync(ranges, done => context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count)));
+            seconds["inference"] = Elapsed(context, inference);
+
+            DateTime aggregating = context.CurrentUtcDateTime;
+            run = await RecordAsync(context, run with { RangesDone = ranges.Count, Redispatched = waiter.Redispatched }, RunStatus.Aggregating, seconds, started);
+            AggregateOutcome outcome = await context.CallActivityAsync<AggregateOutcome>(AggregateActivity.Name, new AggregateRequest(context.InstanceId, request, ranges, tiles));
+            seconds["aggregating"] = Elapsed(context, aggregating);
+
+            DateTime pictures = context.CurrentUtcDateTime;
+            await waiter.RunAsync([WorkItem.Pictures], null);
+            seconds["pictures"] = Elapsed(context, pictures);
+
+            var outputs = new Dictionary<string, string>(run.Outputs);
+            foreach ((string key, string blob) in outcome.Outputs)
+            {
+                outputs[key] = blob;
+            }
+
+            outputs["pictures"] = RunBlobs.Pictures(context.InstanceId);
+            return await RecordAsync(
+                context,
+                run with
+                {
+                    Model = outcome.Model,
+                    Calls = outcome.Calls,
+                    Outputs = outputs,
+                    PatchOutputs = ranges.Select(r => RunBlobs.Range(context.InstanceId, r.Range)).ToList(),
+                    Redispatched = waiter.Redispatched,
+                },
+                RunStatus.Completed,
+                seconds,
+                started);
+        }
+        catch (RunFailedException ex)
+        {
+            log.LogWarning("run {RunId} failed: {Reason}", context.InstanceId, ex.Message);
+            return await RecordAsync(context, run with { Error = ex.Message, Redispatched = waiter.Redispatched }, RunStatus.Failed, seconds, started);
+        }
+        catch (TaskFailedException ex)
+        {
+            string reason = $"{ex.TaskName} failed: {ex.FailureDetails.ErrorMessage}";
+            log.LogWarning("run {RunId} failed: {Reason}", context.InstanceId, reason);
+            return await RecordAsync(context, run with { Error = reason, Redispatched = waiter.Redispatched }, RunStatus.Failed, seconds, started);
+        }
+    }
+
+    private static async Task<SlideRun> RecordAsync(TaskOrchestrationContext context, SlideRun run, string status, Dictionary<string, double> seconds, DateTime started)
+    {
+        if (RunStatus.IsFinal(status))
+        {
+            seconds["total"] = Elapsed(context, started);
+        }
+
+        run = run with { Status = status, UpdatedUtc = context.CurrentUtcDateTime, Seconds = new Dictionary<string, double>(seconds) };
+        context.SetCustomStatus(new RunProgress(status, run.RangesDone, run.RangesTotal));
+        await context.CallActivityAsync(RecordRunActivity.Name, run);
+        return run;
+    }
+
+    private static double Elapsed(TaskOrchestrationContext context, DateTime since) => Math.Round((context.CurrentUtcDateTime - since).TotalSeconds, 3);
+}
+
+/// <summary>A run that cannot go on (a bad slide, a range that failed for good, a deadline passed too often).</summary>
+public sealed class RunFailedException(string message) : Exception(message);
+
+/// <summary>
+/// Sends work to workers and waits for a notice per piece. Notices for pieces not awaited (duplicates, or late ones
+/// from an earlier stage) are ignored. One event task is kept outstanding across deadlines: a second waiter on the
+/// same event name would take notices meant for the first.
+/// </summary>
+internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRunRequest request)
+{
+    private Task<RangeCompletion>? _next;
+
+    public int Redispatched { get; private set; }
+
+    public async Task<IReadOnlyDictionary<string, RangeCompletion>> RunAsync(IReadOnlyList<WorkItem> work, Action<int>? progress)
+    {
+        var pending = work.ToDictionary(w => w.Key);
+        var done = new Dictionary<string, RangeCompletion>();
+        await DispatchAsync(work, attempt: 0);
+        int attempt = 0;
+        int doneAtLastDeadline = 0;
+        using var timers = new CancellationTokenSource();
+        Task deadline = context.CreateTimer(request.Deadline, timers.Token);
+        while (pending.Count > 0)
+        {
+            _next ??= context.WaitForExternalEvent<RangeCompletion>(RangeCompletion.EventName);
+            Task winner = await Task.WhenAny(_next, deadline);
+            if (winner == _next)
+            {
+                RangeCompletion notice = _next.Result;
+                _next = null;
+                if (notice.RunId != context.InstanceId || !pending.Remove(notice.Key, out WorkItem? item))
+                {
+                    continue;
+                }
+
+                if (!notice.Succeeded)
+                {
+                    await timers.CancelAsync();
+                    throw new RunFailedException(Describe(item) + " failed: " + notice.Error);
+                }
+
+                done[notice.Key] = notice;
+                progress?.Invoke(done.Count);
+                continue;
+            }
+
+            // The deadline passed. Progress since the last one means the workers are busy, not lost: wait again.
+            if (done.Count == doneAtLastDeadline)
+            {
+                if (attempt == request.MaxRedispatches)
+                {
+                    string missing = string.Join(", ", pending.Values.Take(10).Select(Describe));
+                    throw new RunFailedException(
+                        $"{pending.Count} piece(s) got no completion notice within {request.Deadline} after {attempt} re-dispatch(es): {missing}{(pending.Count > 10 ? ", …" : string.Empty)}.");
+                }
+
+                attempt++;
+                Redispatched += pending.Count;
+                await DispatchAsync(pending.Values.ToList(), attempt);
+            }
+
+            doneAtLastDeadline = done.Count;
+            deadline = context.CreateTimer(request.Deadline, timers.Token);
+        }
+
+        await timers.CancelAsync();
+        return done;
+    }
+
+    private Task DispatchAsync(IReadOnlyList<WorkItem> work, int attempt) =>
+        context.CallActivityAsync<int>(DispatchActivity.Name, new DispatchRequest(context.InstanceId, request, work, attempt, request.TraceParent));
+
+    private static string Describe(WorkItem item) => item.Kind == WorkKind.Range ? $"range {item.Range} (tiles {item.Start}..{item.Start + item.Count})" : $"the {item.Kind} step";
+}

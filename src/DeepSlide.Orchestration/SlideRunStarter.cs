@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using DeepSlide.Pipeline;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace DeepSlide.Orchestration;
+
+/// <summary>What starting a run came to.</summary>
+public sealed record RunStart(string? RunId, bool Started, string? Rejected)
+{
+    public static RunStart Refused(string reason) => new(null, false, reason);
+}
+
+/// <summary>
+/// Starts runs for the blob trigger (Event Grid in Azure, the blob watcher locally) and the HTTP API. An upload's run
+/// id comes from the blob's name and ETag, so a repeated event finds the run already there and starts nothing. A blob
+/// name that cannot be a slide is refused before anything reads it, and the refusal is stored as a Failed run, so the
+/// lab sees it in the results store.
+/// </summary>
+public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore store, TimeProvider? clock = null)
+{
+    public static readonly ActivitySource Tracing = new("DeepSlide.Trigger");
+
+    public Task<RunStart> StartForUploadAsync(string slideBlob, string slideETag, string modelPrefix, CancellationToken cancellationToken = default) =>
+        StartAsync(slideBlob, slideETag, modelPrefix, PipelineNames.RunIdForUpload(slideBlob ?? string.Empty, slideETag), cancellationToken);
+
+    public Task<RunStart> StartRerunAsync(string slideBlob, string slideETag, string modelPrefix, string request, CancellationToken cancellationToken = default) =>
+        StartAsync(slideBlob, slideETag, modelPrefix, PipelineNames.RunIdForRerun(slideBlob ?? string.Empty, slideETag, modelPrefix, request), cancellationToken);
+
+    private async Task<RunStart> StartAsync(string slideBlob, string slideETag, string modelPrefix, string runId, CancellationToken cancellationToken)
+    {
+        using Activity? span = Tracing.StartActivity("slide uploaded", ActivityKind.Consumer);
+        span?.SetTag("deepslide.run_id", runId);
+        if (SlideBlobName.Problem(slideBlob) is { } problem)
+        {
+            string printable = SlideBlobName.Printable(slideBlob);
+            string reason = $"slide blob '{printable}' was rejected: {problem}";
+            DateTimeOffset now = (clock ?? TimeProvider.System).GetUtcNow();
+            await store.UpsertAsync(
+                new SlideRun
+                {
+                    Id = runId,
+                    SlideId = SlideRun.SlideIdOf(printable),
+                    SlideBlob = printable,
+                    SlideETag = slideETag,
+                    ModelPrefix = modelPrefix,
+                    Status = RunStatus.Failed,
+                    Error = reason,
+                    CreatedUtc = now,
+                    UpdatedUtc = now,
+                },
+                cancellationToken);
+            span?.SetStatus(ActivityStatusCode.Error, reason);
+            return RunStart.Refused(reason);
+        }
+
+        if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
+        {
+            return new RunStart(runId, false, null);
+        }
+
+        var request = new SlideRunRequest(slideBlob, slideETag, modelPrefix) { TraceParent = span?.Id };
+        try
+        {
+            await client.ScheduleNewOrchestrationInstanceAsync(SlideRunOrchestrator.Name, request, new StartOrchestrationOptions(runId), cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException || ex.GetType().Name.Contains("RpcException", StringComparison.Ordinal))
+        {
+            // Two events for the same upload raced past the check above: the other one started the run.
+            if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
+            {
+                return new RunStart(runId, false, null);
+            }
+
+            throw;
+        }
+
+        return new RunStart(runId, true, null);
+    }
+}
+
+/// <summary>Turns a worker's notice into the orchestration event (the queue trigger in Azure, a queue listener locally).</summary>
+public static class RangeCompletionRelay
+{
+    public static Task RelayAsync(DurableTaskClient client, RangeCompletion notice, CancellationToken cancellationToken = default) =>
+        client.RaiseEventAsync(notice.RunId, RangeCompletion.EventName, notice, cancellationToken);
+}
