@@ -114,7 +114,8 @@ public sealed class RunFailedException(string message) : Exception(message);
 /// <summary>
 /// Sends work to workers and waits for a notice per piece. Notices for pieces not awaited (duplicates, or late ones
 /// from an earlier stage) are ignored. One event task is kept outstanding across deadlines: a second waiter on the
-/// same event name would take notices meant for the first.
+/// same event name would take notices meant for the first. Nothing here awaits anything but the context's tasks
+/// (the timer is cancelled synchronously): a continuation on another thread would run after the episode ended.
 /// </summary>
 internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRunRequest request)
 {
@@ -146,7 +147,7 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
 
                 if (!notice.Succeeded)
                 {
-                    await timers.CancelAsync();
+                    timers.Cancel();
                     throw new RunFailedException(Describe(item) + " failed: " + notice.Error);
                 }
 
@@ -174,7 +175,7 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
             deadline = context.CreateTimer(request.Deadline, timers.Token);
         }
 
-        await timers.CancelAsync();
+        timers.Cancel();
         return done;
     }
 

@@ -15,9 +15,9 @@ public sealed record RunStart(string? RunId, bool Started, string? Rejected)
 /// Starts runs for the blob trigger (Event Grid in Azure, the blob watcher locally) and the HTTP API. An upload's run
 /// id comes from the blob's name and ETag, so a repeated event finds the run already there and starts nothing. A blob
 /// name that cannot be a slide is refused before anything reads it, and the refusal is stored as a Failed run, so the
-/// lab sees it in the results store.
+/// lab sees it in the results store. <paramref name="defaults"/> sets how runs are split and watched.
 /// </summary>
-public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore store, TimeProvider? clock = null)
+public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore store, SlideRunRequest? defaults = null, TimeProvider? clock = null)
 {
     public static readonly ActivitySource Tracing = new("DeepSlide.Trigger");
 
@@ -59,7 +59,13 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
             return new RunStart(runId, false, null);
         }
 
-        var request = new SlideRunRequest(slideBlob, slideETag, modelPrefix) { TraceParent = span?.Id };
+        SlideRunRequest request = (defaults ?? new SlideRunRequest(slideBlob, slideETag, modelPrefix)) with
+        {
+            SlideBlob = slideBlob,
+            SlideETag = slideETag,
+            ModelPrefix = modelPrefix,
+            TraceParent = span?.Id,
+        };
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(SlideRunOrchestrator.Name, request, new StartOrchestrationOptions(runId), cancellationToken);

@@ -29,7 +29,7 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
         try
         {
             BlobProperties properties = await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken);
-            return new BlobVersion(name, properties.ETag.ToString(), properties.ContentLength);
+            return new BlobVersion(name, properties.ETag.ToString("H"), properties.ContentLength);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -63,6 +63,6 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
     {
         BlobContentInfo info = await container.GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken);
         BlobProperties properties = await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken);
-        return new BlobVersion(name, info.ETag.ToString(), properties.ContentLength);
+        return new BlobVersion(name, info.ETag.ToString("H"), properties.ContentLength);
     }
 }

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace DeepSlide.Pipeline.Tests;
+namespace DeepSlide.Pipeline.Local;
 
 /// <summary>An emulator process (Azurite, cosmosdb-server) on loopback ports: started, awaited, and killed with its children.</summary>
-internal sealed class LocalServer : IAsyncDisposable
+public sealed class LocalServer : IAsyncDisposable
 {
     private readonly Process _process;
 

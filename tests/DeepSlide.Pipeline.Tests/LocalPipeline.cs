@@ -1,0 +1,149 @@
+using DeepSlide.Aggregation;
+using DeepSlide.Inference;
+using DeepSlide.Inference.Onnx;
+using DeepSlide.Learning;
+using DeepSlide.Models;
+using DeepSlide.Orchestration;
+using DeepSlide.Pipeline.Local;
+using DeepSlide.Pipeline.Storage;
+using DeepSlide.Slides;
+using DeepSlide.Slides.Synthesis;
+using DeepSlide.Synthesis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>
+/// The whole pipeline on the test's Azurite and cosmosdb-server: a durable host, workers, a model bundle in the
+/// models container, and the reference results of classifying slides in one process. Each instance uses its own
+/// task hub, queues and model prefix, so tests sharing the emulators stay apart.
+/// </summary>
+internal sealed class LocalPipeline : IAsyncDisposable
+{
+    private readonly string _suffix = $"{Guid.NewGuid():N}"[..10];
+    private readonly List<IHost> _workers = [];
+
+    public LocalPipeline(string storage, string cosmos, string folder, int tilesPerRange = 8)
+    {
+        Folder = folder;
+        Storage = new StorageAccount(storage);
+        Options = new LocalPipelineOptions
+        {
+            StorageConnection = storage,
+            CosmosEndpoint = cosmos,
+            TaskHub = $"hub{_suffix}",
+            RangeQueue = $"ranges-{_suffix}",
+            CompletionQueue = $"done-{_suffix}",
+            ModelPrefix = $"model-{_suffix}",
+            PollInterval = TimeSpan.FromMilliseconds(500),
+            RunDefaults = new SlideRunRequest(string.Empty, string.Empty, string.Empty) { TilesPerRange = tilesPerRange },
+            ScratchFolder = Path.Combine(folder, "scratch"),
+        };
+    }
+
+    public string Folder { get; }
+
+    public StorageAccount Storage { get; }
+
+    public LocalPipelineOptions Options { get; }
+
+    public LocalDurableHost? Host { get; private set; }
+
+    public string BundleFolder => Path.Combine(Folder, "model");
+
+    /// <summary>A random-head bundle (fixed seed) with the default aggregators, uploaded under the pipeline's model prefix.</summary>
+    public async Task<ModelBundle> UploadModelAsync()
+    {
+        var random = new Random(3);
+        var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
+        ModelBundle bundle = ModelBundle.Save(BundleFolder, new ModelManifest
+        {
+            Classes = ["adenocarcinoma", "benign", "squamous"],
+            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        PipelineStores stores = await Storage.StoresAsync();
+        foreach (string file in new[] { "manifest.json", "model.onnx" })
+        {
+            await PipelineStores.UploadFileAsync(stores.Models, $"{Options.ModelPrefix}/{file}", Path.Combine(bundle.Folder, file));
+        }
+
+        return bundle;
+    }
+
+    public static string WriteSlide(string folder, string name, int seed, int width = 2000, int height = 1500)
+    {
+        string path = Path.Combine(folder, name);
+        SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", width, height, seed)), path, SyntheticFormat.Aperio);
+        return path;
+    }
+
+    /// <summary>What <c>deepslide classify</c> makes of the slide with the bundle: the reference the pipeline must equal.</summary>
+    public static async Task<SlideResult> ClassifyLocallyAsync(string slide, ModelBundle bundle)
+    {
+        using PatchClassifier classifier = PatchClassifier.Load(bundle);
+        using ISlideReader reader = SlideReader.Open(slide);
+        return await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest));
+    }
+
+    public async Task<LocalDurableHost> StartHostAsync()
+    {
+        // DEEPSLIDE_TEST_LOGS=1 shows the durable host's logs when a run needs explaining.
+        ILoggerFactory? logs = Environment.GetEnvironmentVariable("DEEPSLIDE_TEST_LOGS") == "1"
+            ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.IncludeScopes = true).SetMinimumLevel(LogLevel.Information))
+            : null;
+        Host = await LocalDurableHost.StartAsync(Options, logs);
+        return Host;
+    }
+
+    public async Task StopHostAsync()
+    {
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+            Host = null;
+        }
+    }
+
+    /// <summary>A worker host as the container runs it, on this pipeline's queues.</summary>
+    public async Task<IHost> StartWorkerAsync(TimeSpan? lockDuration = null)
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:StorageConnection"] = Options.StorageConnection,
+            ["Worker:RangeQueue"] = Options.RangeQueue,
+            ["Worker:CompletionQueue"] = Options.CompletionQueue,
+            ["Worker:CacheFolder"] = Path.Combine(Folder, $"worker{_workers.Count}"),
+            ["Worker:BatchSize"] = "8",
+            ["Worker:LockDuration"] = (lockDuration ?? TimeSpan.FromMinutes(5)).ToString(),
+        });
+        if (Environment.GetEnvironmentVariable("DEEPSLIDE_TEST_LOGS") != "1")
+        {
+            builder.Logging.ClearProviders();
+        }
+
+        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
+        IHost host = builder.Build();
+        await host.StartAsync();
+        _workers.Add(host);
+        return host;
+    }
+
+    public async Task<BlobVersion> UploadSlideAsync(string blob, string path)
+    {
+        PipelineStores stores = await Storage.StoresAsync();
+        return await PipelineStores.UploadFileAsync(stores.Slides, blob, path);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopHostAsync();
+        foreach (IHost worker in _workers)
+        {
+            await worker.StopAsync();
+            worker.Dispose();
+        }
+    }
+}

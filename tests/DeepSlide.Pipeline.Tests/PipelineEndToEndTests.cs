@@ -1,0 +1,217 @@
+using DeepSlide.Aggregation;
+using DeepSlide.Inference;
+using DeepSlide.Orchestration;
+using DeepSlide.Pipeline.Local;
+using DeepSlide.Pipeline.Storage;
+using DeepSlide.Results;
+using Microsoft.Extensions.Hosting;
+
+namespace DeepSlide.Pipeline.Tests;
+
+/// <summary>
+/// The pipeline end to end on real Azurite and cosmosdb-server with the local durable host and worker hosts: upload
+/// a slide, wait for its run in Cosmos, and compare with classifying it in one process.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposable
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
+    private readonly string _folder = Directory.CreateTempSubdirectory("deepslide-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private LocalPipeline NewPipeline(int tilesPerRange = 8) => new(emulators.Azurite.ConnectionString, emulators.Cosmos.Endpoint, _folder, tilesPerRange);
+
+    private static async Task AssertSameAsClassifyAsync(LocalPipeline pipeline, SlideRun run, SlideResult local)
+    {
+        Assert.True(run.Status == RunStatus.Completed, $"{run.Status}: {run.Error}");
+        Assert.Equal(local.Plan!.Tiles.Count, run.Patches);
+        Assert.Equal(local.Calls.Select(c => (c.Method, c.Label)), run.Calls.Select(c => (c.Method, c.Label)));
+        foreach ((SlideCall expected, StoredCall actual) in local.Calls.Zip(run.Calls))
+        {
+            for (int c = 0; c < local.Patches.Classes.Count; c++)
+            {
+                Assert.Equal(expected.Scores[c], actual.Scores[local.Patches.Classes[c]], 1e-5);
+            }
+        }
+
+        PipelineStores stores = await pipeline.Storage.StoresAsync();
+        string parquet = Path.Combine(pipeline.Folder, $"{run.Id}.parquet");
+        BlobVersion patches = (await stores.Results.GetVersionAsync(run.Outputs["patches"]))!;
+        await stores.Results.DownloadAsync(patches.Name, patches.ETag, parquet);
+        (long[] x, long[] y, string[] prediction, float[][] p) = await PatchParquet.ReadAsync(parquet, local.Patches.Classes);
+        Assert.Equal(local.Plan.Tiles.Select(t => (t.X, t.Y)), x.Zip(y));
+        for (int i = 0; i < local.Patches.Count; i++)
+        {
+            Assert.Equal(local.Patches.Classes[local.Patches.Prediction(i).Class], prediction[i]);
+            for (int c = 0; c < local.Patches.Classes.Count; c++)
+            {
+                Assert.Equal(local.Patches.Row(i)[c], p[c][i], 1e-6);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_uploaded_slide_is_classified_by_two_workers_exactly_as_classify_does_and_repeats_change_nothing()
+    {
+        await using var pipeline = NewPipeline();
+        ModelBundle bundle = await pipeline.UploadModelAsync();
+        string slide = LocalPipeline.WriteSlide(_folder, "case-01.svs", seed: 11);
+        SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        await pipeline.StartWorkerAsync();
+        await pipeline.StartWorkerAsync();
+
+        string blob = $"lab-a/{pipeline.Options.ModelPrefix}/case-01.svs";
+        BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
+        string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
+        SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), runId, RunTimeout);
+
+        await AssertSameAsClassifyAsync(pipeline, run, local);
+        Assert.Equal(WorkItem.Ranges(local.Plan!.Tiles.Count, 8, 500).Count, run.RangesTotal);
+        Assert.True(run.RangesTotal >= 3);
+        Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
+        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total"], run.Seconds.Keys.Order());
+        PipelineStores stores = await pipeline.Storage.StoresAsync();
+        Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
+        Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));
+        Assert.NotNull(await stores.Results.GetVersionAsync(run.Outputs["result"]));
+
+        // The same upload event again, and every range message again: still one run, with the same results.
+        RunStart again = await host.Starter.StartForUploadAsync(blob, version.ETag, pipeline.Options.ModelPrefix);
+        Assert.Equal((runId, false), (again.RunId, again.Started));
+        var request = new SlideRunRequest(blob, version.ETag, pipeline.Options.ModelPrefix);
+        await using (ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue }))
+        {
+            await transport.SendAsync(WorkItem.Ranges(run.Patches, 8, 500).Select(w => DispatchActivity.Message(runId, request, w, 0, null)).ToList());
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        SlideRun after = (await host.Runs.GetAsync(run.SlideId, runId))!;
+        Assert.Single(await host.Runs.ListAsync(run.SlideId));
+        Assert.Equal((run.Status, run.UpdatedUtc), (after.Status, after.UpdatedUtc));
+        await AssertSameAsClassifyAsync(pipeline, after, local);
+    }
+
+    [Fact]
+    public async Task A_range_dropped_by_a_killed_worker_is_redelivered_and_a_host_restart_mid_run_loses_nothing()
+    {
+        await using var pipeline = NewPipeline(tilesPerRange: 6);
+        ModelBundle bundle = await pipeline.UploadModelAsync();
+        string slide = LocalPipeline.WriteSlide(_folder, "case-02.svs", seed: 12);
+        SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
+        LocalDurableHost host = await pipeline.StartHostAsync();
+
+        // A worker that takes the first range and dies before finishing it: the message is neither completed nor given back.
+        await using ITileRangeTransport killed = await StorageQueueTransport.CreateAsync(
+            pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue, LockDuration = TimeSpan.FromSeconds(4) });
+        await pipeline.StartWorkerAsync();
+        string blob = "lab-b/case-02.svs";
+        BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
+        string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
+        ReceivedTileRange? taken = null;
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); taken is null && DateTime.UtcNow < deadline;)
+        {
+            ReceivedTileRange? received = await killed.ReceiveAsync(TimeSpan.FromMilliseconds(200));
+            if (received is { Message.Kind: WorkKind.Range })
+            {
+                taken = received;
+            }
+            else if (received is not null)
+            {
+                await received.AbandonAsync();
+            }
+        }
+
+        Assert.NotNull(taken);
+
+        // The orchestration host goes down mid-run and comes back: the run's state is in Azurite.
+        await pipeline.StopHostAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        host = await pipeline.StartHostAsync();
+
+        SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), runId, RunTimeout);
+        await AssertSameAsClassifyAsync(pipeline, run, local);
+        Assert.Equal(0, run.Redispatched);
+    }
+
+    [Fact]
+    public async Task A_corrupt_slide_and_a_text_file_end_failed_with_the_reason_and_their_messages_are_poisoned_once()
+    {
+        await using var pipeline = NewPipeline();
+        await pipeline.UploadModelAsync();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        await pipeline.StartWorkerAsync();
+        string good = LocalPipeline.WriteSlide(_folder, "whole.svs", seed: 13);
+        byte[] bytes = await File.ReadAllBytesAsync(good);
+        await File.WriteAllBytesAsync(Path.Combine(_folder, "truncated.svs"), bytes[..(bytes.Length / 3)]);
+        await File.WriteAllTextAsync(Path.Combine(_folder, "notes.txt"), "not a slide");
+
+        foreach ((string blob, string file, string reason) in new[]
+        {
+            ("lab-c/truncated.svs", "truncated.svs", "lab-c/truncated.svs"),
+            ("lab-c/notes.txt", "notes.txt", "lab-c/notes.txt"),
+        })
+        {
+            BlobVersion version = await pipeline.UploadSlideAsync(blob, Path.Combine(_folder, file));
+            SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), PipelineNames.RunIdForUpload(blob, version.ETag), RunTimeout);
+            Assert.Equal(RunStatus.Failed, run.Status);
+            Assert.Contains("the plan step failed", run.Error);
+            Assert.Contains(reason, run.Error);
+        }
+
+        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
+        IReadOnlyList<(TileRangeMessage Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
+        Assert.Equal(["lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message.SlideBlob).Order());
+        Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message.Kind));
+    }
+
+    [Fact]
+    public async Task Blob_names_that_cannot_be_slides_are_refused_with_a_failed_run_that_says_why()
+    {
+        await using var pipeline = NewPipeline();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        foreach ((string name, string problem) in new[]
+        {
+            ("lab/../secret.svs", "'.' or '..' path segment"),
+            ("lab/a\u0001b.svs", "control character (U+0001 at position 5)"),
+            ("lab/" + new string('x', 1100) + ".svs", "1108 characters long; at most 1024"),
+        })
+        {
+            RunStart start = await host.Starter.StartForUploadAsync(name, "\"0x1\"", pipeline.Options.ModelPrefix);
+            Assert.False(start.Started);
+            Assert.Contains(problem, start.Rejected);
+            SlideRun stored = Assert.Single(await host.Runs.ListAsync(SlideRun.SlideIdOf(SlideBlobName.Printable(name))));
+            Assert.Equal(RunStatus.Failed, stored.Status);
+            Assert.Equal(start.Rejected, stored.Error);
+            Assert.True(stored.SlideId.Length <= 255);
+            Assert.Null(await host.Client.GetInstanceAsync(PipelineNames.RunIdForUpload(name, "\"0x1\"")));
+        }
+    }
+}
+
+/// <summary>Azurite and cosmosdb-server shared by the end-to-end tests.</summary>
+public sealed class EmulatorsFixture : IAsyncLifetime
+{
+    public AzuriteFixture Azurite { get; } = new();
+
+    public CosmosServerFixture Cosmos { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await Azurite.InitializeAsync();
+        await Cosmos.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Azurite.DisposeAsync();
+        await Cosmos.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<EmulatorsFixture>
+{
+    public const string Name = "pipeline end to end";
+}
