@@ -47,7 +47,7 @@ internal sealed class LocalPipeline : IAsyncDisposable
 
     public StorageAccount Storage { get; }
 
-    public LocalPipelineOptions Options { get; }
+    public LocalPipelineOptions Options { get; set; }
 
     public LocalDurableHost? Host { get; private set; }
 

@@ -167,6 +167,48 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
+    public async Task Ranges_lost_past_the_deadline_are_redispatched_a_bounded_number_of_times_and_then_the_run_fails_saying_which()
+    {
+        await using var pipeline = NewPipeline();
+        pipeline.Options = pipeline.Options with { RunDefaults = pipeline.Options.RunDefaults with { TilesPerRange = 4, Deadline = TimeSpan.FromSeconds(2), MaxRedispatches = 1 } };
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        await using ITileRangeTransport queue = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
+        var notices = await StorageQueueCompletionSink.CreateAsync(pipeline.Storage.Queues(), pipeline.Options.CompletionQueue);
+        RunStart start = await host.Starter.StartForUploadAsync("lab-d/lost.svs", "\"0x2\"", pipeline.Options.ModelPrefix);
+
+        // This test is the only worker: it answers the plan with 10 tiles, then loses every range it is sent.
+        var lost = new List<string>();
+        SlideRun? run = null;
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); run is null && DateTime.UtcNow < deadline;)
+        {
+            if (await queue.ReceiveAsync(TimeSpan.FromMilliseconds(200)) is { } received)
+            {
+                if (received.Message.Kind == WorkKind.Plan)
+                {
+                    await notices.SendAsync(new RangeCompletion(start.RunId!, -1, true, received.Message.PlanBlob, 10, null, WorkKind.Plan));
+                }
+                else
+                {
+                    lost.Add(received.Message.MessageId);
+                }
+
+                await received.CompleteAsync();
+            }
+
+            SlideRun? stored = await host.Runs.GetAsync("lab-d_lost.svs", start.RunId!);
+            run = stored is not null && RunStatus.IsFinal(stored.Status) ? stored : null;
+        }
+
+        Assert.NotNull(run);
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(3, run.RangesTotal);
+        Assert.Equal(3, run.Redispatched);
+        Assert.Contains("3 piece(s) got no completion notice within 00:00:02 after 1 re-dispatch(es): range 0 (tiles 0..4), range 1 (tiles 4..8), range 2 (tiles 8..10)", run.Error);
+        string id = start.RunId!;
+        Assert.Equal([$"{id}:0", $"{id}:0:retry1", $"{id}:1", $"{id}:1:retry1", $"{id}:2", $"{id}:2:retry1"], lost.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Blob_names_that_cannot_be_slides_are_refused_with_a_failed_run_that_says_why()
     {
         await using var pipeline = NewPipeline();
