@@ -9,7 +9,9 @@ public sealed class RecordRunActivity(ISlideRunStore store) : TaskActivity<Slide
 {
     public const string Name = nameof(RecordRunActivity);
 
-    public override async Task<bool> RunAsync(TaskActivityContext context, SlideRun run)
+    public override Task<bool> RunAsync(TaskActivityContext context, SlideRun run) => ExecuteAsync(run);
+
+    public async Task<bool> ExecuteAsync(SlideRun run)
     {
         await store.UpsertAsync(run);
         return true;
@@ -23,7 +25,9 @@ public sealed class DispatchActivity(ITileRangeTransport transport) : TaskActivi
 
     public static readonly ActivitySource Tracing = new("DeepSlide.Orchestration");
 
-    public override async Task<int> RunAsync(TaskActivityContext context, DispatchRequest request)
+    public override Task<int> RunAsync(TaskActivityContext context, DispatchRequest request) => ExecuteAsync(request);
+
+    public async Task<int> ExecuteAsync(DispatchRequest request)
     {
         using Activity? span = Tracing.StartActivity("dispatch", ActivityKind.Producer, request.TraceParent);
         span?.SetTag("deepslide.run_id", request.RunId);
@@ -52,5 +56,7 @@ public sealed class AggregateActivity(RunAggregator aggregator) : TaskActivity<A
 {
     public const string Name = nameof(AggregateActivity);
 
-    public override Task<AggregateOutcome> RunAsync(TaskActivityContext context, AggregateRequest request) => aggregator.AggregateAsync(request);
+    public override Task<AggregateOutcome> RunAsync(TaskActivityContext context, AggregateRequest request) => ExecuteAsync(request);
+
+    public Task<AggregateOutcome> ExecuteAsync(AggregateRequest request) => aggregator.AggregateAsync(request);
 }

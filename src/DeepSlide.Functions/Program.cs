@@ -1,0 +1,38 @@
+using Azure.Identity;
+using Azure.Messaging.ServiceBus;
+using DeepSlide.Functions;
+using DeepSlide.Orchestration;
+using DeepSlide.Pipeline;
+using DeepSlide.Pipeline.Cosmos;
+using DeepSlide.Pipeline.ServiceBus;
+using DeepSlide.Pipeline.Storage;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+FunctionsApplicationBuilder builder = FunctionsApplication.CreateBuilder(args);
+IConfiguration config = builder.Configuration;
+string? Setting(string name) => config[name.Replace("__", ":", StringComparison.Ordinal)] ?? config[name];
+
+builder.Services.AddSingleton(_ => StorageAccount.FromSettings(config[FunctionsSettings.PipelineStorage], Setting(FunctionsSettings.PipelineStorageBlobUri), Setting(FunctionsSettings.PipelineStorageQueueUri)));
+builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().StoresAsync().GetAwaiter().GetResult());
+builder.Services.AddSingleton<ITileRangeTransport>(sp =>
+{
+    var queue = new TileRangeQueueOptions();
+    return Setting(FunctionsSettings.ServiceBusNamespace) is { Length: > 0 } ns
+        ? new ServiceBusTransport(new ServiceBusClient(ns, new DefaultAzureCredential()), queue)
+        : StorageQueueTransport.CreateAsync(sp.GetRequiredService<StorageAccount>().Queues(), queue).GetAwaiter().GetResult();
+});
+builder.Services.AddSingleton<ISlideRunStore>(_ =>
+{
+    string endpoint = Setting(FunctionsSettings.CosmosEndpoint) ?? throw new InvalidOperationException($"{FunctionsSettings.CosmosEndpoint} is not set.");
+    var client = new CosmosClient(endpoint, new DefaultAzureCredential(), CosmosSlideRunStore.ClientOptions());
+    return new CosmosSlideRunStore(client.GetContainer(PipelineNames.Database, PipelineNames.RunsContainer));
+});
+builder.Services.AddSingleton(sp => new RunAggregator(sp.GetRequiredService<PipelineStores>(), Path.Combine(Path.GetTempPath(), "deepslide-aggregate")));
+builder.Services.AddSingleton(FunctionsSettings.RunDefaults(Setting));
+builder.Services.AddSingleton(new ModelChoice(FunctionsSettings.DefaultModel(Setting)));
+
+builder.Build().Run();

@@ -1,0 +1,26 @@
+using DeepSlide.Orchestration;
+using DeepSlide.Pipeline;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+
+namespace DeepSlide.Functions;
+
+/// <summary>The model uploads are classified with.</summary>
+public sealed record ModelChoice(string Prefix);
+
+/// <summary>The orchestration and its activities as functions: the same classes the local durable host runs.</summary>
+public sealed class SlideRunFunctions(ISlideRunStore store, ITileRangeTransport transport, RunAggregator aggregator)
+{
+    [Function(SlideRunOrchestrator.Name)]
+    public static Task<SlideRun> Orchestrate([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new SlideRunOrchestrator().RunAsync(context, context.GetInput<SlideRunRequest>() ?? throw new InvalidOperationException("the orchestration has no input."));
+
+    [Function(RecordRunActivity.Name)]
+    public Task<bool> Record([ActivityTrigger] SlideRun run) => new RecordRunActivity(store).ExecuteAsync(run);
+
+    [Function(DispatchActivity.Name)]
+    public Task<int> Dispatch([ActivityTrigger] DispatchRequest request) => new DispatchActivity(transport).ExecuteAsync(request);
+
+    [Function(AggregateActivity.Name)]
+    public Task<AggregateOutcome> Aggregate([ActivityTrigger] AggregateRequest request) => new AggregateActivity(aggregator).ExecuteAsync(request);
+}
