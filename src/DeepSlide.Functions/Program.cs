@@ -6,6 +6,7 @@ using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.Cosmos;
 using DeepSlide.Pipeline.ServiceBus;
 using DeepSlide.Pipeline.Storage;
+using DeepSlide.Telemetry;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
@@ -34,5 +35,7 @@ builder.Services.AddSingleton<ISlideRunStore>(_ =>
 builder.Services.AddSingleton(sp => new RunAggregator(sp.GetRequiredService<PipelineStores>(), Path.Combine(Path.GetTempPath(), "deepslide-aggregate")));
 builder.Services.AddSingleton(FunctionsSettings.RunDefaults(Setting));
 builder.Services.AddSingleton(new ModelChoice(FunctionsSettings.DefaultModel(Setting)));
+
+builder.AddPipelineTelemetry("deepslide-functions");
 
 builder.Build().Run();

@@ -19,7 +19,7 @@ public sealed class TriggerFunctions(ISlideRunStore store, SlideRunRequest defau
     {
         BlobProperties properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken);
         RunStart start = await new SlideRunStarter(client, store, defaults).StartForUploadAsync(blob.Name, properties.ETag.ToString("H"), model.Prefix, cancellationToken);
-        using IDisposable? scope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = start.RunId ?? string.Empty });
+        using IDisposable? scope = logger.BeginScope("run {RunId}", start.RunId ?? "(refused)");
         if (start.Rejected is not null)
         {
             logger.LogWarning("{Reason}", start.Rejected);
@@ -38,7 +38,7 @@ public sealed class TriggerFunctions(ISlideRunStore store, SlideRunRequest defau
         CancellationToken cancellationToken)
     {
         RangeCompletion notice = RangeCompletion.FromJson(message);
-        using IDisposable? scope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = notice.RunId });
+        using IDisposable? scope = logger.BeginScope("run {RunId}", notice.RunId);
         await RangeCompletionRelay.RelayAsync(client, notice, cancellationToken);
     }
 }

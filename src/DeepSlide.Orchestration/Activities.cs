@@ -23,7 +23,7 @@ public sealed class DispatchActivity(ITileRangeTransport transport) : TaskActivi
 {
     public const string Name = nameof(DispatchActivity);
 
-    public static readonly ActivitySource Tracing = new("DeepSlide.Orchestration");
+    public static readonly ActivitySource Tracing = new(PipelineTelemetry.Orchestration);
 
     public override Task<int> RunAsync(TaskActivityContext context, DispatchRequest request) => ExecuteAsync(request);
 

@@ -17,7 +17,7 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
 {
     public async Task<AggregateOutcome> AggregateAsync(AggregateRequest request, CancellationToken cancellationToken = default)
     {
-        using Activity? span = DispatchActivity.Tracing.StartActivity("aggregate");
+        using Activity? span = DispatchActivity.Tracing.StartActivity("aggregate", ActivityKind.Internal, request.Run.TraceParent);
         span?.SetTag("deepslide.run_id", request.RunId);
         var watch = Stopwatch.StartNew();
         string manifestBlob = $"{request.Run.ModelPrefix.TrimEnd('/')}/manifest.json";

@@ -17,7 +17,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
     public override async Task<SlideRun> RunAsync(TaskOrchestrationContext context, SlideRunRequest request)
     {
         ILogger log = context.CreateReplaySafeLogger<SlideRunOrchestrator>();
-        using IDisposable? scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = context.InstanceId });
+        using IDisposable? scope = log.BeginScope("run {RunId}", context.InstanceId);
         DateTime started = context.CurrentUtcDateTime;
         var seconds = new Dictionary<string, double>();
         var run = new SlideRun

@@ -19,7 +19,7 @@ public sealed record RunStart(string? RunId, bool Started, string? Rejected)
 /// </summary>
 public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore store, SlideRunRequest? defaults = null, TimeProvider? clock = null)
 {
-    public static readonly ActivitySource Tracing = new("DeepSlide.Trigger");
+    public static readonly ActivitySource Tracing = new(PipelineTelemetry.Trigger);
 
     public Task<RunStart> StartForUploadAsync(string slideBlob, string slideETag, string modelPrefix, CancellationToken cancellationToken = default) =>
         StartAsync(slideBlob, slideETag, modelPrefix, PipelineNames.RunIdForUpload(slideBlob ?? string.Empty, slideETag), cancellationToken);

@@ -58,7 +58,7 @@ internal sealed class CompletionRelayService(QueueClient queue, QueueClient pois
             return;
         }
 
-        using IDisposable? scope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = notice.RunId });
+        using IDisposable? scope = logger.BeginScope("run {RunId}", notice.RunId);
         try
         {
             await RangeCompletionRelay.RelayAsync(client, notice, cancellationToken);

@@ -22,7 +22,7 @@ public sealed record RangeOutput(string RunId, int Range, string Blob, int Patch
 /// </summary>
 public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, ModelCache models, string scratch)
 {
-    public static readonly ActivitySource Tracing = new("DeepSlide.Worker");
+    public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
 
     public static string OutputBlob(string runId, int range) => RunBlobs.Range(runId, range);
 

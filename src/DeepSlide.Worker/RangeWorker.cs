@@ -39,7 +39,7 @@ public sealed class RangeWorker(
         }
 
         TileRangeMessage message = received.Message;
-        using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object> { ["RunId"] = message.RunId, ["Range"] = message.Range, ["Kind"] = message.Kind });
+        using IDisposable? scope = _logger.BeginScope("run {RunId} {Kind} {Range}", message.RunId, message.Kind, message.Range);
         ActivityContext.TryParse(message.TraceParent, null, out ActivityContext parent);
         using Activity? span = RangeProcessor.Tracing.StartActivity($"worker {message.Kind}", ActivityKind.Consumer, parent);
         span?.SetTag("deepslide.run_id", message.RunId);

@@ -9,7 +9,6 @@ using DeepSlide.Pipeline.Storage;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -109,24 +108,8 @@ internal sealed class LocalPipeline : IAsyncDisposable
     /// <summary>A worker host as the container runs it, on this pipeline's queues.</summary>
     public async Task<IHost> StartWorkerAsync(TimeSpan? lockDuration = null)
     {
-        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Worker:StorageConnection"] = Options.StorageConnection,
-            ["Worker:RangeQueue"] = Options.RangeQueue,
-            ["Worker:CompletionQueue"] = Options.CompletionQueue,
-            ["Worker:CacheFolder"] = Path.Combine(Folder, $"worker{_workers.Count}"),
-            ["Worker:BatchSize"] = "8",
-            ["Worker:LockDuration"] = (lockDuration ?? TimeSpan.FromMinutes(5)).ToString(),
-        });
-        if (Environment.GetEnvironmentVariable("DEEPSLIDE_TEST_LOGS") != "1")
-        {
-            builder.Logging.ClearProviders();
-        }
-
-        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
-        IHost host = builder.Build();
-        await host.StartAsync();
+        ILoggerFactory? logs = Environment.GetEnvironmentVariable("DEEPSLIDE_TEST_LOGS") == "1" ? LoggerFactory.Create(b => b.AddSimpleConsole()) : null;
+        IHost host = await LocalStack.StartWorkerAsync(Options, Path.Combine(Folder, $"worker{_workers.Count}"), logs, batchSize: 8, lockDuration);
         _workers.Add(host);
         return host;
     }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using DeepSlide.Aggregation;
 using DeepSlide.Inference;
 using DeepSlide.Orchestration;
@@ -54,6 +56,14 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     [Fact]
     public async Task An_uploaded_slide_is_classified_by_two_workers_exactly_as_classify_does_and_repeats_change_nothing()
     {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => PipelineTelemetry.Sources.Contains(source.Name) && source.Name != PipelineTelemetry.DurableTask,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
         await using var pipeline = NewPipeline();
         ModelBundle bundle = await pipeline.UploadModelAsync();
         string slide = LocalPipeline.WriteSlide(_folder, "case-01.svs", seed: 11);
@@ -76,6 +86,14 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));
         Assert.NotNull(await stores.Results.GetVersionAsync(run.Outputs["result"]));
+
+        // One trace from the upload through dispatch and every worker step to aggregation.
+        List<Activity> traced = spans.Where(a => Equals(a.GetTagItem("deepslide.run_id"), runId)).ToList();
+        Assert.Equal(
+            ["aggregate", "dispatch", "slide uploaded", "worker pictures", "worker plan", "worker range"],
+            traced.Select(a => a.DisplayName).Distinct().Order());
+        Assert.Single(traced.Select(a => a.TraceId).Distinct());
+        Assert.Equal(run.RangesTotal, traced.Count(a => a.DisplayName == "worker range"));
 
         // The same upload event again, and every range message again: still one run, with the same results.
         RunStart again = await host.Starter.StartForUploadAsync(blob, version.ETag, pipeline.Options.ModelPrefix);

@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Globalization;
+using DeepSlide.Pipeline;
+using DeepSlide.Pipeline.Cosmos;
+using DeepSlide.Pipeline.Local;
+using DeepSlide.Pipeline.Storage;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSlide.Cli.Commands;
+
+/// <summary><c>deepslide local up|upload|status</c>: the event-driven pipeline on this machine.</summary>
+internal static class LocalCommand
+{
+    private const string DefaultFolder = ".deepslide-local";
+
+    public static Command Create()
+    {
+        var command = new Command("local", "Run the event-driven pipeline on this machine: Azurite, cosmosdb-server, the durable host and workers.");
+        command.Subcommands.Add(Up());
+        command.Subcommands.Add(Upload());
+        command.Subcommands.Add(Status());
+        return command;
+    }
+
+    private static Option<string> StateOption() => new("--state") { Description = "The local stack's folder (emulator data, caches, stack.json).", DefaultValueFactory = _ => DefaultFolder };
+
+    private static Command Up()
+    {
+        var state = StateOption();
+        var model = new Option<string?>("--model") { Description = "A model bundle folder to upload as the default model (models/default/)." };
+        var workers = new Option<int>("--workers") { Description = "Worker hosts to run.", DefaultValueFactory = _ => 2 };
+        var blobPort = new Option<int>("--blob-port") { Description = "Azurite's blob port; queue and table take the next two.", DefaultValueFactory = _ => 10000 };
+        var cosmosPort = new Option<int>("--cosmos-port") { Description = "cosmosdb-server's port.", DefaultValueFactory = _ => 8081 };
+        var command = new Command("up", "Start the local stack and run until Ctrl+C. Slides put into the 'slides' container are classified.") { state, model, workers, blobPort, cosmosPort };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetValue(state)!;
+            using ILoggerFactory loggers = LoggerFactory.Create(b => b
+                .AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddFilter("DeepSlide", LogLevel.Information)
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .AddFilter("DurableTask", LogLevel.Warning)
+                .AddFilter("Grpc", LogLevel.Warning));
+            await using LocalStack stack = await LocalStack.StartAsync(folder, parse.GetValue(workers), parse.GetValue(model), loggers, parse.GetValue(blobPort), parse.GetValue(cosmosPort));
+            Console.WriteLine($"local stack up: {parse.GetValue(workers)} workers, storage {stack.State.StorageConnection}");
+            Console.WriteLine($"cosmos {stack.State.CosmosEndpoint}; upload with 'deepslide local upload <slide>', watch with 'deepslide local status'. Ctrl+C stops.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("stopping");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Upload()
+    {
+        var state = StateOption();
+        var slide = new Argument<string>("slide") { Description = "A slide file." };
+        var name = new Option<string?>("--name") { Description = "The blob name in the 'slides' container (default: the file's name)." };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the run to finish and print it." };
+        var command = new Command("upload", "Put a slide into the local 'slides' container; the watcher starts its run.") { slide, state, name, wait };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetValue(state)!;
+            LocalStackState stack = LocalStackState.Load(folder);
+            string path = parse.GetValue(slide)!;
+            if (!File.Exists(path))
+            {
+                throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, path, "the slide file does not exist.");
+            }
+
+            string blob = parse.GetValue(name) ?? Path.GetFileName(path);
+            SlideBlobName.Validate(blob);
+            PipelineStores stores = await new StorageAccount(stack.StorageConnection).StoresAsync(cancellationToken);
+            BlobVersion version = await PipelineStores.UploadFileAsync(stores.Slides, blob, path, cancellationToken);
+            await File.AppendAllLinesAsync(Path.Combine(folder, "uploads.txt"), [blob], cancellationToken);
+            string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
+            Console.WriteLine($"uploaded {blob} ({version.Length / 1e6:F1} MB); run {runId}");
+            if (parse.GetValue(wait))
+            {
+                ISlideRunStore runs = await RunsAsync(stack, cancellationToken);
+                SlideRun? run;
+                while ((run = await runs.GetAsync(SlideRun.SlideIdOf(blob), runId, cancellationToken)) is null || !RunStatus.IsFinal(run.Status))
+                {
+                    await Task.Delay(500, cancellationToken);
+                }
+
+                Print([run]);
+                return run.Status == RunStatus.Failed ? 1 : 0;
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var state = StateOption();
+        var slide = new Argument<string?>("slide") { Description = "A slide's blob name (default: every slide uploaded with 'local upload').", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("status", "Show runs from the local results store (cosmosdb-server).") { slide, state };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetValue(state)!;
+            LocalStackState stack = LocalStackState.Load(folder);
+            string uploads = Path.Combine(folder, "uploads.txt");
+            IEnumerable<string> slides = parse.GetValue(slide) is { } one ? [one] : File.Exists(uploads) ? (await File.ReadAllLinesAsync(uploads, cancellationToken)).Distinct() : [];
+            ISlideRunStore runs = await RunsAsync(stack, cancellationToken);
+            var all = new List<SlideRun>();
+            foreach (string blob in slides)
+            {
+                all.AddRange(await runs.ListAsync(SlideRun.SlideIdOf(blob), cancellationToken));
+            }
+
+            Print(all.OrderByDescending(r => r.CreatedUtc).ToList());
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<ISlideRunStore> RunsAsync(LocalStackState stack, CancellationToken cancellationToken)
+    {
+        var client = new CosmosClient(stack.CosmosEndpoint, CosmosServer.Key, CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true));
+        return await CosmosSlideRunStore.CreateAsync(client, PipelineNames.Database, PipelineNames.RunsContainer, cancellationToken);
+    }
+
+    private static void Print(IReadOnlyList<SlideRun> runs)
+    {
+        if (runs.Count == 0)
+        {
+            Console.WriteLine("no runs");
+            return;
+        }
+
+        foreach (SlideRun run in runs)
+        {
+            string progress = run.Status == RunStatus.Running ? $" {run.RangesDone}/{run.RangesTotal}" : string.Empty;
+            string seconds = run.Seconds.TryGetValue("total", out double total) ? $" in {total.ToString("0.0", CultureInfo.InvariantCulture)} s" : string.Empty;
+            Console.WriteLine($"{run.UpdatedUtc:u}  {run.SlideBlob}  {run.Id}  {run.Status}{progress}{seconds}  patches {run.Patches}, ranges {run.RangesTotal}");
+            foreach (StoredCall call in run.Calls)
+            {
+                Console.WriteLine($"    {call.Method,-10} {call.Label ?? "(none)",-16} {string.Join("  ", call.Scores.Select(s => $"{s.Key} {s.Value.ToString("0.000", CultureInfo.InvariantCulture)}"))}");
+            }
+
+            if (run.Error is not null)
+            {
+                Console.WriteLine($"    error: {run.Error}");
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using System.Text.Json;
+using DeepSlide.Pipeline.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DeepSlide.Pipeline.Local;
+
+/// <summary>Where a running local stack is, written by <c>deepslide local up</c> for the other <c>local</c> commands.</summary>
+public sealed record LocalStackState(string StorageConnection, string CosmosEndpoint, string ModelPrefix)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static string PathIn(string folder) => Path.Combine(folder, "stack.json");
+
+    public void Save(string folder) => File.WriteAllText(PathIn(folder), JsonSerializer.Serialize(this, Json));
+
+    public static LocalStackState Load(string folder)
+    {
+        string path = PathIn(folder);
+        if (!File.Exists(path))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, path, "no local stack is running from this folder; start one with 'deepslide local up'.");
+        }
+
+        return JsonSerializer.Deserialize<LocalStackState>(File.ReadAllText(path), Json)
+            ?? throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, path, "the local stack's state file is empty.");
+    }
+}
+
+/// <summary>
+/// The event-driven pipeline on one machine, as <c>deepslide local up</c> runs it: Azurite and cosmosdb-server, the
+/// local durable host watching the slides container, and in-process worker hosts configured as the container is.
+/// </summary>
+public sealed class LocalStack : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _parts = [];
+
+    public required LocalStackState State { get; init; }
+
+    public required LocalDurableHost Host { get; init; }
+
+    public static async Task<LocalStack> StartAsync(string folder, int workers, string? modelFolder, ILoggerFactory loggers, int? blobPort = null, int? cosmosPort = null)
+    {
+        Directory.CreateDirectory(folder);
+        var parts = new List<IAsyncDisposable>();
+        try
+        {
+            Azurite azurite = await Azurite.StartAsync(Path.Combine(folder, "azurite"), blobPort, blobPort + 1, blobPort + 2);
+            parts.Add(azurite);
+            CosmosServer cosmos = await CosmosServer.StartAsync(cosmosPort);
+            parts.Add(cosmos);
+            var state = new LocalStackState(azurite.ConnectionString, cosmos.Endpoint, PipelineNames.DefaultModelPrefix);
+            if (modelFolder is not null)
+            {
+                PipelineStores stores = await new StorageAccount(azurite.ConnectionString).StoresAsync();
+                foreach (string file in Directory.GetFiles(modelFolder))
+                {
+                    await PipelineStores.UploadFileAsync(stores.Models, $"{state.ModelPrefix}/{Path.GetFileName(file)}", file);
+                }
+            }
+
+            var options = new LocalPipelineOptions
+            {
+                StorageConnection = azurite.ConnectionString,
+                CosmosEndpoint = cosmos.Endpoint,
+                ModelPrefix = state.ModelPrefix,
+                ScratchFolder = Path.Combine(folder, "scratch"),
+            };
+            LocalDurableHost host = await LocalDurableHost.StartAsync(options, loggers);
+            parts.Add(host);
+            for (int i = 0; i < workers; i++)
+            {
+                parts.Add(new HostDisposer(await StartWorkerAsync(options, Path.Combine(folder, $"worker{i}"), loggers)));
+            }
+
+            state.Save(folder);
+            var stack = new LocalStack { State = state, Host = host };
+            stack._parts.AddRange(parts);
+            return stack;
+        }
+        catch
+        {
+            foreach (IAsyncDisposable part in Enumerable.Reverse(parts))
+            {
+                await part.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>A worker host configured as the container is (Worker__* settings), on the local queues.</summary>
+    public static async Task<IHost> StartWorkerAsync(LocalPipelineOptions options, string cacheFolder, ILoggerFactory? loggers = null, int batchSize = 16, TimeSpan? lockDuration = null)
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:StorageConnection"] = options.StorageConnection,
+            ["Worker:RangeQueue"] = options.RangeQueue,
+            ["Worker:CompletionQueue"] = options.CompletionQueue,
+            ["Worker:CacheFolder"] = cacheFolder,
+            ["Worker:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Worker:LockDuration"] = (lockDuration ?? TimeSpan.FromMinutes(5)).ToString(),
+        });
+        builder.Logging.ClearProviders();
+        if (loggers is not null)
+        {
+            builder.Services.AddSingleton(loggers);
+        }
+
+        Worker.Extensions.Extensions.AddApplicationServices(builder);
+        IHost host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (IAsyncDisposable part in Enumerable.Reverse(_parts))
+        {
+            await part.DisposeAsync();
+        }
+    }
+
+    private sealed class HostDisposer(IHost host) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+}
