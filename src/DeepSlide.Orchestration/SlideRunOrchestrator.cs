@@ -99,7 +99,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             seconds["total"] = Elapsed(context, started);
         }
 
-        run = run with { Status = status, UpdatedUtc = context.CurrentUtcDateTime, Seconds = new Dictionary<string, double>(seconds) };
+        run = run with { Status = status, Revision = run.Revision + 1, UpdatedUtc = context.CurrentUtcDateTime, Seconds = new Dictionary<string, double>(seconds) };
         context.SetCustomStatus(new RunProgress(status, run.RangesDone, run.RangesTotal));
         await context.CallActivityAsync(RecordRunActivity.Name, run);
         return run;

@@ -35,8 +35,16 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         return new CosmosSlideRunStore(c);
     }
 
-    public Task UpsertAsync(SlideRun run, CancellationToken cancellationToken = default) =>
-        container.UpsertItemAsync(run, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
+    /// <summary>Writes the run unless the store already holds a later revision of it (a repeated, stale write).</summary>
+    public async Task UpsertAsync(SlideRun run, CancellationToken cancellationToken = default)
+    {
+        if (run.Revision > 0 && await GetAsync(run.SlideId, run.Id, cancellationToken) is { } stored && stored.Revision >= run.Revision)
+        {
+            return;
+        }
+
+        await container.UpsertItemAsync(run, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
+    }
 
     // A single-partition query rather than a point read: it answers "none" the same way on Cosmos DB and on the local
     // cosmosdb-server (which fails a point read of a missing item with 500), for about 3 RU instead of 1.

@@ -53,6 +53,12 @@ public sealed class LocalDurableHost : IAsyncDisposable
             TaskHubName = options.TaskHub,
             StorageAccountClientProvider = new StorageAccountClientProvider(options.StorageConnection),
             MaxQueuePollingInterval = options.PollInterval,
+
+            // A host that stops mid-episode or mid-activity leaves the messages it had fetched invisible this long;
+            // the 5-minute defaults would stall a restarted host's runs for minutes. Episodes take milliseconds, and an
+            // activity that outlasts its timeout runs again, which every activity here tolerates (idempotent writes).
+            ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(20),
+            WorkItemQueueVisibilityTimeout = TimeSpan.FromSeconds(60),
             LoggerFactory = loggers,
         };
         var service = new AzureStorageOrchestrationService(settings);

@@ -40,6 +40,12 @@ public sealed record SlideRun
 
     public string Status { get; init; } = RunStatus.Planning;
 
+    /// <summary>
+    /// Counts the run's writes. An activity can run twice (a host stops mid-activity), so a late write must never
+    /// replace a newer one: the store keeps the document with the highest revision.
+    /// </summary>
+    public int Revision { get; init; }
+
     public int RangesDone { get; init; }
 
     public int RangesTotal { get; init; }

@@ -114,7 +114,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     [Fact]
     public async Task A_range_dropped_by_a_killed_worker_is_redelivered_and_a_host_restart_mid_run_loses_nothing()
     {
-        await using var pipeline = NewPipeline(tilesPerRange: 6);
+        await using var pipeline = NewPipeline(tilesPerRange: 2);
         ModelBundle bundle = await pipeline.UploadModelAsync();
         string slide = LocalPipeline.WriteSlide(_folder, "case-02.svs", seed: 12);
         SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
@@ -123,24 +123,22 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         // A worker that takes the first range and dies before finishing it: the message is neither completed nor given back.
         await using ITileRangeTransport killed = await StorageQueueTransport.CreateAsync(
             pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue, LockDuration = TimeSpan.FromSeconds(4) });
-        await pipeline.StartWorkerAsync();
+        IHost planner = await pipeline.StartWorkerAsync(lockDuration: TimeSpan.FromSeconds(4));
         string blob = "lab-b/case-02.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
         string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
-        ReceivedTileRange? taken = null;
-        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); taken is null && DateTime.UtcNow < deadline;)
+        // Once the plan is in (the run is Running), every message on the queue is a range.
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); (await host.Runs.GetAsync(SlideRun.SlideIdOf(blob), runId))?.Status != RunStatus.Running;)
         {
-            ReceivedTileRange? received = await killed.ReceiveAsync(TimeSpan.FromMilliseconds(200));
-            if (received is { Message.Kind: WorkKind.Range })
-            {
-                taken = received;
-            }
-            else if (received is not null)
-            {
-                await received.AbandonAsync();
-            }
+            Assert.True(DateTime.UtcNow < deadline, "the run did not reach Running");
+            await Task.Delay(100);
         }
 
+        // The first worker stops mid-run too (a range it held comes back after its 4 s lock), and a second takes over.
+        await planner.StopAsync();
+        ReceivedTileRange? taken = await killed.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(WorkKind.Range, taken?.Message.Kind);
+        await pipeline.StartWorkerAsync();
         Assert.NotNull(taken);
 
         // The orchestration host goes down mid-run and comes back: the run's state is in Azurite.

@@ -50,6 +50,18 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_late_repeat_of_an_earlier_write_does_not_replace_a_later_one()
+    {
+        CosmosSlideRunStore store = await Store();
+        SlideRun running = Run("s3.svs", "run-3", 0) with { Status = RunStatus.Running, Revision = 2 };
+        SlideRun completed = running with { Status = RunStatus.Completed, Revision = 4 };
+        await store.UpsertAsync(running);
+        await store.UpsertAsync(completed);
+        await store.UpsertAsync(running);
+        Assert.Equal((RunStatus.Completed, 4), ((await store.GetAsync("s3.svs", "run-3"))!.Status, (await store.GetAsync("s3.svs", "run-3"))!.Revision));
+    }
+
+    [Fact]
     public async Task A_slides_runs_are_listed_newest_first_and_only_its_own()
     {
         CosmosSlideRunStore store = await Store();
