@@ -21,6 +21,7 @@ public static class DeepSlideCli
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(LocalCommand.Create());
+        root.Subcommands.Add(PipelineBench.Create());
         root.Subcommands.Add(BenchCommand.CreateStreamChild());
         root.Subcommands.Add(BenchCommand.CreateClassifyChild());
         return root;

@@ -46,8 +46,12 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             IReadOnlyList<WorkItem> ranges = WorkItem.Ranges(tiles, request.TilesPerRange, request.MaxRanges);
             run = await RecordAsync(context, run with { RangesTotal = ranges.Count, Patches = tiles }, RunStatus.Running, seconds, started);
             DateTime inference = context.CurrentUtcDateTime;
-            await waiter.RunAsync(ranges, done => context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count)));
+            IReadOnlyDictionary<string, RangeCompletion> classified = await waiter.RunAsync(ranges, done => context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count)));
             seconds["inference"] = Elapsed(context, inference);
+
+            // Worker time, summed over ranges: with the stage times it shows what the orchestration itself costs.
+            seconds["workerPlan"] = planned[WorkItem.Plan.Key].Seconds;
+            seconds["workerRanges"] = Math.Round(classified.Values.Sum(c => c.Seconds), 3);
 
             DateTime aggregating = context.CurrentUtcDateTime;
             run = await RecordAsync(context, run with { RangesDone = ranges.Count, Redispatched = waiter.Redispatched }, RunStatus.Aggregating, seconds, started);
@@ -55,8 +59,9 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             seconds["aggregating"] = Elapsed(context, aggregating);
 
             DateTime pictures = context.CurrentUtcDateTime;
-            await waiter.RunAsync([WorkItem.Pictures], null);
+            IReadOnlyDictionary<string, RangeCompletion> drawn = await waiter.RunAsync([WorkItem.Pictures], null);
             seconds["pictures"] = Elapsed(context, pictures);
+            seconds["workerPictures"] = drawn[WorkItem.Pictures.Key].Seconds;
 
             var outputs = new Dictionary<string, string>(run.Outputs);
             foreach ((string key, string blob) in outcome.Outputs)

@@ -54,6 +54,9 @@ public sealed class LocalDurableHost : IAsyncDisposable
             StorageAccountClientProvider = new StorageAccountClientProvider(options.StorageConnection),
             MaxQueuePollingInterval = options.PollInterval,
 
+            // One machine, one host: one control queue to poll instead of four.
+            PartitionCount = 1,
+
             // A host that stops mid-episode or mid-activity leaves the messages it had fetched invisible this long;
             // the 5-minute defaults would stall a restarted host's runs for minutes. Episodes take milliseconds, and an
             // activity that outlasts its timeout runs again, which every activity here tolerates (idempotent writes).

@@ -41,7 +41,7 @@ public sealed class LocalStack : IAsyncDisposable
 
     public required LocalDurableHost Host { get; init; }
 
-    public static async Task<LocalStack> StartAsync(string folder, int workers, string? modelFolder, ILoggerFactory loggers, int? blobPort = null, int? cosmosPort = null)
+    public static async Task<LocalStack> StartAsync(string folder, int workers, string? modelFolder, ILoggerFactory loggers, int? blobPort = null, int? cosmosPort = null, Orchestration.SlideRunRequest? runDefaults = null)
     {
         Directory.CreateDirectory(folder);
         var parts = new List<IAsyncDisposable>();
@@ -67,12 +67,13 @@ public sealed class LocalStack : IAsyncDisposable
                 CosmosEndpoint = cosmos.Endpoint,
                 ModelPrefix = state.ModelPrefix,
                 ScratchFolder = Path.Combine(folder, "scratch"),
+                RunDefaults = runDefaults ?? new Orchestration.SlideRunRequest(string.Empty, string.Empty, string.Empty),
             };
             LocalDurableHost host = await LocalDurableHost.StartAsync(options, loggers);
             parts.Add(host);
             for (int i = 0; i < workers; i++)
             {
-                parts.Add(new HostDisposer(await StartWorkerAsync(options, Path.Combine(folder, $"worker{i}"), loggers)));
+                parts.Add(new HostDisposer(await StartWorkerAsync(options, Path.Combine(folder, $"worker{i}"), loggers, threads: Math.Max(1, Environment.ProcessorCount / workers))));
             }
 
             state.Save(folder);
@@ -92,7 +93,7 @@ public sealed class LocalStack : IAsyncDisposable
     }
 
     /// <summary>A worker host configured as the container is (Worker__* settings), on the local queues.</summary>
-    public static async Task<IHost> StartWorkerAsync(LocalPipelineOptions options, string cacheFolder, ILoggerFactory? loggers = null, int batchSize = 16, TimeSpan? lockDuration = null)
+    public static async Task<IHost> StartWorkerAsync(LocalPipelineOptions options, string cacheFolder, ILoggerFactory? loggers = null, int batchSize = 16, TimeSpan? lockDuration = null, int? threads = null)
     {
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -103,6 +104,7 @@ public sealed class LocalStack : IAsyncDisposable
             ["Worker:CacheFolder"] = cacheFolder,
             ["Worker:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Worker:LockDuration"] = (lockDuration ?? TimeSpan.FromMinutes(5)).ToString(),
+            ["Worker:Threads"] = (threads ?? Environment.ProcessorCount).ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.Logging.ClearProviders();
         if (loggers is not null)

@@ -4,9 +4,9 @@ namespace DeepSlide.Pipeline;
 
 /// <summary>
 /// A worker's notice that a piece of a run is done (its output blob and count: patches for a range, plan tiles for a
-/// plan) or failed for good (the reason).
+/// plan) or failed for good (the reason), with the seconds the worker spent on it.
 /// </summary>
-public sealed record RangeCompletion(string RunId, int Range, bool Succeeded, string? OutputBlob, int Patches, string? Error, string Kind = WorkKind.Range)
+public sealed record RangeCompletion(string RunId, int Range, bool Succeeded, string? OutputBlob, int Patches, string? Error, string Kind = WorkKind.Range, double Seconds = 0)
 {
     /// <summary>The orchestration event every notice is raised as.</summary>
     public const string EventName = "RangeCompleted";

@@ -20,9 +20,12 @@ public sealed record RangeOutput(string RunId, int Range, string Blob, int Patch
 /// pictures are drawn from the merged predictions. Everything that needs the slide (and so OpenSlide) happens here,
 /// in the worker's container, which keeps the Functions app free of native slide libraries.
 /// </summary>
-public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, ModelCache models, string scratch)
+public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, ModelCache models, string scratch) : IDisposable
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
+
+    private readonly List<(string Blob, TilePlan Plan)> _plans = [];
+    private readonly SlideReaders _readers = new();
 
     public static string OutputBlob(string runId, int range) => RunBlobs.Range(runId, range);
 
@@ -123,13 +126,15 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
         }
     }
 
+    public void Dispose() => _readers.Dispose();
+
     private async Task<T> WithSlideAsync<T>(TileRangeMessage message, Func<ISlideReader, Task<T>> use, CancellationToken cancellationToken)
     {
         string slidePath = await slides.GetAsync(message.SlideBlob, message.SlideETag, cancellationToken);
         try
         {
-            using ISlideReader reader = SlideReader.Open(slidePath);
-            return await use(reader);
+            using SlideReaders.Lease lease = _readers.Open(slidePath);
+            return await use(lease.Reader);
         }
         catch (DeepSlideException ex) when (ex.Path == slidePath)
         {
@@ -138,8 +143,29 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
         }
     }
 
-    private async Task<TilePlan> ReadPlanAsync(string blob, CancellationToken cancellationToken) =>
-        TilePlanJson.Deserialize(await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken), blob);
+    // A run's plan is written once, by its plan step, and then read by every range: keep the last few in memory.
+    private async Task<TilePlan> ReadPlanAsync(string blob, CancellationToken cancellationToken)
+    {
+        lock (_plans)
+        {
+            if (_plans.FirstOrDefault(p => p.Blob == blob) is { Plan: { } cached })
+            {
+                return cached;
+            }
+        }
+
+        TilePlan plan = TilePlanJson.Deserialize(await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken), blob);
+        lock (_plans)
+        {
+            _plans.Insert(0, (blob, plan));
+            if (_plans.Count > 8)
+            {
+                _plans.RemoveAt(_plans.Count - 1);
+            }
+        }
+
+        return plan;
+    }
 
     private string Scratch(string extension)
     {

@@ -52,7 +52,7 @@ public sealed class RangeWorker(
         {
             RangeOutput output = await processor.ProcessAsync(message, cancellationToken);
             await StopAsync(renewing, renewal);
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, true, output.Blob, output.Patches, null, message.Kind), cancellationToken);
+            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, true, output.Blob, output.Patches, null, message.Kind, Math.Round(watch.Elapsed.TotalSeconds, 3)), cancellationToken);
             await received.CompleteAsync(cancellationToken);
             _logger.LogInformation("{Kind} {Range} of run {RunId} done: {Count} in {Seconds:F2} s (delivery {Delivery})", message.Kind, message.Range, message.RunId, output.Patches, watch.Elapsed.TotalSeconds, received.DeliveryCount);
             return RangeOutcome.Completed;

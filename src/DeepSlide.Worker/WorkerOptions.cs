@@ -40,5 +40,8 @@ public sealed class WorkerOptions
 
     public int BatchSize { get; set; } = 32;
 
+    /// <summary>ONNX Runtime threads on the CPU; with several workers on one machine, split the cores between them.</summary>
+    public int Threads { get; set; } = Environment.ProcessorCount;
+
     public ExecutionDevice Device { get; set; } = ExecutionDevice.Auto;
 }

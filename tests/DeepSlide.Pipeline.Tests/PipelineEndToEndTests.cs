@@ -81,10 +81,12 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Equal(WorkItem.Ranges(local.Plan!.Tiles.Count, 8, 500).Count, run.RangesTotal);
         Assert.True(run.RangesTotal >= 3);
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
-        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total"], run.Seconds.Keys.Order());
+        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
+        Assert.All(run.Seconds.Values, v => Assert.True(v > 0));
         PipelineStores stores = await pipeline.Storage.StoresAsync();
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));
+        Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/masks/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync(run.Outputs["result"]));
 
         // One trace from the upload through dispatch and every worker step to aggregation.

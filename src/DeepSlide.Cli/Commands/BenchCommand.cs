@@ -165,7 +165,7 @@ internal static class BenchCommand
         return (count, watch.Elapsed.TotalSeconds);
     }
 
-    private static string EnsureSlide(string folder, int width, int height, double coverage = 0.4)
+    internal static string EnsureSlide(string folder, int width, int height, double coverage = 0.4)
     {
         string path = Path.Combine(folder, coverage == 0.4 ? $"bench-{width}x{height}.svs" : string.Create(C, $"bench-{width}x{height}-{coverage * 100:0}pct.svs"));
         if (!File.Exists(path))
