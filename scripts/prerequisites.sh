@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, when they are missing. Idempotent; quick when all are present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(libopenslide0 openslide-tools libtiff-tools fonts-dejavu-core chromium)
 missing=()
@@ -16,13 +17,16 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Azurite (Azure Storage) and cosmosdb-server (Cosmos DB) for the pipeline's tests, which start them themselves.
+# Azurite (Azure Storage) and cosmosdb-server (Cosmos DB) at the versions azurite/package.json pins, for the
+# pipeline's tests and `deepslide local`, which start them themselves.
 if ! command -v azurite >/dev/null 2>&1 || ! command -v cosmosdb-server >/dev/null 2>&1; then
   if ! command -v npm >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
-  echo "installing: azurite and cosmosdb-server (npm)"
-  npm install -g --silent azurite@3.37.0 @vercel/cosmosdb-server@1.0.1 >/dev/null
+  pinned=$(node -e 'const d = require("./azurite/package.json").dependencies; console.log(Object.entries(d).map(([n, v]) => n + "@" + v).join(" "))')
+  echo "installing: $pinned (npm)"
+  # shellcheck disable=SC2086
+  npm install -g --silent $pinned >/dev/null
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
