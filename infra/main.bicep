@@ -1,0 +1,431 @@
+// DeepSlide on Azure: the whole event-driven pipeline in one resource group deployment.
+// Names shared with the code (containers, queues, database, task hub) are in src/DeepSlide.Pipeline/PipelineNames.cs;
+// tests/DeepSlide.Infra.Tests keeps the two in step.
+targetScope = 'resourceGroup'
+
+@description('Azure region of every resource.')
+param location string = resourceGroup().location
+
+@description('Short environment name (dev, prod): part of every resource name.')
+@maxLength(6)
+param environmentName string
+
+@description('Prefix of resource names; with the environment it must keep storage account names within 24 characters.')
+@maxLength(10)
+param namePrefix string = 'deepslide'
+
+@description('Service Bus tier: Standard, or Premium for isolation and predictable latency.')
+@allowed([
+  'Standard'
+  'Premium'
+])
+param serviceBusSku string = 'Standard'
+
+@description('Cosmos DB capacity: serverless (pay per request) or provisioned throughput.')
+@allowed([
+  'serverless'
+  'provisioned'
+])
+param cosmosMode string = 'serverless'
+
+@description('RU/s of the database when cosmosMode is provisioned.')
+param cosmosThroughput int = 400
+
+@description('Serverless GPU workload profile of the worker.')
+@allowed([
+  'Consumption-GPU-NC8as-T4'
+  'Consumption-GPU-NC24-A100'
+])
+param gpuProfile string = 'Consumption-GPU-NC8as-T4'
+
+@description('Most GPU worker replicas; the worker scales to zero when the range queue is empty.')
+@minValue(1)
+param workerMaxReplicas int = 4
+
+@description('The worker image. Until it is pushed, a placeholder keeps the app deployable (it takes no ranges).')
+param workerImage string = 'mcr.microsoft.com/k8se/quickstart:latest'
+
+@description('Patches per inference batch on the GPU.')
+param workerBatchSize int = 64
+
+@description('Tiles per range message; slides are split into at most 500 ranges.')
+param tilesPerRange int = 64
+
+@description('How long a run waits without any range notice before re-dispatching the missing ranges.')
+param rangeDeadline string = '00:10:00'
+
+@description('Re-dispatches of missing ranges before a run fails.')
+param maxRedispatches int = 2
+
+@description('Deliveries of a range before it is dead-lettered.')
+param maxDeliveryCount int = 5
+
+@description('Lock on a range while a worker holds it (ISO 8601); the worker renews it at half this period.')
+param rangeLockDuration string = 'PT5M'
+
+@description('Days after which run outputs (results/runs/...) are deleted; 0 keeps them.')
+param resultRetentionDays int = 90
+
+@description('Log Analytics retention in days.')
+param logRetentionDays int = 30
+
+@description('The model bundle (prefix in the models container) that uploads are classified with.')
+param modelPrefix string = 'default'
+
+@description('Most Functions instances.')
+param functionMaxInstances int = 40
+
+@description('Create the Event Grid subscription. It needs the Functions blob extension key, which exists once the app code is published: set false on the very first deployment of a new environment.')
+param slideEventsEnabled bool = true
+
+// Names the code also uses (PipelineNames).
+var slidesContainer = 'slides'
+var resultsContainer = 'results'
+var modelsContainer = 'models'
+var rangeQueue = 'tile-ranges'
+var completionQueue = 'range-completions'
+var databaseName = 'deepslide'
+var runsContainer = 'runs'
+var slideTriggerFunction = 'SlideUploaded'
+var deploymentContainer = 'app-package'
+
+var suffix = uniqueString(resourceGroup().id, environmentName)
+var baseName = '${namePrefix}-${environmentName}'
+var compactName = toLower(take('${namePrefix}${environmentName}${suffix}', 20))
+
+// Built-in role definition ids.
+var roles = {
+  blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  blobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  queueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    logAnalyticsName: 'log-${baseName}'
+    appInsightsName: 'appi-${baseName}'
+    retentionDays: logRetentionDays
+  }
+}
+
+module hostStorage 'modules/storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    location: location
+    name: '${compactName}fh'
+    containers: [
+      deploymentContainer
+    ]
+  }
+}
+
+module dataStorage 'modules/storage.bicep' = {
+  name: 'data-storage'
+  params: {
+    location: location
+    name: '${compactName}dt'
+    containers: [
+      slidesContainer
+      resultsContainer
+      modelsContainer
+    ]
+    queues: [
+      completionQueue
+      '${completionQueue}-poison'
+    ]
+    deleteAfterDays: resultRetentionDays
+    deletePrefixes: [
+      '${resultsContainer}/runs/'
+    ]
+  }
+}
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'service-bus'
+  params: {
+    location: location
+    name: 'sb-${baseName}-${suffix}'
+    sku: serviceBusSku
+    queueName: rangeQueue
+    lockDuration: rangeLockDuration
+    maxDeliveryCount: maxDeliveryCount
+    duplicateDetectionWindow: 'PT1H'
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  params: {
+    location: location
+    name: 'cosmos-${baseName}-${suffix}'
+    mode: cosmosMode
+    provisionedThroughput: cosmosThroughput
+    databaseName: databaseName
+    containerName: runsContainer
+    partitionKeyPath: '/slideId'
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  params: {
+    location: location
+    name: 'cr${compactName}'
+  }
+}
+
+module functions 'modules/functions.bicep' = {
+  name: 'functions'
+  params: {
+    location: location
+    planName: 'plan-${baseName}'
+    appName: 'func-${baseName}-${suffix}'
+    hostStorageName: hostStorage.outputs.name
+    dataStorageName: dataStorage.outputs.name
+    serviceBusNamespace: serviceBus.outputs.namespaceName
+    cosmosEndpoint: cosmos.outputs.endpoint
+    appInsightsName: monitoring.outputs.appInsightsName
+    deploymentContainer: deploymentContainer
+    modelPrefix: modelPrefix
+    tilesPerRange: tilesPerRange
+    rangeDeadline: rangeDeadline
+    maxRedispatches: maxRedispatches
+    maximumInstanceCount: functionMaxInstances
+    instanceMemoryMB: 2048
+  }
+}
+
+// The worker's identity exists before the app, so its registry and queue roles are in place when the first revision pulls.
+resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${baseName}-worker'
+  location: location
+}
+
+module worker 'modules/worker.bicep' = {
+  name: 'worker'
+  dependsOn: [
+    workerPull
+    workerRangeScaler
+  ]
+  params: {
+    location: location
+    environmentName: 'cae-${baseName}'
+    appName: 'ca-${baseName}-worker'
+    workspaceId: monitoring.outputs.workspaceId
+    identityId: workerIdentity.id
+    identityClientId: workerIdentity.properties.clientId
+    registryLoginServer: registry.outputs.loginServer
+    image: workerImage
+    gpuProfile: gpuProfile
+    maxReplicas: workerMaxReplicas
+    dataBlobEndpoint: dataStorage.outputs.blobEndpoint
+    dataQueueEndpoint: dataStorage.outputs.queueEndpoint
+    serviceBusNamespace: serviceBus.outputs.namespaceName
+    rangeQueue: rangeQueue
+    lockDuration: rangeLockDuration
+    maxDeliveryCount: maxDeliveryCount
+    batchSize: workerBatchSize
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module slideEvents 'modules/eventgrid.bicep' = if (slideEventsEnabled) {
+  name: 'slide-events'
+  params: {
+    location: location
+    topicName: 'evgt-${baseName}-slides'
+    storageAccountName: dataStorage.outputs.name
+    functionAppName: functions.outputs.name
+    slidesContainer: slidesContainer
+    triggerFunctionName: slideTriggerFunction
+  }
+}
+
+// Functions: least privilege for the host, the orchestration and the HTTP API.
+module functionsHostBlobs 'modules/storage-role.bicep' = {
+  name: 'role-func-host-blobs'
+  params: {
+    accountName: hostStorage.outputs.name
+    roleId: roles.blobDataOwner
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Blob Data Owner on the host storage (host leases, durable task hub blobs, the deployment package)'
+  }
+}
+
+module functionsHostQueues 'modules/storage-role.bicep' = {
+  name: 'role-func-host-queues'
+  params: {
+    accountName: hostStorage.outputs.name
+    roleId: roles.queueDataContributor
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Queue Data Contributor on the host storage (durable task hub control and work-item queues)'
+  }
+}
+
+module functionsHostTables 'modules/storage-role.bicep' = {
+  name: 'role-func-host-tables'
+  params: {
+    accountName: hostStorage.outputs.name
+    roleId: roles.tableDataContributor
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Table Data Contributor on the host storage (durable task hub history and instances)'
+  }
+}
+
+module functionsSlides 'modules/storage-role.bicep' = {
+  name: 'role-func-slides'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: slidesContainer
+    roleId: roles.blobDataReader
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Blob Data Reader on slides (the blob trigger and re-runs read slide versions)'
+  }
+}
+
+module functionsModels 'modules/storage-role.bicep' = {
+  name: 'role-func-models'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: modelsContainer
+    roleId: roles.blobDataReader
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Blob Data Reader on models (the aggregate step reads the manifest)'
+  }
+}
+
+module functionsResults 'modules/storage-role.bicep' = {
+  name: 'role-func-results'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: resultsContainer
+    roleId: roles.blobDataContributor
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Blob Data Contributor on results (the aggregate step reads ranges, writes patches and result)'
+  }
+}
+
+module functionsCompletions 'modules/storage-role.bicep' = {
+  name: 'role-func-completions'
+  params: {
+    accountName: dataStorage.outputs.name
+    roleId: roles.queueDataContributor
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Queue Data Contributor on the data storage (the completion queue trigger and its poison queue)'
+  }
+}
+
+module functionsRanges 'modules/servicebus-role.bicep' = {
+  name: 'role-func-ranges'
+  params: {
+    namespaceName: serviceBus.outputs.namespaceName
+    queueName: rangeQueue
+    roleId: roles.serviceBusDataSender
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Azure Service Bus Data Sender on the range queue (dispatch)'
+  }
+}
+
+module functionsCosmos 'modules/cosmos-role.bicep' = {
+  name: 'role-func-cosmos'
+  params: {
+    accountName: cosmos.outputs.accountName
+    principalId: functions.outputs.principalId
+  }
+}
+
+// Worker: reads slides and models, writes range outputs and pictures, takes ranges, sends notices, pulls its image.
+module workerSlides 'modules/storage-role.bicep' = {
+  name: 'role-worker-slides'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: slidesContainer
+    roleId: roles.blobDataReader
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Storage Blob Data Reader on slides (downloads the slide version it is sent)'
+  }
+}
+
+module workerModels 'modules/storage-role.bicep' = {
+  name: 'role-worker-models'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: modelsContainer
+    roleId: roles.blobDataReader
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Storage Blob Data Reader on models (downloads model bundles)'
+  }
+}
+
+module workerResults 'modules/storage-role.bicep' = {
+  name: 'role-worker-results'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: resultsContainer
+    roleId: roles.blobDataContributor
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Storage Blob Data Contributor on results (writes plans, range Parquet and pictures)'
+  }
+}
+
+module workerNotices 'modules/storage-role.bicep' = {
+  name: 'role-worker-notices'
+  params: {
+    accountName: dataStorage.outputs.name
+    queueName: completionQueue
+    roleId: roles.queueDataMessageSender
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Storage Queue Data Message Sender on the completion queue (range notices)'
+  }
+}
+
+module workerRanges 'modules/servicebus-role.bicep' = {
+  name: 'role-worker-ranges'
+  params: {
+    namespaceName: serviceBus.outputs.namespaceName
+    queueName: rangeQueue
+    roleId: roles.serviceBusDataReceiver
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Azure Service Bus Data Receiver on the range queue (peek-lock, complete, dead-letter)'
+  }
+}
+
+module workerRangeScaler 'modules/servicebus-role.bicep' = {
+  name: 'role-worker-scaler'
+  params: {
+    namespaceName: serviceBus.outputs.namespaceName
+    queueName: rangeQueue
+    roleId: roles.serviceBusDataOwner
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Azure Service Bus Data Owner on the range queue only (the KEDA scaler reads the queue length, a manage operation)'
+  }
+}
+
+module workerPull 'modules/registry-role.bicep' = {
+  name: 'role-worker-pull'
+  params: {
+    registryName: registry.outputs.name
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: AcrPull on the registry (pulls its image by identity)'
+  }
+}
+
+output functionAppName string = functions.outputs.name
+output functionAppUrl string = 'https://${functions.outputs.defaultHostName}'
+output dataStorageAccount string = dataStorage.outputs.name
+output dataBlobEndpoint string = dataStorage.outputs.blobEndpoint
+output hostStorageAccount string = hostStorage.outputs.name
+output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
+output cosmosEndpoint string = cosmos.outputs.endpoint
+output registryLoginServer string = registry.outputs.loginServer
+output workerAppName string = worker.outputs.name
+output containerAppsEnvironment string = worker.outputs.environmentName
+output appInsightsName string = monitoring.outputs.appInsightsName

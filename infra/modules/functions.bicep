@@ -1,0 +1,142 @@
+@description('The Functions app on Flex Consumption (.NET isolated) with a system-assigned identity and identity-based connections only.')
+param location string
+param planName string
+param appName string
+param hostStorageName string
+param dataStorageName string
+param serviceBusNamespace string
+param cosmosEndpoint string
+param appInsightsName string
+param deploymentContainer string
+param modelPrefix string
+param tilesPerRange int
+param rangeDeadline string
+param maxRedispatches int
+param maximumInstanceCount int
+param instanceMemoryMB int
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageName
+}
+
+resource dataStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: dataStorageName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [
+        // The Functions host and the durable task hub (host.json names the hub), by identity.
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'AzureWebJobsStorage__blobServiceUri'
+          value: hostStorage.properties.primaryEndpoints.blob
+        }
+        {
+          name: 'AzureWebJobsStorage__queueServiceUri'
+          value: hostStorage.properties.primaryEndpoints.queue
+        }
+        {
+          name: 'AzureWebJobsStorage__tableServiceUri'
+          value: hostStorage.properties.primaryEndpoints.table
+        }
+        // The pipeline's data: slides, results, models and the completion queue (FunctionsSettings in the code).
+        {
+          name: 'PipelineStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'PipelineStorage__blobServiceUri'
+          value: dataStorage.properties.primaryEndpoints.blob
+        }
+        {
+          name: 'PipelineStorage__queueServiceUri'
+          value: dataStorage.properties.primaryEndpoints.queue
+        }
+        {
+          name: 'ServiceBus__fullyQualifiedNamespace'
+          value: '${serviceBusNamespace}.servicebus.windows.net'
+        }
+        {
+          name: 'Cosmos__accountEndpoint'
+          value: cosmosEndpoint
+        }
+        {
+          name: 'DeepSlide__ModelPrefix'
+          value: modelPrefix
+        }
+        {
+          name: 'DeepSlide__TilesPerRange'
+          value: string(tilesPerRange)
+        }
+        {
+          name: 'DeepSlide__RangeDeadline'
+          value: rangeDeadline
+        }
+        {
+          name: 'DeepSlide__MaxRedispatches'
+          value: string(maxRedispatches)
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
+        }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: '10.0'
+      }
+    }
+  }
+}
+
+output name string = app.name
+output id string = app.id
+output principalId string = app.identity.principalId
+output defaultHostName string = app.properties.defaultHostName

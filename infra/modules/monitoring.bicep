@@ -1,0 +1,30 @@
+@description('Log Analytics and workspace-based Application Insights, shared by the Functions app and the worker.')
+param location string
+param logAnalyticsName string
+param appInsightsName string
+param retentionDays int
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: logAnalyticsName
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: retentionDays
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: appInsightsName
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    DisableLocalAuth: false
+  }
+}
+
+output workspaceId string = workspace.id
+output appInsightsName string = appInsights.name

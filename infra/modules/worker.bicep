@@ -1,0 +1,171 @@
+@description('The GPU inference worker on Azure Container Apps: a serverless GPU workload profile, scaled 0-N by the tile-range queue.')
+param location string
+param environmentName string
+param appName string
+param workspaceId string
+param identityId string
+param identityClientId string
+param registryLoginServer string
+param image string
+
+@allowed([
+  'Consumption-GPU-NC8as-T4'
+  'Consumption-GPU-NC24-A100'
+])
+param gpuProfile string
+param maxReplicas int
+param dataBlobEndpoint string
+param dataQueueEndpoint string
+param serviceBusNamespace string
+param rangeQueue string
+param lockDuration string
+param maxDeliveryCount int
+param batchSize int
+param appInsightsName string
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+var gpuResources = gpuProfile == 'Consumption-GPU-NC8as-T4' ? {
+  cpu: json('8')
+  memory: '56Gi'
+} : {
+  cpu: json('24')
+  memory: '220Gi'
+}
+
+resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
+  name: environmentName
+  location: location
+  properties: {
+    appLogsConfiguration: {
+      destination: 'azure-monitor'
+    }
+    workloadProfiles: [
+      {
+        name: 'Consumption'
+        workloadProfileType: 'Consumption'
+      }
+      {
+        name: 'gpu'
+        workloadProfileType: gpuProfile
+      }
+    ]
+  }
+}
+
+// Logs go to the workspace through diagnostic settings, so no workspace key is handed to the environment.
+resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: environment
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource worker 'Microsoft.App/containerApps@2025-01-01' = {
+  name: appName
+  location: location
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environment.id
+    workloadProfileName: 'gpu'
+    configuration: {
+      activeRevisionsMode: 'Single'
+      registries: [
+        {
+          server: registryLoginServer
+          identity: identityId
+        }
+      ]
+    }
+    template: {
+      containers: [
+        {
+          name: 'worker'
+          image: image
+          resources: gpuResources
+          env: [
+            {
+              name: 'Worker__StorageBlobServiceUri'
+              value: dataBlobEndpoint
+            }
+            {
+              name: 'Worker__StorageQueueServiceUri'
+              value: dataQueueEndpoint
+            }
+            {
+              name: 'Worker__ServiceBusNamespace'
+              value: '${serviceBusNamespace}.servicebus.windows.net'
+            }
+            {
+              name: 'Worker__ManagedIdentityClientId'
+              value: identityClientId
+            }
+            {
+              name: 'Worker__RangeQueue'
+              value: rangeQueue
+            }
+            {
+              name: 'Worker__LockDuration'
+              value: lockDuration
+            }
+            {
+              name: 'Worker__MaxDeliveryCount'
+              value: string(maxDeliveryCount)
+            }
+            {
+              name: 'Worker__BatchSize'
+              value: string(batchSize)
+            }
+            {
+              name: 'Worker__Device'
+              value: 'Cuda'
+            }
+            {
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientId
+            }
+            {
+              name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+              value: appInsights.properties.ConnectionString
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: 0
+        maxReplicas: maxReplicas
+        rules: [
+          {
+            name: 'tile-ranges'
+            custom: {
+              type: 'azure-servicebus'
+              identity: identityId
+              metadata: {
+                namespace: serviceBusNamespace
+                queueName: rangeQueue
+                messageCount: '8'
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+output name string = worker.name
+output environmentName string = environment.name
