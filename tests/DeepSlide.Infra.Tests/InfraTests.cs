@@ -1,0 +1,246 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using DeepSlide.Functions;
+using DeepSlide.Pipeline;
+using DeepSlide.Pipeline.Cosmos;
+using DeepSlide.Worker;
+
+namespace DeepSlide.Infra.Tests;
+
+/// <summary>
+/// infra/ against the code: the template compiles and lints clean with the packaged bicep CLI, its security defaults
+/// hold, and every name, setting and role the code relies on is declared.
+/// </summary>
+public sealed partial class InfraTests
+{
+    [Theory]
+    [InlineData("build", "main.bicep")]
+    [InlineData("lint", "main.bicep")]
+    [InlineData("build-params", "main.dev.bicepparam")]
+    [InlineData("build-params", "main.prod.bicepparam")]
+    public void The_template_and_its_parameter_files_compile_and_lint_with_no_warning(string command, string file)
+    {
+        string output = Path.Combine(Directory.CreateTempSubdirectory("deepslide-bicep-").FullName, "out.json");
+        string[] arguments = command == "lint" ? [command, CompiledTemplate.InfraFile(file)] : [command, CompiledTemplate.InfraFile(file), "--outfile", output];
+        (int exit, string stdout, string stderr) = CompiledTemplate.Bicep(arguments);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Equal(string.Empty, (stdout + stderr).Trim());
+    }
+
+    [Fact]
+    public void No_module_comes_from_a_registry()
+    {
+        foreach (string file in Directory.GetFiles(CompiledTemplate.InfraFile(string.Empty), "*.bicep", SearchOption.AllDirectories))
+        {
+            Assert.DoesNotMatch(RegistryReference(), File.ReadAllText(file));
+        }
+    }
+
+    [Fact]
+    public void Storage_Service_Bus_Cosmos_and_the_registry_allow_no_keys_or_anonymous_access_and_need_TLS_1_2()
+    {
+        // Both accounts (the Functions host's and the pipeline's data) come from the one storage module.
+        List<JsonObject> accounts = CompiledTemplate.OfType("Microsoft.Storage/storageAccounts").ToList();
+        Assert.Equal(2, accounts.Count);
+        Assert.All(accounts, account =>
+        {
+            JsonNode storage = account["properties"]!;
+            Assert.Equal((false, false, "TLS1_2", true), ((bool)storage["allowSharedKeyAccess"]!, (bool)storage["allowBlobPublicAccess"]!, (string)storage["minimumTlsVersion"]!, (bool)storage["supportsHttpsTrafficOnly"]!));
+        });
+        Assert.All(CompiledTemplate.OfType("Microsoft.Storage/storageAccounts/blobServices/containers"), c => Assert.Equal("None", (string)c["properties"]!["publicAccess"]!));
+
+        JsonNode bus = CompiledTemplate.OfType("Microsoft.ServiceBus/namespaces").Single()["properties"]!;
+        Assert.Equal((true, "1.2"), ((bool)bus["disableLocalAuth"]!, (string)bus["minimumTlsVersion"]!));
+        JsonNode cosmos = CompiledTemplate.OfType("Microsoft.DocumentDB/databaseAccounts").Single()["properties"]!;
+        Assert.Equal((true, "Tls12"), ((bool)cosmos["disableLocalAuth"]!, (string)cosmos["minimalTlsVersion"]!));
+        Assert.False((bool)CompiledTemplate.OfType("Microsoft.ContainerRegistry/registries").Single()["properties"]!["adminUserEnabled"]!);
+        JsonNode site = CompiledTemplate.OfType("Microsoft.Web/sites").Single();
+        Assert.Equal(("SystemAssigned", true, "1.2", "Disabled"), ((string)site["identity"]!["type"]!, (bool)site["properties"]!["httpsOnly"]!, (string)site["properties"]!["siteConfig"]!["minTlsVersion"]!, (string)site["properties"]!["siteConfig"]!["ftpsState"]!));
+        Assert.Equal("FlexConsumption", (string)CompiledTemplate.OfType("Microsoft.Web/serverfarms").Single()["sku"]!["tier"]!);
+        Assert.Equal("dotnet-isolated", (string)site["properties"]!["functionAppConfig"]!["runtime"]!["name"]!);
+    }
+
+    [Fact]
+    public void No_secret_is_set_or_output_anywhere()
+    {
+        string template = CompiledTemplate.Template.ToJsonString();
+        Assert.DoesNotContain("AccountKey=", template, StringComparison.Ordinal);
+        Assert.DoesNotContain("SharedAccessKey", template, StringComparison.Ordinal);
+        Assert.DoesNotContain("listConnectionStrings", template, StringComparison.Ordinal);
+        foreach ((string module, JsonObject resource) in CompiledTemplate.Resources())
+        {
+            if (resource["properties"]?["template"]?["outputs"] is JsonObject outputs)
+            {
+                Assert.All(outputs, o => Assert.DoesNotContain("list", o.Value!.ToJsonString(), StringComparison.OrdinalIgnoreCase));
+            }
+        }
+
+        Assert.All(CompiledTemplate.Template["outputs"]!.AsObject(), o =>
+        {
+            Assert.DoesNotContain("key", o.Key, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("list", o.Value!.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        });
+
+        // The one key the template reads is the blob extension's, handed to Event Grid's webhook and never output.
+        Assert.Equal(1, Regex.Count(template, "listKeys"));
+        Assert.Contains("blobs_extension", CompiledTemplate.Module("slide-events").ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Containers_queues_database_partition_key_and_task_hub_are_the_ones_the_code_uses()
+    {
+        Assert.Equal(PipelineNames.SlidesContainer, (string)CompiledTemplate.Variable("slidesContainer")!);
+        Assert.Equal(PipelineNames.ResultsContainer, (string)CompiledTemplate.Variable("resultsContainer")!);
+        Assert.Equal(PipelineNames.ModelsContainer, (string)CompiledTemplate.Variable("modelsContainer")!);
+        Assert.Equal(PipelineNames.RangeQueue, (string)CompiledTemplate.Variable("rangeQueue")!);
+        Assert.Equal(PipelineNames.CompletionQueue, (string)CompiledTemplate.Variable("completionQueue")!);
+        Assert.Equal(PipelineNames.Database, (string)CompiledTemplate.Variable("databaseName")!);
+        Assert.Equal(PipelineNames.RunsContainer, (string)CompiledTemplate.Variable("runsContainer")!);
+        Assert.Equal("SlideUploaded", (string)CompiledTemplate.Variable("slideTriggerFunction")!);
+        Assert.Equal(CosmosSlideRunStore.PartitionKeyPath, (string)CompiledTemplate.Module("cosmos")["properties"]!["parameters"]!["partitionKeyPath"]!["value"]!);
+
+        JsonNode host = JsonNode.Parse(File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "host.json")))!;
+        Assert.Equal(PipelineNames.TaskHub, (string)host["extensions"]!["durableTask"]!["hubName"]!);
+
+        // The Functions triggers listen where the deployment delivers.
+        JsonArray functions = JsonNode.Parse(File.ReadAllText(FunctionsMetadataPath()))!.AsArray();
+        JsonNode blobTrigger = functions.Single(f => (string?)f!["name"] == "SlideUploaded")!["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "blobTrigger")!;
+        Assert.Equal(($"{PipelineNames.SlidesContainer}/{{*name}}", "EventGrid"), ((string)blobTrigger["path"]!, (string)blobTrigger["source"]!));
+        JsonNode queueTrigger = functions.Single(f => (string?)f!["name"] == "RangeCompleted")!["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "queueTrigger")!;
+        Assert.Equal(PipelineNames.CompletionQueue, (string)queueTrigger["queueName"]!);
+    }
+
+    [Fact]
+    public void Every_app_setting_the_Functions_app_reads_is_set_and_every_connection_is_identity_based()
+    {
+        HashSet<string> settings = CompiledTemplate.OfType("Microsoft.Web/sites").Single()["properties"]!["siteConfig"]!["appSettings"]!.AsArray()
+            .Select(s => (string)s!["name"]!).ToHashSet();
+        Assert.Superset(FunctionsSettings.Required.ToHashSet(), settings);
+        Assert.Superset(new HashSet<string> { FunctionsSettings.TilesPerRange, FunctionsSettings.RangeDeadline, FunctionsSettings.MaxRedispatches, "APPLICATIONINSIGHTS_CONNECTION_STRING" }, settings);
+
+        // Each trigger connection (and the host's own storage) by service URIs and the app's identity.
+        JsonArray functions = JsonNode.Parse(File.ReadAllText(FunctionsMetadataPath()))!.AsArray();
+        var connections = functions.SelectMany(f => f!["bindings"]!.AsArray()).Select(b => (string?)b!["connection"]).OfType<string>().Append("AzureWebJobsStorage").ToHashSet();
+        Assert.Contains(FunctionsSettings.PipelineStorage, connections);
+        foreach (string connection in connections)
+        {
+            Assert.Contains($"{connection}__blobServiceUri", settings);
+            Assert.Contains($"{connection}__queueServiceUri", settings);
+            Assert.Contains($"{connection}__credential", settings);
+            Assert.DoesNotContain(connection, settings);
+        }
+
+        Assert.Contains("AzureWebJobsStorage__tableServiceUri", settings);
+        Assert.DoesNotContain(settings, s => s.Contains("ConnectionString", StringComparison.OrdinalIgnoreCase) && s != "APPLICATIONINSIGHTS_CONNECTION_STRING");
+    }
+
+    [Fact]
+    public void Every_worker_setting_is_one_the_worker_reads_and_the_ones_it_needs_in_Azure_are_set()
+    {
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single();
+        HashSet<string> env = app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray().Select(e => (string)e!["name"]!).ToHashSet();
+        var options = typeof(WorkerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => p.Name).ToHashSet();
+        foreach (string name in env.Where(n => n.StartsWith("Worker__", StringComparison.Ordinal)))
+        {
+            Assert.Contains(name["Worker__".Length..], options);
+        }
+
+        Assert.Superset(
+            new HashSet<string> { "Worker__StorageBlobServiceUri", "Worker__StorageQueueServiceUri", "Worker__ServiceBusNamespace", "Worker__ManagedIdentityClientId", "Worker__LockDuration", "Worker__MaxDeliveryCount", "APPLICATIONINSIGHTS_CONNECTION_STRING" },
+            env);
+        Assert.DoesNotContain("Worker__StorageConnection", env);
+        Assert.DoesNotContain("Worker__ServiceBusConnection", env);
+    }
+
+    [Fact]
+    public void The_range_queue_and_the_worker_scaler_agree_with_the_code_and_the_worker_scales_to_zero()
+    {
+        JsonNode queue = CompiledTemplate.OfType("Microsoft.ServiceBus/namespaces/queues").Single()["properties"]!;
+        Assert.True((bool)queue["requiresDuplicateDetection"]!);
+        Assert.True((bool)queue["deadLetteringOnMessageExpiration"]!);
+        JsonObject main = CompiledTemplate.Template;
+        var defaults = new WorkerOptions();
+        Assert.Equal(defaults.MaxDeliveryCount, (int)main["parameters"]!["maxDeliveryCount"]!["defaultValue"]!);
+        Assert.Equal(defaults.LockDuration, System.Xml.XmlConvert.ToTimeSpan((string)main["parameters"]!["rangeLockDuration"]!["defaultValue"]!));
+
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single();
+        JsonNode scale = app["properties"]!["template"]!["scale"]!;
+        Assert.Equal(0, (int)scale["minReplicas"]!);
+        JsonNode rule = scale["rules"]!.AsArray().Single()!["custom"]!;
+        Assert.Equal("azure-servicebus", (string)rule["type"]!);
+        Assert.NotNull(rule["identity"]);
+        Assert.Equal("[parameters('rangeQueue')]", (string)rule["metadata"]!["queueName"]!);
+        Assert.Equal("[variables('rangeQueue')]", (string)CompiledTemplate.Module("worker")["properties"]!["parameters"]!["rangeQueue"]!["value"]!);
+        Assert.Equal("gpu", (string)app["properties"]!["workloadProfileName"]!);
+    }
+
+    [Fact]
+    public void Each_identity_holds_exactly_the_roles_the_code_needs()
+    {
+        JsonObject roles = CompiledTemplate.Variable("roles").AsObject();
+        string RoleName(string expression)
+        {
+            Match m = Regex.Match(expression, @"variables\('roles'\)\.(\w+)");
+            return m.Success ? m.Groups[1].Value : expression;
+        }
+
+        string Resolve(JsonNode? value) => value is null ? string.Empty : Regex.Match((string)value!, @"^\[variables\('(\w+)'\)\]$") is { Success: true } m ? (string)CompiledTemplate.Variable(m.Groups[1].Value)! : (string)value!;
+
+        var assigned = new List<string>();
+        foreach ((string _, JsonObject module) in CompiledTemplate.Resources().Where(r => (string?)r.Resource["type"] == "Microsoft.Resources/deployments" && ((string)r.Resource["name"]!).StartsWith("role-", StringComparison.Ordinal)))
+        {
+            JsonNode parameters = module["properties"]!["parameters"]!;
+            string principal = (string)parameters["principalId"]!["value"]!;
+            string who = principal.Contains("'functions'", StringComparison.Ordinal) ? "functions" : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker" : principal;
+            string role = parameters["roleId"] is { } r ? RoleName((string)r["value"]!) : ((string)module["name"]!).EndsWith("cosmos", StringComparison.Ordinal) ? "cosmosDataContributor" : "acrPull";
+            string account = (string?)parameters["accountName"]?["value"] is { } a ? a.Contains("'host-storage'", StringComparison.Ordinal) ? "host" : a.Contains("'data-storage'", StringComparison.Ordinal) ? "data" : string.Empty : string.Empty;
+            string scope = parameters["containerName"] is { } c ? $"{account}/{Resolve(c["value"])}" : parameters["queueName"] is { } q ? $"{account}{(account.Length > 0 ? "/" : string.Empty)}{Resolve(q["value"])}" : account;
+            assigned.Add($"{who} {role} {scope}".TrimEnd());
+            if (parameters["roleId"] is not null)
+            {
+                Assert.True(roles.ContainsKey(role), role);
+            }
+        }
+
+        Assert.True(assigned.Count == 16, string.Join("; ", assigned));
+        Assert.Equal(
+            new[]
+            {
+                "functions blobDataOwner host",
+                "functions queueDataContributor host",
+                "functions tableDataContributor host",
+                $"functions blobDataReader data/{PipelineNames.SlidesContainer}",
+                $"functions blobDataReader data/{PipelineNames.ModelsContainer}",
+                $"functions blobDataContributor data/{PipelineNames.ResultsContainer}",
+                "functions queueDataContributor data",
+                $"functions serviceBusDataSender {PipelineNames.RangeQueue}",
+                "functions cosmosDataContributor",
+                $"worker blobDataReader data/{PipelineNames.SlidesContainer}",
+                $"worker blobDataReader data/{PipelineNames.ModelsContainer}",
+                $"worker blobDataContributor data/{PipelineNames.ResultsContainer}",
+                $"worker queueDataMessageSender data/{PipelineNames.CompletionQueue}",
+                $"worker serviceBusDataReceiver {PipelineNames.RangeQueue}",
+                $"worker serviceBusDataOwner {PipelineNames.RangeQueue}",
+                "worker acrPull",
+            }.Order(),
+            assigned.Order());
+
+        // The built-in role ids, as Azure defines them.
+        Assert.Equal("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", (string)roles["blobDataOwner"]!);
+        Assert.Equal("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", (string)roles["blobDataReader"]!);
+        Assert.Equal("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", (string)roles["serviceBusDataSender"]!);
+        Assert.Equal("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", (string)roles["serviceBusDataReceiver"]!);
+        Assert.Contains("00000000-0000-0000-0000-000000000002", CompiledTemplate.Module("role-func-cosmos").ToJsonString(), StringComparison.Ordinal);
+    }
+
+    private static string FunctionsMetadataPath()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "functions.metadata");
+        Assert.True(File.Exists(path), $"{path} is written by the Functions build");
+        return path;
+    }
+
+    [GeneratedRegex(@"['""]br[:/]")]
+    private static partial Regex RegistryReference();
+}
