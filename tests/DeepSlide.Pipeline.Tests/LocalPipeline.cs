@@ -52,7 +52,10 @@ internal sealed class LocalPipeline : IAsyncDisposable
 
     public string BundleFolder => Path.Combine(Folder, "model");
 
-    /// <summary>A random-head bundle (fixed seed) with the default aggregators, uploaded under the pipeline's model prefix.</summary>
+    /// <summary>
+    /// A random-head bundle (fixed seed) with the default aggregators and an (untrained, seeded) attention MIL, so the
+    /// pipeline carries patch features too; uploaded under the pipeline's model prefix.
+    /// </summary>
     public async Task<ModelBundle> UploadModelAsync()
     {
         var random = new Random(3);
@@ -61,6 +64,7 @@ internal sealed class LocalPipeline : IAsyncDisposable
         {
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
+            Aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") },
         }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
         PipelineStores stores = await Storage.StoresAsync();
         foreach (string file in new[] { "manifest.json", "model.onnx" })

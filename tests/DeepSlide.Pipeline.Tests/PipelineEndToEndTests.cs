@@ -78,6 +78,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), runId, RunTimeout);
 
         await AssertSameAsClassifyAsync(pipeline, run, local);
+        Assert.Equal(["majority", "mean", "mil", "threshold"], run.Calls.Select(c => c.Method).Order());
         Assert.Equal(WorkItem.Ranges(local.Plan!.Tiles.Count, 8, 500).Count, run.RangesTotal);
         Assert.True(run.RangesTotal >= 3);
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
@@ -88,6 +89,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/masks/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync(run.Outputs["result"]));
+        Assert.NotNull(await stores.Results.GetVersionAsync(RunBlobs.RangeFeatures(runId, 0)));
 
         // One trace from the upload through dispatch and every worker step to aggregation.
         List<Activity> traced = spans.Where(a => Equals(a.GetTagItem("deepslide.run_id"), runId)).ToList();
