@@ -86,7 +86,7 @@ public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRu
             return await ProblemAsync(request, HttpStatusCode.NotFound, $"slide '{slideId}' has no run '{runId}'.");
         }
 
-        OrchestrationMetadata? live = RunStatus.IsFinal(run.Status) ? null : await client.GetInstanceAsync(runId, context.CancellationToken);
+        OrchestrationMetadata? live = RunStatus.IsFinal(run.Status) ? null : await client.GetInstanceAsync(runId, getInputsAndOutputs: true, context.CancellationToken);
         HttpResponseData response = request.CreateResponse(HttpStatusCode.OK);
         await response.WriteAsJsonAsync(new { run, progress = live?.SerializedCustomStatus });
         return response;
