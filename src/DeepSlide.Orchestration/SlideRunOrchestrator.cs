@@ -46,7 +46,16 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             IReadOnlyList<WorkItem> ranges = WorkItem.Ranges(tiles, request.TilesPerRange, request.MaxRanges);
             run = await RecordAsync(context, run with { RangesTotal = ranges.Count, Patches = tiles }, RunStatus.Running, seconds, started);
             DateTime inference = context.CurrentUtcDateTime;
-            IReadOnlyDictionary<string, RangeCompletion> classified = await waiter.RunAsync(ranges, done => context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count)));
+            // Custom status follows every range; the stored document every tenth of them, to keep history small.
+            int step = Math.Max(1, ranges.Count / 10);
+            IReadOnlyDictionary<string, RangeCompletion> classified = await waiter.RunAsync(ranges, async done =>
+            {
+                context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count));
+                if (done % step == 0 && done < ranges.Count)
+                {
+                    run = await RecordAsync(context, run with { RangesDone = done }, RunStatus.Running, seconds, started);
+                }
+            });
             seconds["inference"] = Elapsed(context, inference);
 
             // Worker time, summed over ranges: with the stage times it shows what the orchestration itself costs.
@@ -128,7 +137,7 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
 
     public int Redispatched { get; private set; }
 
-    public async Task<IReadOnlyDictionary<string, RangeCompletion>> RunAsync(IReadOnlyList<WorkItem> work, Action<int>? progress)
+    public async Task<IReadOnlyDictionary<string, RangeCompletion>> RunAsync(IReadOnlyList<WorkItem> work, Func<int, Task>? progress)
     {
         var pending = work.ToDictionary(w => w.Key);
         var done = new Dictionary<string, RangeCompletion>();
@@ -157,7 +166,10 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
                 }
 
                 done[notice.Key] = notice;
-                progress?.Invoke(done.Count);
+                if (progress is not null)
+                {
+                    await progress(done.Count);
+                }
                 continue;
             }
 
