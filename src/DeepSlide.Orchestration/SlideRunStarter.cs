@@ -5,7 +5,10 @@ using Microsoft.DurableTask.Client;
 
 namespace DeepSlide.Orchestration;
 
-/// <summary>What starting a run came to.</summary>
+/// <summary>
+/// What starting a run came to. Events racing each other for one upload may each report <see cref="Started"/>; the
+/// task hub still keeps one execution per run id.
+/// </summary>
 public sealed record RunStart(string? RunId, bool Started, string? Rejected)
 {
     public static RunStart Refused(string reason) => new(null, false, reason);
@@ -70,9 +73,10 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         {
             await client.ScheduleNewOrchestrationInstanceAsync(SlideRunOrchestrator.Name, request, new StartOrchestrationOptions(runId), cancellationToken);
         }
-        catch (Exception ex) when (ex is InvalidOperationException || ex.GetType().Name.Contains("RpcException", StringComparison.Ordinal))
+        catch (Exception)
         {
-            // Two events for the same upload raced past the check above: the other one started the run.
+            // Two events for the same upload raced past the check above (the client reports it as its transport's
+            // "already exists" error): the other one started the run.
             if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
             {
                 return new RunStart(runId, false, null);

@@ -229,6 +229,34 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
+    public async Task Events_for_one_upload_arriving_at_the_same_moment_make_one_run()
+    {
+        await using var pipeline = NewPipeline();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            string etag = $"\"0x{i}\"";
+            RunStart[] starts = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => host.Starter.StartForUploadAsync("lab-e/twice.svs", etag, pipeline.Options.ModelPrefix)));
+            Assert.Single(starts.Select(s => s.RunId).Distinct());
+        }
+
+        // Racing starts can each be accepted, but the task hub keeps one execution per id: one plan message and one
+        // run document per slide version (no worker runs here, so the runs wait in Planning).
+        IReadOnlyList<SlideRun> runs = [];
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(30); runs.Count < 3 && DateTime.UtcNow < deadline; await Task.Delay(250))
+        {
+            runs = await host.Runs.ListAsync("lab-e_twice.svs");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(3, (await host.Runs.ListAsync("lab-e_twice.svs")).Count);
+        var queue = pipeline.Storage.Queues().GetQueueClient(pipeline.Options.RangeQueue);
+        Azure.Storage.Queues.Models.PeekedMessage[] plans = (await queue.PeekMessagesAsync(32)).Value;
+        Assert.Equal(3, plans.Length);
+        Assert.Equal(3, plans.Select(p => TileRangeMessage.FromJson(p.Body.ToString()).RunId).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Blob_names_that_cannot_be_slides_are_refused_with_a_failed_run_that_says_why()
     {
         await using var pipeline = NewPipeline();
