@@ -24,6 +24,8 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Trigger);
 
+    private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(1);
+
     public Task<RunStart> StartForUploadAsync(string slideBlob, string slideETag, string modelPrefix, CancellationToken cancellationToken = default) =>
         StartAsync(slideBlob, slideETag, modelPrefix, PipelineNames.RunIdForUpload(slideBlob ?? string.Empty, slideETag), cancellationToken);
 
@@ -58,6 +60,25 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         }
 
         if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
+        {
+            return new RunStart(runId, false, null);
+        }
+
+        // Events for one upload can arrive together: the first to create the run's document starts it. A claim left
+        // by a starter that died before scheduling is taken over after a minute, so no upload is lost.
+        DateTimeOffset claimed = (clock ?? TimeProvider.System).GetUtcNow();
+        var claim = new SlideRun
+        {
+            Id = runId,
+            SlideId = SlideRun.SlideIdOf(slideBlob),
+            SlideBlob = slideBlob,
+            SlideETag = slideETag,
+            ModelPrefix = modelPrefix,
+            CreatedUtc = claimed,
+            UpdatedUtc = claimed,
+        };
+        if (!await store.TryCreateAsync(claim, cancellationToken)
+            && (await store.GetAsync(claim.SlideId, runId, cancellationToken) is not { Revision: 0 } stale || claimed - stale.UpdatedUtc < ClaimTimeout))
         {
             return new RunStart(runId, false, null);
         }

@@ -46,6 +46,19 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         await container.UpsertItemAsync(run, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
     }
 
+    public async Task<bool> TryCreateAsync(SlideRun run, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await container.CreateItemAsync(run, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
     // A single-partition query rather than a point read: it answers "none" the same way on Cosmos DB and on the local
     // cosmosdb-server (which fails a point read of a missing item with 500), for about 3 RU instead of 1.
     public async Task<SlideRun?> GetAsync(string slideId, string runId, CancellationToken cancellationToken = default) =>

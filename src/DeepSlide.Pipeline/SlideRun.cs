@@ -90,6 +90,9 @@ public interface ISlideRunStore
 {
     Task UpsertAsync(SlideRun run, CancellationToken cancellationToken = default);
 
+    /// <summary>Stores the run only if no document with its id exists yet; false when one does.</summary>
+    Task<bool> TryCreateAsync(SlideRun run, CancellationToken cancellationToken = default);
+
     Task<SlideRun?> GetAsync(string slideId, string runId, CancellationToken cancellationToken = default);
 
     /// <summary>A slide's runs, newest first.</summary>

@@ -110,7 +110,7 @@ public sealed class RunsApiTests : IAsyncLifetime
             }
         }
 
-        Assert.Equal([runId, secondId], runs.EnumerateArray().Select(r => r.GetProperty("id").GetString()).Order());
+        Assert.Equal(new[] { runId, secondId }.Order(), runs.EnumerateArray().Select(r => r.GetProperty("id").GetString()).Order());
         Assert.Equal("v2", runs.EnumerateArray().Single(r => r.GetProperty("id").GetString() == secondId).GetProperty("modelPrefix").GetString());
 
         (HttpStatusCode found, JsonElement one, _) = await CallAsync(c => Api.GetAsync(new FakeRequest(c, "GET"), "lab-a_case 7.svs", runId, Host.Client, c));

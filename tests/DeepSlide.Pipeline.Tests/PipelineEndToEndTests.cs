@@ -257,6 +257,31 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
+    public async Task A_claim_left_by_a_starter_that_died_is_taken_over_after_a_minute_and_a_fresh_one_is_not()
+    {
+        await using var pipeline = NewPipeline();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        foreach ((string etag, int minutesAgo, bool started) in new[] { ("\"0xa\"", 2, true), ("\"0xb\"", 0, false) })
+        {
+            string runId = PipelineNames.RunIdForUpload("lab-f/claimed.svs", etag);
+            DateTimeOffset then = DateTimeOffset.UtcNow.AddMinutes(-minutesAgo);
+            Assert.True(await host.Runs.TryCreateAsync(new SlideRun
+            {
+                Id = runId,
+                SlideId = "lab-f_claimed.svs",
+                SlideBlob = "lab-f/claimed.svs",
+                SlideETag = etag,
+                ModelPrefix = pipeline.Options.ModelPrefix,
+                CreatedUtc = then,
+                UpdatedUtc = then,
+            }));
+            RunStart start = await host.Starter.StartForUploadAsync("lab-f/claimed.svs", etag, pipeline.Options.ModelPrefix);
+            Assert.Equal((runId, started), (start.RunId, start.Started));
+            Assert.Equal(started, await host.Client.GetInstanceAsync(runId) is not null);
+        }
+    }
+
+    [Fact]
     public async Task Blob_names_that_cannot_be_slides_are_refused_with_a_failed_run_that_says_why()
     {
         await using var pipeline = NewPipeline();

@@ -62,6 +62,16 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
     }
 
     [Fact]
+    public async Task Creating_a_run_that_exists_is_refused_and_leaves_it_as_it_was()
+    {
+        CosmosSlideRunStore store = await Store();
+        SlideRun first = Run("s4.svs", "run-4", 0);
+        Assert.True(await store.TryCreateAsync(first));
+        Assert.False(await store.TryCreateAsync(first with { Status = RunStatus.Failed }));
+        Assert.Equal(RunStatus.Planning, (await store.GetAsync("s4.svs", "run-4"))!.Status);
+    }
+
+    [Fact]
     public async Task A_slides_runs_are_listed_newest_first_and_only_its_own()
     {
         CosmosSlideRunStore store = await Store();
