@@ -24,7 +24,7 @@ builder.Services.AddSingleton<ITileRangeTransport>(sp =>
     var queue = new TileRangeQueueOptions();
     return Setting(FunctionsSettings.ServiceBusNamespace) is { Length: > 0 } ns
         ? new ServiceBusTransport(new ServiceBusClient(ns, new DefaultAzureCredential()), queue)
-        : StorageQueueTransport.CreateAsync(sp.GetRequiredService<StorageAccount>().Queues(), queue).GetAwaiter().GetResult();
+        : StorageQueueTransport.CreateAsync(sp.GetRequiredService<StorageAccount>().Queues(), queue, sp.GetRequiredService<StorageAccount>().CreatesResources).GetAwaiter().GetResult();
 });
 builder.Services.AddSingleton<ISlideRunStore>(_ =>
 {
