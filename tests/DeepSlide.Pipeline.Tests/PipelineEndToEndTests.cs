@@ -156,7 +156,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
-    public async Task A_corrupt_slide_and_a_text_file_end_failed_with_the_reason_and_their_messages_are_poisoned_once()
+    public async Task A_corrupt_slide_and_a_text_file_end_failed_with_the_reason_their_messages_poisoned_once_and_a_blank_image_ends_with_no_tissue()
     {
         await using var pipeline = NewPipeline();
         await pipeline.UploadModelAsync();
@@ -179,6 +179,20 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
             Assert.Contains("the plan step failed", run.Error);
             Assert.Contains(reason, run.Error);
         }
+
+        // A readable image with no tissue is not a failure: the run ends NoTissue, with nothing dispatched.
+        using (var blank = new SkiaSharp.SKBitmap(1200, 900))
+        {
+            blank.Erase(SkiaSharp.SKColors.White);
+            using SkiaSharp.SKData png = blank.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            await File.WriteAllBytesAsync(Path.Combine(_folder, "blank.png"), png.ToArray());
+        }
+
+        BlobVersion blankVersion = await pipeline.UploadSlideAsync("lab-c/blank.png", Path.Combine(_folder, "blank.png"));
+        SlideRun empty = await host.WaitForRunAsync("lab-c_blank.png", PipelineNames.RunIdForUpload("lab-c/blank.png", blankVersion.ETag), RunTimeout);
+        Assert.Equal((RunStatus.NoTissue, 0, 0), (empty.Status, empty.RangesTotal, empty.Patches));
+        Assert.Contains("no tissue", empty.Error);
+        Assert.Empty(empty.Calls);
 
         await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
         IReadOnlyList<(TileRangeMessage Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
