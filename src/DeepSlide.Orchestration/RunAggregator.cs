@@ -15,19 +15,21 @@ namespace DeepSlide.Orchestration;
 /// </summary>
 public sealed class RunAggregator(PipelineStores stores, string scratch)
 {
+    private const string MissingOutput = "a completed range's output is not stored.";
+
     public async Task<AggregateOutcome> AggregateAsync(AggregateRequest request, CancellationToken cancellationToken = default)
     {
         using Activity? span = DispatchActivity.Tracing.StartActivity("aggregate", ActivityKind.Internal, request.Run.TraceParent);
         span?.SetTag("deepslide.run_id", request.RunId);
         var watch = Stopwatch.StartNew();
         string manifestBlob = $"{request.Run.ModelPrefix.TrimEnd('/')}/manifest.json";
-        BlobVersion manifestVersion = await stores.Models.GetVersionAsync(manifestBlob, cancellationToken)
-            ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestBlob, "no model bundle is stored under this prefix.");
-        ModelManifest manifest = ModelManifestJson.Parse(await PipelineStores.ReadTextAsync(stores.Models, manifestBlob, scratch, cancellationToken), manifestBlob);
+        (string manifestJson, BlobVersion manifestVersion) = await PipelineStores.ReadTextAsync(
+            stores.Models, manifestBlob, scratch, "no model bundle is stored under this prefix.", DeepSlideErrorReason.InvalidModel, cancellationToken);
+        ModelManifest manifest = ModelManifestJson.Parse(manifestJson, manifestBlob);
         IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(manifest);
         bool needsFeatures = aggregators.Any(a => a.NeedsFeatures);
         string planBlob = RunBlobs.Plan(request.RunId);
-        TilePlan plan = TilePlanJson.Deserialize(await PipelineStores.ReadTextAsync(stores.Results, planBlob, scratch, cancellationToken), planBlob);
+        TilePlan plan = TilePlanJson.Deserialize((await PipelineStores.ReadTextAsync(stores.Results, planBlob, scratch, cancellationToken: cancellationToken)).Text, planBlob);
         if (plan.Tiles.Count != request.Patches)
         {
             throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, planBlob, $"the plan has {plan.Tiles.Count} tiles, but the run planned {request.Patches}.");
@@ -43,7 +45,7 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
             foreach (WorkItem range in request.Ranges.OrderBy(r => r.Range))
             {
                 string blob = RunBlobs.Range(request.RunId, range.Range);
-                await DownloadAsync(blob, local, cancellationToken);
+                await PipelineStores.DownloadCurrentAsync(stores.Results, blob, local, MissingOutput, cancellationToken: cancellationToken);
                 PatchProbabilities part = await PatchParquet.ReadProbabilitiesAsync(local, manifest.Classes, cancellationToken);
                 if (part.Count != range.Count)
                 {
@@ -54,7 +56,7 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
                 if (needsFeatures)
                 {
                     string featuresBlob = RunBlobs.RangeFeatures(request.RunId, range.Range);
-                    await DownloadAsync(featuresBlob, local, cancellationToken);
+                    await PipelineStores.DownloadCurrentAsync(stores.Results, featuresBlob, local, MissingOutput, cancellationToken: cancellationToken);
                     ReadOnlySpan<float> rows = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(local, cancellationToken));
                     int featureCount = range.Count == 0 ? 0 : rows.Length / range.Count;
                     features ??= new float[request.Patches * featureCount];
@@ -85,12 +87,5 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
         {
             File.Delete(local);
         }
-    }
-
-    private async Task DownloadAsync(string blob, string path, CancellationToken cancellationToken)
-    {
-        BlobVersion version = await stores.Results.GetVersionAsync(blob, cancellationToken)
-            ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, blob, "a completed range's output is not stored.");
-        await stores.Results.DownloadAsync(blob, version.ETag, path, cancellationToken);
     }
 }

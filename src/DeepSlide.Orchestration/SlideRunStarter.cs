@@ -5,10 +5,7 @@ using Microsoft.DurableTask.Client;
 
 namespace DeepSlide.Orchestration;
 
-/// <summary>
-/// What starting a run came to. Events racing each other for one upload may each report <see cref="Started"/>; the
-/// task hub still keeps one execution per run id.
-/// </summary>
+/// <summary>What starting a run came to: of events racing for one upload, one reports <see cref="Started"/>.</summary>
 public sealed record RunStart(string? RunId, bool Started, string? Rejected)
 {
     public static RunStart Refused(string reason) => new(null, false, reason);
@@ -36,25 +33,26 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
     {
         using Activity? span = Tracing.StartActivity("slide uploaded", ActivityKind.Consumer);
         span?.SetTag("deepslide.run_id", runId);
+        SlideRun NewRun(string blob)
+        {
+            DateTimeOffset now = (clock ?? TimeProvider.System).GetUtcNow();
+            return new SlideRun
+            {
+                Id = runId,
+                SlideId = SlideRun.SlideIdOf(blob),
+                SlideBlob = blob,
+                SlideETag = slideETag,
+                ModelPrefix = modelPrefix,
+                CreatedUtc = now,
+                UpdatedUtc = now,
+            };
+        }
+
         if (SlideBlobName.Problem(slideBlob) is { } problem)
         {
             string printable = SlideBlobName.Printable(slideBlob);
             string reason = $"slide blob '{printable}' was rejected: {problem}";
-            DateTimeOffset now = (clock ?? TimeProvider.System).GetUtcNow();
-            await store.UpsertAsync(
-                new SlideRun
-                {
-                    Id = runId,
-                    SlideId = SlideRun.SlideIdOf(printable),
-                    SlideBlob = printable,
-                    SlideETag = slideETag,
-                    ModelPrefix = modelPrefix,
-                    Status = RunStatus.Failed,
-                    Error = reason,
-                    CreatedUtc = now,
-                    UpdatedUtc = now,
-                },
-                cancellationToken);
+            await store.UpsertAsync(NewRun(printable) with { Status = RunStatus.Failed, Error = reason }, cancellationToken);
             span?.SetStatus(ActivityStatusCode.Error, reason);
             return RunStart.Refused(reason);
         }
@@ -66,19 +64,9 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
 
         // Events for one upload can arrive together: the first to create the run's document starts it. A claim left
         // by a starter that died before scheduling is taken over after a minute, so no upload is lost.
-        DateTimeOffset claimed = (clock ?? TimeProvider.System).GetUtcNow();
-        var claim = new SlideRun
-        {
-            Id = runId,
-            SlideId = SlideRun.SlideIdOf(slideBlob),
-            SlideBlob = slideBlob,
-            SlideETag = slideETag,
-            ModelPrefix = modelPrefix,
-            CreatedUtc = claimed,
-            UpdatedUtc = claimed,
-        };
+        SlideRun claim = NewRun(slideBlob);
         if (!await store.TryCreateAsync(claim, cancellationToken)
-            && (await store.GetAsync(claim.SlideId, runId, cancellationToken) is not { Revision: 0 } stale || claimed - stale.UpdatedUtc < ClaimTimeout))
+            && (await store.GetAsync(claim.SlideId, runId, cancellationToken) is not { Revision: 0 } stale || claim.CreatedUtc - stale.UpdatedUtc < ClaimTimeout))
         {
             return new RunStart(runId, false, null);
         }
@@ -96,8 +84,8 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         }
         catch (Exception)
         {
-            // Two events for the same upload raced past the check above (the client reports it as its transport's
-            // "already exists" error): the other one started the run.
+            // A starter that took over a stale claim can race the one that left it (the client reports its
+            // transport's "already exists" error): the other one started the run.
             if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
             {
                 return new RunStart(runId, false, null);

@@ -93,6 +93,7 @@ internal sealed class SlideWatcherService(BlobContainerClient slides, SlideRunSt
             {
                 await foreach (BlobItem blob in slides.GetBlobsAsync(cancellationToken: stoppingToken))
                 {
+                    // Listings give ETags bare; the pipeline passes them quoted, as a blob's properties give them.
                     string etag = blob.Properties.ETag?.ToString("H") ?? string.Empty;
                     if (_seen.Add($"{blob.Name}\n{etag}"))
                     {

@@ -22,17 +22,38 @@ public interface IBlobStore
 /// <summary>The pipeline's three containers: slides as labs upload them, model bundles, and every run's outputs.</summary>
 public sealed record PipelineStores(IBlobStore Slides, IBlobStore Results, IBlobStore Models)
 {
-    /// <summary>Reads a small blob (a plan, a manifest) whole, or fails naming it when it is not stored.</summary>
-    public static async Task<string> ReadTextAsync(IBlobStore store, string blob, string scratch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Downloads the blob's current version to <paramref name="path"/> and returns that version, or fails naming the
+    /// blob (with <paramref name="reason"/> and <paramref name="problem"/>) when it is not stored.
+    /// </summary>
+    public static async Task<BlobVersion> DownloadCurrentAsync(
+        IBlobStore store,
+        string blob,
+        string path,
+        string problem = "the blob is not stored.",
+        DeepSlideErrorReason reason = DeepSlideErrorReason.FileNotFound,
+        CancellationToken cancellationToken = default)
     {
-        BlobVersion version = await store.GetVersionAsync(blob, cancellationToken)
-            ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, blob, "the blob is not stored.");
+        BlobVersion version = await store.GetVersionAsync(blob, cancellationToken) ?? throw new DeepSlideException(reason, blob, problem);
+        await store.DownloadAsync(blob, version.ETag, path, cancellationToken);
+        return version;
+    }
+
+    /// <summary>Reads a small blob (a plan, a manifest) whole, with the version read, or fails naming it when it is not stored.</summary>
+    public static async Task<(string Text, BlobVersion Version)> ReadTextAsync(
+        IBlobStore store,
+        string blob,
+        string scratch,
+        string problem = "the blob is not stored.",
+        DeepSlideErrorReason reason = DeepSlideErrorReason.FileNotFound,
+        CancellationToken cancellationToken = default)
+    {
         Directory.CreateDirectory(scratch);
         string local = Path.Combine(scratch, $"{Guid.NewGuid():N}.txt");
         try
         {
-            await store.DownloadAsync(blob, version.ETag, local, cancellationToken);
-            return await File.ReadAllTextAsync(local, cancellationToken);
+            BlobVersion version = await DownloadCurrentAsync(store, blob, local, problem, reason, cancellationToken);
+            return (await File.ReadAllTextAsync(local, cancellationToken), version);
         }
         finally
         {

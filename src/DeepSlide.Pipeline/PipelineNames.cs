@@ -19,12 +19,18 @@ public static class PipelineNames
     public const string TaskHub = "DeepSlideHub";
     public const string DefaultModelPrefix = "default";
 
-    /// <summary>Runs started by an upload: the same slide version always maps to the same run, so a repeated event starts nothing.</summary>
-    public static string RunIdForUpload(string slideBlob, string slideETag) => "run-" + Hash($"{slideBlob}\n{slideETag}", 32);
+    /// <summary>
+    /// Runs started by an upload: the same slide version always maps to the same run, so a repeated event starts
+    /// nothing. ETags are compared without their quotes: a blob listing and Event Grid give them bare, a blob's
+    /// properties quoted.
+    /// </summary>
+    public static string RunIdForUpload(string slideBlob, string slideETag) => "run-" + Hash($"{slideBlob}\n{BareETag(slideETag)}", 32);
 
     /// <summary>Runs asked for by a person (another model, a retry): <paramref name="request"/> tells them apart.</summary>
     public static string RunIdForRerun(string slideBlob, string slideETag, string modelPrefix, string request) =>
-        "rerun-" + Hash($"{slideBlob}\n{slideETag}\n{modelPrefix}\n{request}", 32);
+        "rerun-" + Hash($"{slideBlob}\n{BareETag(slideETag)}\n{modelPrefix}\n{request}", 32);
+
+    private static string BareETag(string etag) => etag.Trim('"');
 
     internal static string Hash(string text, int hexChars) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..hexChars];
 }

@@ -1,3 +1,4 @@
+using DeepSlide.Models;
 using DeepSlide.Inference;
 using DeepSlide.Pipeline;
 
@@ -43,13 +44,11 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
     {
         string local = Path.Combine(folder, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prefix}|{manifest.ETag}")))[..16]);
         Directory.CreateDirectory(local);
-        await store.DownloadAsync(manifest.Name, manifest.ETag, Path.Combine(local, ModelBundle.ManifestFileName), cancellationToken);
-        string onnxName = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(local, ModelBundle.ManifestFileName), cancellationToken))
-            .RootElement.GetProperty("onnx").GetProperty("file").GetString() ?? "model.onnx";
-        string onnxBlob = $"{prefix.TrimEnd('/')}/{onnxName}";
-        BlobVersion onnx = await store.GetVersionAsync(onnxBlob, cancellationToken)
-            ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, onnxBlob, "the model file named in the manifest is not stored.");
-        await store.DownloadAsync(onnx.Name, onnx.ETag, Path.Combine(local, onnxName), cancellationToken);
+        string manifestPath = Path.Combine(local, ModelBundle.ManifestFileName);
+        await store.DownloadAsync(manifest.Name, manifest.ETag, manifestPath, cancellationToken);
+        string onnxFile = ModelManifestJson.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken), manifest.Name).Onnx.File;
+        await PipelineStores.DownloadCurrentAsync(
+            store, $"{prefix.TrimEnd('/')}/{onnxFile}", Path.Combine(local, onnxFile), "the model file named in the manifest is not stored.", DeepSlideErrorReason.InvalidModel, cancellationToken);
         return PatchClassifier.Load(ModelBundle.Load(local), options);
     }
 }

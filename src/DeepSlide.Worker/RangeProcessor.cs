@@ -78,7 +78,11 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
             await PatchParquet.WriteAsync(tiles, patches, local, cancellationToken);
             if (patches.Features is { } features)
             {
-                await File.WriteAllBytesAsync(local + ".features", MemoryMarshal.AsBytes(features.AsSpan()).ToArray(), cancellationToken);
+                await using (FileStream file = File.Create(local + ".features"))
+                {
+                    file.Write(MemoryMarshal.AsBytes(features.AsSpan()));
+                }
+
                 await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.RangeFeatures(message.RunId, message.Range), local + ".features", cancellationToken);
             }
 
@@ -101,10 +105,7 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
         string folder = Scratch(string.Empty);
         try
         {
-            string patchesBlob = RunBlobs.Patches(message.RunId);
-            BlobVersion version = await stores.Results.GetVersionAsync(patchesBlob, cancellationToken)
-                ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, patchesBlob, "the merged patch predictions are not stored.");
-            await stores.Results.DownloadAsync(patchesBlob, version.ETag, parquet, cancellationToken);
+            await PipelineStores.DownloadCurrentAsync(stores.Results, RunBlobs.Patches(message.RunId), parquet, "the merged patch predictions are not stored.", cancellationToken: cancellationToken);
             PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, classifier.Manifest.Classes, cancellationToken);
             var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], classifier.ExecutionProvider, 0);
             IReadOnlyList<string> files = await WithSlideAsync(message, reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
@@ -154,7 +155,7 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
             }
         }
 
-        TilePlan plan = TilePlanJson.Deserialize(await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken), blob);
+        TilePlan plan = TilePlanJson.Deserialize((await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken: cancellationToken)).Text, blob);
         lock (_plans)
         {
             _plans.Insert(0, (blob, plan));

@@ -53,6 +53,7 @@ public sealed class MessageTests
     {
         Assert.Equal(PipelineNames.RunIdForUpload("a.svs", "\"1\""), PipelineNames.RunIdForUpload("a.svs", "\"1\""));
         Assert.NotEqual(PipelineNames.RunIdForUpload("a.svs", "\"1\""), PipelineNames.RunIdForUpload("a.svs", "\"2\""));
+        Assert.Equal(PipelineNames.RunIdForUpload("a.svs", "\"0x8DC1\""), PipelineNames.RunIdForUpload("a.svs", "0x8DC1"));
         Assert.NotEqual(PipelineNames.RunIdForRerun("a.svs", "\"1\"", "m", "r1"), PipelineNames.RunIdForRerun("a.svs", "\"1\"", "m", "r2"));
         Assert.Equal("lab_a_b.svs", SlideRun.SlideIdOf("lab/a\\b.svs"));
         string longId = SlideRun.SlideIdOf(Request.SlideBlob);

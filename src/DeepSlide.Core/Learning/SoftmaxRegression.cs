@@ -62,39 +62,20 @@ public sealed class SoftmaxModel
         SoftmaxInPlace(probabilities[..Classes]);
     }
 
-    public static void SoftmaxInPlace(Span<float> values)
+    /// <summary>Softmax in place, shifted by the maximum so large logits do not overflow (float or double).</summary>
+    public static void SoftmaxInPlace<T>(Span<T> values)
+        where T : System.Numerics.IFloatingPointIeee754<T>
     {
-        float max = float.NegativeInfinity;
-        foreach (float v in values)
+        T max = T.NegativeInfinity;
+        foreach (T v in values)
         {
-            max = Math.Max(max, v);
+            max = T.Max(max, v);
         }
 
-        float sum = 0;
+        T sum = T.Zero;
         for (int i = 0; i < values.Length; i++)
         {
-            values[i] = MathF.Exp(values[i] - max);
-            sum += values[i];
-        }
-
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] /= sum;
-        }
-    }
-
-    public static void SoftmaxInPlace(Span<double> values)
-    {
-        double max = double.NegativeInfinity;
-        foreach (double v in values)
-        {
-            max = Math.Max(max, v);
-        }
-
-        double sum = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = Math.Exp(values[i] - max);
+            values[i] = T.Exp(values[i] - max);
             sum += values[i];
         }
 
