@@ -8,6 +8,12 @@ namespace DeepSlide.Datasets;
 /// <summary>How a patch set was cut (tiling.json beside the patches), so a model trained on it records its resolution.</summary>
 public sealed record PatchTiling(int Window, int? Level, double? Mpp, double? Magnification, string Tissue)
 {
+    /// <summary>Class colours [r, g, b] from the annotations' QuPath classifications, when they gave any.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>>? Colours { get; init; }
+
+    /// <summary>How the patches were labelled: "slide", "annotations" (some slides), or "refined".</summary>
+    public string Labels { get; init; } = "slide";
+
     public const string FileName = "tiling.json";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DeepSlide.Annotations;
 using DeepSlide.Patches;
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
@@ -23,6 +24,15 @@ public sealed record PatchExtractionOptions
     public double MaxOverlapFactor { get; init; } = 4;
 
     public int JpegQuality { get; init; } = 95;
+
+    /// <summary>
+    /// A folder of QuPath GeoJSON region annotations, <c>{slide name}.geojson</c>. A slide with a file gets its
+    /// patches' labels from the regions; a slide without one keeps DeepSlide's rule (the slide's label).
+    /// </summary>
+    public string? AnnotationsFolder { get; init; }
+
+    /// <summary>The class of tissue outside every annotation on an annotated slide; such patches are left out when null.</summary>
+    public string? OutsideClass { get; init; }
 }
 
 public sealed record ClassExtraction(string ClassName, SplitPart Part, int Slides, double OverlapFactor, int Patches, int Duplicates, int RejectedByPurpleRule);
@@ -31,7 +41,14 @@ public sealed record ExtractionSummary(
     IReadOnlyList<SplitSlide> Split,
     IReadOnlyList<ClassExtraction> Classes,
     IReadOnlyList<string> SlidesWithoutTissue,
-    IReadOnlyList<string> Ignored);
+    IReadOnlyList<string> Ignored)
+{
+    /// <summary>Slides whose patches were labelled from region annotations.</summary>
+    public IReadOnlyList<string> Annotated { get; init; } = [];
+
+    /// <summary>Tissue patches of annotated slides left out because no class held most of their tissue.</summary>
+    public int LeftOutMixed { get; init; }
+}
 
 /// <summary>
 /// DeepSlide's training-patch extraction: patches from each split's slides into <c>{split}/{class}/</c>; minority
@@ -45,81 +62,140 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
         SlideDataset dataset = SlideDataset.Scan(inputFolder);
         IReadOnlyList<SplitSlide> split = DatasetSplit.Split(dataset, options.ValFraction, options.TestFraction, options.Seed);
 
+        if (options.OutsideClass is string outside && !dataset.Classes.Contains(outside))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, inputFolder, $"--outside names class '{outside}', which is not one of the classes ({string.Join(", ", dataset.Classes)}).");
+        }
+
+        if (options.AnnotationsFolder is string annotationsFolder && !Directory.Exists(annotationsFolder))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, annotationsFolder, "the annotations folder does not exist.");
+        }
+
         // First pass: plans at no overlap, to size each class and keep the masks for the second pass.
-        var planned = new Dictionary<string, (TilePlan Plan, ResolvedResolution Resolution)>();
+        var planned = new Dictionary<string, (TilePlan Plan, ResolvedResolution Resolution, PatchLabeller Labeller)>();
         foreach (SplitSlide s in split)
         {
             using ISlideReader reader = SlideReader.Open(s.Slide.Path);
             TilePlan plan = TilePlanner.Plan(reader, options.Tiling with { Stride = null });
-            planned[s.Slide.Path] = (plan, options.Tiling.Resolution.Resolve(reader.Info));
+            planned[s.Slide.Path] = (plan, options.Tiling.Resolution.Resolve(reader.Info), PatchLabeller.For(s.Slide, reader.Info, dataset.Classes, options));
         }
 
-        var trainCounts = dataset.Classes.ToDictionary(c => c, c => split.Where(s => s.Part == SplitPart.Train && s.Slide.ClassName == c).Sum(s => planned[s.Slide.Path].Plan.Tiles.Count));
+        var trainCounts = dataset.Classes.ToDictionary(c => c, _ => 0);
+        foreach (SplitSlide s in split.Where(s => s.Part == SplitPart.Train))
+        {
+            (TilePlan plan, _, PatchLabeller labeller) = planned[s.Slide.Path];
+            foreach (Tile tile in plan.Tiles)
+            {
+                if (labeller.Label(tile, plan).ClassName is string c)
+                {
+                    trainCounts[c]++;
+                }
+            }
+        }
+
         foreach ((string className, int count) in trainCounts)
         {
             if (count == 0)
             {
-                throw new DeepSlideException(DeepSlideErrorReason.NoTissue, Path.Combine(inputFolder, className), $"the training slides of class '{className}' have no tissue tiles.");
+                throw new DeepSlideException(DeepSlideErrorReason.NoTissue, Path.Combine(inputFolder, className), $"the training slides have no tissue tiles of class '{className}'.");
             }
         }
 
         int target = options.PatchesPerClass ?? trainCounts.Values.Max();
         var overlap = trainCounts.ToDictionary(kv => kv.Key, kv => Math.Clamp(Math.Sqrt(target / (double)kv.Value), 1, options.MaxOverlapFactor));
 
-        var results = new List<ClassExtraction>();
         var noTissue = new List<string>();
-        var manifest = new List<string> { "split,class,slide,x,y,tissue,file" };
+        var manifest = new List<string> { "split,class,slide,x,y,tissue,file,label_source" };
         var extracted = new Dictionary<(SplitPart, string), List<string>>();
+        var slidesOf = new Dictionary<(SplitPart, string), HashSet<string>>();
+        var rejectedOf = new Dictionary<(SplitPart, string), int>();
+        var sourceOf = new Dictionary<string, LabelSource>(StringComparer.Ordinal);
+        int leftOut = 0;
         foreach (SplitPart part in Enum.GetValues<SplitPart>())
         {
-            foreach (string className in dataset.Classes)
+            foreach (SplitSlide s in split.Where(s => s.Part == part))
             {
-                List<SplitSlide> slides = split.Where(s => s.Part == part && s.Slide.ClassName == className).ToList();
-                if (slides.Count == 0)
+                (TilePlan coarse, ResolvedResolution resolution, PatchLabeller labeller) = planned[s.Slide.Path];
+                double factor = part == SplitPart.Train ? overlap[s.Slide.ClassName] : 1;
+                int stride = TileGrid.StrideFromOverlap(options.Tiling.Window, factor);
+                using ISlideReader reader = SlideReader.Open(s.Slide.Path);
+                TilePlan plan = stride == coarse.Stride
+                    ? coarse
+                    : TilePlanner.Plan(reader.Info, resolution, options.Tiling with { Stride = stride }, coarse.Mask!);
+                if (plan.IsEmpty)
+                {
+                    noTissue.Add(s.Slide.Path);
+                    continue;
+                }
+
+                var labels = new Dictionary<int, RegionLabel>();
+                var wanted = new List<Tile>();
+                foreach (Tile tile in plan.Tiles)
+                {
+                    RegionLabel label = labeller.Label(tile, plan);
+                    if (label.ClassName is null)
+                    {
+                        leftOut++;
+                        continue;
+                    }
+
+                    labels[wanted.Count] = label;
+                    wanted.Add(tile with { Index = wanted.Count });
+                }
+
+                if (wanted.Count == 0)
                 {
                     continue;
                 }
 
-                double factor = part == SplitPart.Train ? overlap[className] : 1;
-                string folder = Path.Combine(outputFolder, part.ToString().ToLowerInvariant(), className);
-                Directory.CreateDirectory(folder);
-                var files = new List<string>();
-                int rejected = 0;
-                foreach (SplitSlide s in slides)
+                await foreach (Patch patch in PatchStream.ReadAsync(reader, plan with { Tiles = wanted }, cancellationToken: cancellationToken))
                 {
-                    (TilePlan coarse, ResolvedResolution resolution) = planned[s.Slide.Path];
-                    int stride = TileGrid.StrideFromOverlap(options.Tiling.Window, factor);
-                    using ISlideReader reader = SlideReader.Open(s.Slide.Path);
-                    TilePlan plan = stride == coarse.Stride
-                        ? coarse
-                        : TilePlanner.Plan(reader.Info, resolution, options.Tiling with { Stride = stride }, coarse.Mask!);
-                    if (plan.IsEmpty)
+                    using (patch)
                     {
-                        noTissue.Add(s.Slide.Path);
-                        continue;
-                    }
-
-                    await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, cancellationToken: cancellationToken))
-                    {
-                        using (patch)
+                        RegionLabel label = labels[patch.Tile.Index];
+                        string className = label.ClassName!;
+                        if (options.Tiling.TissueMethod == TissueMethod.Purple && !PurpleRule.IsTissue(patch.Pixels, patch.Size))
                         {
-                            if (options.Tiling.TissueMethod == TissueMethod.Purple && !PurpleRule.IsTissue(patch.Pixels, patch.Size))
-                            {
-                                rejected++;
-                                continue;
-                            }
-
-                            string name = PatchFileName.Format(s.Slide.Name, patch.Tile.X, patch.Tile.Y);
-                            string file = Path.Combine(folder, name);
-                            ImageFiles.Save(patch.Pixels, patch.Size, patch.Size, file, options.JpegQuality);
-                            files.Add(file);
-                            manifest.Add(Csv(part, className, s.Slide.Name, patch.Tile.X, patch.Tile.Y, patch.Tile.TissueFraction, Path.GetRelativePath(outputFolder, file)));
+                            rejectedOf[(part, className)] = rejectedOf.GetValueOrDefault((part, className)) + 1;
+                            continue;
                         }
+
+                        string folder = Path.Combine(outputFolder, part.ToString().ToLowerInvariant(), className);
+                        if (!extracted.TryGetValue((part, className), out List<string>? files))
+                        {
+                            Directory.CreateDirectory(folder);
+                            extracted[(part, className)] = files = [];
+                            slidesOf[(part, className)] = [];
+                        }
+
+                        string name = PatchFileName.Format(s.Slide.Name, patch.Tile.X, patch.Tile.Y);
+                        string file = Path.Combine(folder, name);
+                        ImageFiles.Save(patch.Pixels, patch.Size, patch.Size, file, options.JpegQuality);
+                        files.Add(file);
+                        sourceOf[file] = label.Source;
+                        slidesOf[(part, className)].Add(s.Slide.Name);
+                        manifest.Add(Csv(part, className, s.Slide.Name, patch.Tile.X, patch.Tile.Y, patch.Tile.TissueFraction, Path.GetRelativePath(outputFolder, file), label.Source));
                     }
                 }
+            }
+        }
 
-                results.Add(new ClassExtraction(className, part, slides.Count, factor, files.Count, 0, rejected));
-                extracted[(part, className)] = files;
+        var results = new List<ClassExtraction>();
+        foreach (SplitPart part in Enum.GetValues<SplitPart>())
+        {
+            foreach (string className in dataset.Classes)
+            {
+                if (extracted.TryGetValue((part, className), out List<string>? files))
+                {
+                    double factor = part == SplitPart.Train ? overlap[className] : 1;
+                    results.Add(new ClassExtraction(className, part, slidesOf[(part, className)].Count, factor, files.Count, 0, rejectedOf.GetValueOrDefault((part, className))));
+                }
+                else if (part == SplitPart.Train)
+                {
+                    results.Add(new ClassExtraction(className, part, 0, overlap[className], 0, 0, rejectedOf.GetValueOrDefault((part, className))));
+                    extracted[(part, className)] = [];
+                }
             }
         }
 
@@ -139,7 +215,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
                     PatchFileName.TryParse(source, out string slide, out long x, out long y);
                     string copy = Path.Combine(Path.GetDirectoryName(source)!, PatchFileName.Format(slide, x, y, duplicate: k + 1));
                     File.Copy(source, copy, overwrite: true);
-                    manifest.Add(Csv(r.Part, r.ClassName, slide, x, y, float.NaN, Path.GetRelativePath(outputFolder, copy)));
+                    manifest.Add(Csv(r.Part, r.ClassName, slide, x, y, float.NaN, Path.GetRelativePath(outputFolder, copy), sourceOf[source]));
                 }
 
                 results[i] = r with { Duplicates = wanted };
@@ -158,16 +234,28 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
 
         Directory.CreateDirectory(outputFolder);
         await File.WriteAllLinesAsync(Path.Combine(outputFolder, "patches.csv"), manifest, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(outputFolder, PatchTiling.FileName), PatchTiling.From(options.Tiling).ToJson(), cancellationToken);
+        var colours = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
+        foreach (var labeller in planned.Values.Select(p => p.Labeller).Where(l => l.Annotations is not null))
+        {
+            foreach ((string c, (byte r, byte g, byte b)) in labeller.Annotations!.Colours)
+            {
+                colours.TryAdd(c, [r, g, b]);
+            }
+        }
+
+        bool anyAnnotated = planned.Values.Any(p => p.Labeller.Annotations is not null);
+        PatchTiling tiling = PatchTiling.From(options.Tiling) with { Colours = colours.Count > 0 ? colours : null, Labels = anyAnnotated ? "annotations" : "slide" };
+        await File.WriteAllTextAsync(Path.Combine(outputFolder, PatchTiling.FileName), tiling.ToJson(), cancellationToken);
         await File.WriteAllLinesAsync(
             Path.Combine(outputFolder, "slides.csv"),
-            ["slide,class,split,path", .. split.Select(s => $"{s.Slide.Name},{s.Slide.ClassName},{s.Part.ToString().ToLowerInvariant()},{Path.GetFullPath(s.Slide.Path)}")],
+            [ValidationSlides.Header, .. split.Select(s => $"{s.Slide.Name},{s.Slide.ClassName},{s.Part.ToString().ToLowerInvariant()},{planned[s.Slide.Path].Labeller.Source},{Path.GetFullPath(s.Slide.Path)}")],
             cancellationToken);
-        return new ExtractionSummary(split, results, noTissue, dataset.Ignored);
+        var annotated = split.Where(s => planned[s.Slide.Path].Labeller.Annotations is not null).Select(s => s.Slide.Path).ToList();
+        return new ExtractionSummary(split, results, noTissue, dataset.Ignored) { Annotated = annotated, LeftOutMixed = leftOut };
     }
 
-    private static string Csv(SplitPart part, string className, string slide, long x, long y, float tissue, string file) =>
-        string.Create(CultureInfo.InvariantCulture, $"{part.ToString().ToLowerInvariant()},{Quote(className)},{Quote(slide)},{x},{y},{(float.IsNaN(tissue) ? string.Empty : tissue.ToString("0.###", CultureInfo.InvariantCulture))},{Quote(file)}");
+    private static string Csv(SplitPart part, string className, string slide, long x, long y, float tissue, string file, LabelSource source) =>
+        string.Create(CultureInfo.InvariantCulture, $"{part.ToString().ToLowerInvariant()},{Quote(className)},{Quote(slide)},{x},{y},{(float.IsNaN(tissue) ? string.Empty : tissue.ToString("0.###", CultureInfo.InvariantCulture))},{Quote(file)},{source.ToString().ToLowerInvariant()}");
 
     private static string Quote(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
 }

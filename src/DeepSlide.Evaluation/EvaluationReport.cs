@@ -5,6 +5,13 @@ namespace DeepSlide.Evaluation;
 
 public sealed record MethodEvaluation(string Method, ClassificationMetrics Metrics);
 
+/// <summary>
+/// Patch-level metrics against region truth: each patch's truth is the class of the region holding most of its area
+/// (or the slide's label on a slide without annotations). Mixed patches, where no class holds most of the area, are
+/// counted and left out.
+/// </summary>
+public sealed record RegionEvaluation(ClassificationMetrics Metrics, int AnnotatedSlides, int SlidesByLabel, int MixedPatchesLeftOut, string? OutsideClass);
+
 public sealed record ReaderEvaluation(string Reader, int Slides, double Accuracy, double BalancedAccuracy, double KappaWithModel, double KappaWithTruth);
 
 public sealed record EvaluationReport
@@ -14,6 +21,9 @@ public sealed record EvaluationReport
     public required IReadOnlyList<MethodEvaluation> Methods { get; init; }
 
     public MethodEvaluation? Patches { get; init; }
+
+    /// <summary>Patches scored against the region they lie in (region annotations), when annotations were given.</summary>
+    public RegionEvaluation? Regions { get; init; }
 
     /// <summary>The method pathologists are compared with.</summary>
     public required string PrimaryMethod { get; init; }
@@ -33,7 +43,8 @@ public sealed record EvaluationReport
 /// <summary>Joins classify results with labels and computes the report.</summary>
 public static class SlideEvaluator
 {
-    public static EvaluationReport Evaluate(IReadOnlyList<SlideResultFile> results, SlideLabels labels, BootstrapOptions? bootstrap = null, string primaryMethod = "threshold")
+    public static EvaluationReport Evaluate(
+        IReadOnlyList<SlideResultFile> results, SlideLabels labels, BootstrapOptions? bootstrap = null, string primaryMethod = "threshold", RegionTruth? regions = null)
     {
         IReadOnlyList<string> classes = results.FirstOrDefault(r => r.Classes.Count > 0)?.Classes
             ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, null, "no result names its classes.");
@@ -79,6 +90,7 @@ public static class SlideEvaluator
         }
 
         MethodEvaluation? patches = patchTruths.Count > 0 ? new MethodEvaluation("patches", Metrics.Compute(classes, patchTruths, patchCalls, patchScores)) : null;
+        RegionEvaluation? regionEvaluation = regions is null ? null : EvaluateRegions(joined, truths, classes, index, regions, bootstrap);
         string primary = methods.Contains(primaryMethod) ? primaryMethod : methods.FirstOrDefault() ?? primaryMethod;
         (IReadOnlyList<ReaderEvaluation> readers, int? rank) = CompareReaders(joined, labels, index, primary);
         return new EvaluationReport
@@ -86,6 +98,7 @@ public static class SlideEvaluator
             Classes = classes,
             Methods = evaluations,
             Patches = patches,
+            Regions = regionEvaluation,
             PrimaryMethod = primary,
             Readers = readers,
             ModelRankAmongReaders = rank,
@@ -93,6 +106,64 @@ public static class SlideEvaluator
             ResultWithoutLabel = results.Select(r => r.Slide).Except(labels.Truth.Keys).Order(StringComparer.Ordinal).ToList(),
             NotClassified = joined.Where(r => r.Status != "classified").Select(r => $"{r.Slide} ({r.Status}{(r.Error is null ? string.Empty : ": " + r.Error)})").ToList(),
         };
+    }
+
+    private static RegionEvaluation? EvaluateRegions(
+        List<SlideResultFile> joined, int[] slideTruths, IReadOnlyList<string> classes, Dictionary<string, int> index, RegionTruth regions, BootstrapOptions? bootstrap)
+    {
+        if (regions.OutsideClass is string outside && !index.ContainsKey(outside))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"--outside names class '{outside}', which is not one of the model's classes ({string.Join(", ", classes)}).");
+        }
+
+        var truths = new List<int>();
+        var calls = new List<int?>();
+        var scores = new List<double[]>();
+        int annotated = 0, byLabel = 0, mixed = 0;
+        for (int i = 0; i < joined.Count; i++)
+        {
+            SlideResultFile result = joined[i];
+            if (result.Patches.Count == 0)
+            {
+                continue;
+            }
+
+            Annotations.RegionAnnotations? annotations = regions.For(result.Slide, classes);
+            double size = result.Plan is { } plan ? plan.Window * plan.Downsample
+                : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, result.Slide, "its result has no plan geometry; classify it again with this version.");
+            if (annotations is null)
+            {
+                byLabel++;
+            }
+            else
+            {
+                annotated++;
+            }
+
+            foreach (PatchFile p in result.Patches)
+            {
+                int truth;
+                if (annotations is null)
+                {
+                    truth = slideTruths[i];
+                }
+                else if (annotations.LabelOf(p.X, p.Y, size, regions.OutsideClass).ClassName is string c)
+                {
+                    truth = index[c];
+                }
+                else
+                {
+                    mixed++;
+                    continue;
+                }
+
+                truths.Add(truth);
+                calls.Add(index.TryGetValue(p.Prediction, out int k) ? k : null);
+                scores.Add([.. p.Probabilities]);
+            }
+        }
+
+        return truths.Count == 0 ? null : new RegionEvaluation(Metrics.Compute(classes, truths, calls, scores, bootstrap), annotated, byLabel, mixed, regions.OutsideClass);
     }
 
     private static (IReadOnlyList<ReaderEvaluation>, int?) CompareReaders(List<SlideResultFile> joined, SlideLabels labels, Dictionary<string, int> index, string method)

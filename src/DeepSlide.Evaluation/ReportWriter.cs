@@ -41,7 +41,8 @@ public static class ReportWriter
         md.AppendLine();
         md.AppendLine("| method | accuracy (95% CI) | balanced accuracy (95% CI) | macro F1 | weighted F1 | macro AUC (95% CI) |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- |");
-        foreach (MethodEvaluation m in report.Methods.Concat(report.Patches is null ? [] : [report.Patches]))
+        MethodEvaluation? regions = report.Regions is { } region ? new MethodEvaluation(RegionsRow, region.Metrics) : null;
+        foreach (MethodEvaluation m in report.Methods.Concat(report.Patches is null ? [] : [report.Patches]).Concat(regions is null ? [] : [regions]))
         {
             ClassificationMetrics x = m.Metrics;
             md.AppendLine(string.Create(C, $"| {m.Method} | {x.Accuracy:0.000}{Ci(x.AccuracyInterval)} | {x.BalancedAccuracy:0.000}{Ci(x.BalancedAccuracyInterval)} | {x.Macro.F1:0.000} | {x.Weighted.F1:0.000} | {Value(x.MacroAuc)}{Ci(x.MacroAucInterval)} |"));
@@ -54,7 +55,13 @@ public static class ReportWriter
             md.AppendLine();
         }
 
-        foreach (MethodEvaluation m in report.Methods)
+        if (report.Regions is { } rg)
+        {
+            md.AppendLine(string.Create(C, $"The `{RegionsRow}` row scores each patch against the region it lies in: the class of the annotations covering most of its area{(rg.OutsideClass is null ? string.Empty : $", `{rg.OutsideClass}` outside every annotation")}. {rg.AnnotatedSlides} slide(s) had annotations and {rg.SlidesByLabel} were scored against their own label; {rg.MixedPatchesLeftOut} mixed patch(es), where no class covers most of the area, are left out."));
+            md.AppendLine();
+        }
+
+        foreach (MethodEvaluation m in report.Methods.Concat(regions is null ? [] : [regions]))
         {
             md.AppendLine($"## {m.Method}");
             md.AppendLine();
@@ -116,6 +123,9 @@ public static class ReportWriter
         List("Not classified (counted as wrong)", report.NotClassified);
         return md.ToString();
     }
+
+    /// <summary>The name of the patch-against-regions row in the tables.</summary>
+    public const string RegionsRow = "patches vs regions";
 
     private static string Value(double? v) => v is double d ? d.ToString("0.000", C) : "undefined";
 

@@ -123,7 +123,14 @@ public sealed record SlideResultFile(
     IReadOnlyList<string> Classes,
     IReadOnlyList<SlideCallFile> Calls,
     IReadOnlyList<PatchFile> Patches,
-    string? Error);
+    string? Error)
+{
+    /// <summary>The plan's geometry; absent for a slide that failed before planning.</summary>
+    public PlanFile? Plan { get; init; }
+}
+
+/// <summary>A result's tile geometry: a patch covers <c>Window * Downsample</c> level-0 pixels.</summary>
+public sealed record PlanFile(int Level, double Downsample, int Window, int Stride);
 
 public sealed record SlideCallFile(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
 

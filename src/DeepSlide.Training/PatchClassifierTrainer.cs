@@ -63,12 +63,14 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
 
         byte[] onnx = ClassifierGraph.Build(featurizer.Model, head).ToBytes();
         EpochLog best = log.Where(e => e.ValLoss is not null).OrderBy(e => e.ValLoss).FirstOrDefault() ?? log[^1];
+        PatchTiling tiling = PatchTiling.Read(patchRoot);
         var manifest = new ModelManifest
         {
             Classes = data.Classes,
+            ClassColours = tiling.Colours,
             Input = new ModelInput { Name = ResNetBackbone.InputName, Size = ResNetBackbone.InputSize, ChannelOrder = "RGB", PixelScale = 1, Mean = [0, 0, 0], Std = [1, 1, 1] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, IsSoftmax = true, Features = ResNetBackbone.FeaturesName, FeatureMap = ClassifierGraph.FeatureMapName },
-            Patch = PatchSpecOf(PatchTiling.Read(patchRoot)),
+            Patch = PatchSpecOf(tiling),
             Stain = stain is null ? new StainSpec() : new StainSpec { Method = stain.Method, Target = stain.Target },
             Aggregation = new AggregationSpec { NormalClass = data.Classes.Contains("benign") ? "benign" : null },
             Training = new TrainingProvenance

@@ -3,18 +3,18 @@ using SkiaSharp;
 namespace DeepSlide.Visualization;
 
 /// <summary>
-/// DeepSlide's class colour order (red, white, blue, green, purple, orange, black, pink, yellow), with a purple
-/// that is purple: DeepSlide's own "purple" entry draws yellow.
+/// Class colours: the colour-blind-safe Okabe–Ito palette by class index (DeepSlide's own palette drew its second
+/// class white, which cannot be seen on a slide), or the colour a class was given in QuPath when the model records one.
 /// </summary>
 public static class ClassColours
 {
-    public static IReadOnlyList<SKColor> Order { get; } =
-    [
-        new(220, 30, 30), new(255, 255, 255), new(30, 80, 220), new(30, 160, 60), new(128, 0, 160),
-        new(255, 140, 0), new(0, 0, 0), new(255, 105, 180), new(240, 220, 0),
-    ];
+    public static IReadOnlyList<SKColor> Order { get; } = Imaging.CategoricalPalette.OkabeIto.Select(c => new SKColor(c.R, c.G, c.B)).ToList();
 
     public static SKColor For(int classIndex) => Order[classIndex % Order.Count];
+
+    /// <summary>The colour of a named class: the given one when there is, else the palette's by index.</summary>
+    public static SKColor For(int classIndex, string className, IReadOnlyDictionary<string, (byte R, byte G, byte B)>? given) =>
+        given is not null && given.TryGetValue(className, out var c) ? new SKColor(c.R, c.G, c.B) : For(classIndex);
 
     /// <summary>Viridis-like ramp for probabilities in [0, 1]: dark blue through green to yellow.</summary>
     public static SKColor Ramp(double value)

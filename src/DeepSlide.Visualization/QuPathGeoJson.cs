@@ -11,7 +11,7 @@ namespace DeepSlide.Visualization;
 /// </summary>
 public static class QuPathGeoJson
 {
-    public static void Write(Stream stream, TilePlan plan, PatchProbabilities patches)
+    public static void Write(Stream stream, TilePlan plan, PatchProbabilities patches, IReadOnlyDictionary<string, (byte R, byte G, byte B)>? colours = null)
     {
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         json.WriteStartObject();
@@ -32,7 +32,7 @@ public static class QuPathGeoJson
             json.WriteEndObject();
             json.WriteStartObject("properties");
             json.WriteString("objectType", "detection");
-            Classification(json, patches.Classes[cls], cls);
+            Classification(json, patches.Classes[cls], cls, colours);
             json.WriteStartObject("measurements");
             json.WriteNumber("confidence", Math.Round(confidence, 6));
             ReadOnlySpan<float> row = patches.Row(i);
@@ -103,9 +103,9 @@ public static class QuPathGeoJson
         json.WriteEndObject();
     }
 
-    private static void Classification(Utf8JsonWriter json, string name, int index)
+    private static void Classification(Utf8JsonWriter json, string name, int index, IReadOnlyDictionary<string, (byte R, byte G, byte B)>? colours)
     {
-        var colour = ClassColours.For(index);
+        var colour = ClassColours.For(index, name, colours);
         json.WriteStartObject("classification");
         json.WriteString("name", name);
         json.WriteStartArray("color");

@@ -13,6 +13,9 @@ public sealed record PictureOptions
 
     /// <summary>Overlay opacity of a patch with confidence 1; lower confidences are fainter.</summary>
     public double MaxAlpha { get; init; } = 0.6;
+
+    /// <summary>Colours by class name (from the model's manifest); classes not named take the palette's.</summary>
+    public IReadOnlyDictionary<string, (byte R, byte G, byte B)>? ClassColours { get; init; }
 }
 
 /// <summary>
@@ -52,7 +55,7 @@ public sealed class SlidePictures : IDisposable
         for (int i = 0; i < patches.Count; i++)
         {
             (int cls, float confidence) = patches.Prediction(i);
-            paint.Color = ClassColours.For(cls).WithAlpha((byte)Math.Round(255 * Options.MaxAlpha * confidence));
+            paint.Color = ClassColours.For(cls, patches.Classes[cls], Options.ClassColours).WithAlpha((byte)Math.Round(255 * Options.MaxAlpha * confidence));
             canvas.DrawRect(TileRect(plan, plan.Tiles[i]), paint);
         }
 
@@ -159,7 +162,7 @@ public sealed class SlidePictures : IDisposable
         for (int c = 0; c < classes.Count; c++)
         {
             float y = box.Top + unit * (0.5f + c * 1.4f);
-            swatch.Color = ClassColours.For(c);
+            swatch.Color = ClassColours.For(c, classes[c], Options.ClassColours);
             var square = SKRect.Create(box.Left + unit * 0.4f, y, unit, unit);
             canvas.DrawRect(square, swatch);
             canvas.DrawRect(square, border);

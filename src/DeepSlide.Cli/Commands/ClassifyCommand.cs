@@ -27,7 +27,11 @@ internal static class ClassifyCommand
             string outFolder = parse.GetValue(output)!;
             IReadOnlyList<string> slides = FindSlides(parse.GetValue(input)!);
             Console.WriteLine($"model {bundle.Folder} ({string.Join(", ", bundle.Manifest.Classes)}) on {classifier.ExecutionProvider}, batch {classifier.BatchSize}; {slides.Count} slide(s)");
-            var pictureOptions = parse.GetValue(pictures) ? new Visualization.PictureOptions { Size = parse.GetValue(pictureSize) } : null;
+            if (bundle.Manifest.Aggregation.LearnedNotTrained is string why)
+            {
+                Console.WriteLine($"learned    not available: {why}");
+            }
+            var pictureOptions = parse.GetValue(pictures) ? new Visualization.PictureOptions { Size = parse.GetValue(pictureSize), ClassColours = bundle.Manifest.ColourMap() } : null;
             var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken, pictureOptions);
             await File.WriteAllTextAsync(Path.Combine(outFolder, "slides.csv"), ResultFiles.SlideCsv(results, bundle.Manifest.Classes), cancellationToken);
             PrintTable(results, aggregators);

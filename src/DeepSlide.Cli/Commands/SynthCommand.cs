@@ -15,13 +15,17 @@ internal static class SynthCommand
         var format = new Option<SyntheticFormat>("--format") { Description = "tiff (generic tiled pyramid), aperio (SVS-style) or jpeg (flat).", DefaultValueFactory = _ => SyntheticFormat.Tiff };
         var mixed = new Option<double>("--benign-fraction") { Description = "Share of each non-benign slide's tissue drawn as benign, for mixed slides.", DefaultValueFactory = _ => 0.25 };
         var sparse = new Option<bool>("--sparse") { Description = "Non-benign slides hold only 5-15% of their class's tissue, the rest benign (a set where attention MIL matters)." };
+        var mixedMode = new Option<bool>("--mixed") { Description = "Every non-benign slide holds 20-60% of its class's tissue, the rest benign (weak slide labels on mixed slides)." };
+        var truth = new Option<string?>("--truth") { Description = "Folder for the region truth: annotations/{slide}.geojson (QuPath GeoJSON of the non-benign regions), maps/{slide}.png and legend.json (default: <out>-truth)." };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed writes the same slides.", DefaultValueFactory = _ => 1 };
         var command = new Command("synth", "Write a labelled set of synthetic H&E-like slides (classes: " + string.Join(", ", TissueClassStyle.All.Select(s => s.Name)) + ").")
         {
-            output, perClass, width, height, format, mixed, sparse, seed,
+            output, perClass, width, height, format, mixed, sparse, mixedMode, truth, seed,
         };
         command.SetAction(parse =>
         {
+            string outFolder = parse.GetValue(output)!;
+            string truthFolder = parse.GetValue(truth) ?? Path.TrimEndingDirectorySeparator(outFolder) + "-truth";
             var written = SyntheticDataset.Write(
                 parse.GetValue(output)!,
                 new SyntheticDatasetOptions
@@ -32,10 +36,12 @@ internal static class SynthCommand
                     Format = parse.GetValue(format),
                     BenignFraction = parse.GetValue(mixed),
                     Sparse = parse.GetValue(sparse),
+                    Mixed = parse.GetValue(mixedMode),
+                    TruthFolder = truthFolder,
                     Seed = parse.GetValue(seed),
                 },
                 progress: line => Console.WriteLine(line));
-            Console.WriteLine($"wrote {written.Count} slides to {parse.GetValue(output)}");
+            Console.WriteLine($"wrote {written.Count} slides to {outFolder}, and their region truth to {truthFolder} ({SyntheticTruth.AnnotationsFolder}/ for --annotations)");
             return 0;
         });
         return command;

@@ -15,10 +15,12 @@ internal static class TilesCommand
         var perClass = new Option<int?>("--patches-per-class") { Description = "Training patches per class after balancing (default: the largest class's count)." };
         var maxOverlap = new Option<double>("--max-overlap") { Description = "Largest overlap factor for minority classes before duplication.", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed for the split and the duplication.", DefaultValueFactory = _ => 0 };
+        var annotations = new Option<string?>("--annotations") { Description = "Folder of QuPath GeoJSON region annotations, {slide name}.geojson: an annotated slide's patches take the class holding most of their tissue; other slides keep the slide's label." };
+        var outside = new Option<string?>("--outside") { Description = "Class of the tissue outside every annotation on annotated slides (typically the normal class); without it such patches are left out." };
         var tiling = new TilingOptionSet(TissueMethod.Purple);
         var command = new Command("tiles", "Extract balanced training patches from labelled slides, split train/val/test by slide (DeepSlide's method).")
         {
-            input, output, val, test, perClass, maxOverlap, seed,
+            input, output, val, test, perClass, maxOverlap, seed, annotations, outside,
         };
         tiling.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -31,6 +33,8 @@ internal static class TilesCommand
                 PatchesPerClass = parse.GetValue(perClass),
                 MaxOverlapFactor = parse.GetValue(maxOverlap),
                 Seed = parse.GetValue(seed),
+                AnnotationsFolder = parse.GetValue(annotations),
+                OutsideClass = parse.GetValue(outside),
             });
             string outFolder = parse.GetValue(output)!;
             ExtractionSummary summary = await extractor.ExtractAsync(parse.GetValue(input)!, outFolder, Console.WriteLine, cancellationToken);
@@ -42,6 +46,11 @@ internal static class TilesCommand
             foreach (string empty in summary.SlidesWithoutTissue)
             {
                 Console.WriteLine($"no tissue  {empty}: no patches");
+            }
+
+            if (parse.GetValue(annotations) is string folder)
+            {
+                Console.WriteLine($"labels     {summary.Annotated.Count} of {summary.Split.Count} slides labelled from annotations in {folder}; {summary.LeftOutMixed} mixed patches left out (no class holds most of their tissue)");
             }
 
             Console.WriteLine($"wrote {summary.Classes.Sum(c => c.Patches + c.Duplicates)} patches from {summary.Split.Count} slides to {outFolder}");

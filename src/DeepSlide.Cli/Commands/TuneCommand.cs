@@ -63,8 +63,10 @@ internal static class TuneCommand
         var accuracy = new Dictionary<string, double>();
         int[] truths = labelled.Select(s => s.Truth).ToArray();
         void Measure(ISlideAggregator a) => accuracy[a.Name] = SlideMetrics.BalancedAccuracy(truths, labelled.Select(s => a.Aggregate(s.Patches).Label is string l ? classes.IndexOf(l) : (int?)null).ToArray());
-        Measure(new MajorityVoteAggregator());
-        Measure(new MeanProbabilityAggregator());
+        Plateau? majorityShare = normal is null ? null : ThresholdTuner.TuneMinShare(labelled, share => new MajorityVoteAggregator(normal, share));
+        Plateau? meanShare = normal is null ? null : ThresholdTuner.TuneMinShare(labelled, share => new MeanProbabilityAggregator(normal, share));
+        Measure(new MajorityVoteAggregator(normal, majorityShare?.Chosen ?? 0));
+        Measure(new MeanProbabilityAggregator(normal, meanShare?.Chosen ?? 0));
         accuracy["threshold"] = tuning.BalancedAccuracy;
         if (learned is not null)
         {
@@ -77,16 +79,30 @@ internal static class TuneCommand
             {
                 Thresholds = classes.Select((c, i) => (c, tuning.Thresholds[i])).ToDictionary(p => p.c, p => p.Item2),
                 MinShare = tuning.MinShare,
+                MinShares = normal is null ? null : new Dictionary<string, double> { ["majority"] = majorityShare!.Chosen, ["mean"] = meanShare!.Chosen },
                 Learned = learned?.ToSpec(),
+                LearnedNotTrained = reason,
                 TunedBalancedAccuracy = accuracy,
             },
         };
         var c = CultureInfo.InvariantCulture;
         var report = new System.Text.StringBuilder();
         report.AppendLine(string.Create(c, $"tuned on {labelled.Count} validation slides"));
-        report.AppendLine(string.Create(c, $"  DeepSlide's single threshold {tuning.SharedThreshold:0.00}: balanced accuracy {tuning.SharedBalancedAccuracy:0.000}"));
-        report.AppendLine(string.Create(c, $"  per-class thresholds {string.Join(", ", classes.Select((name, i) => $"{name} {tuning.Thresholds[i]:0.00}"))}; min share {tuning.MinShare:0.00}"));
-        report.AppendLine(reason is null ? "  learned aggregator trained" : $"  learned aggregator not trained: {reason}");
+        static string Range(Plateau? p) => p is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" (best {p.Score:0.000} from {p.Low:0.00} to {p.High:0.00}: the centre is taken)");
+        report.AppendLine(string.Create(c, $"  DeepSlide's single threshold {tuning.SharedThreshold:0.00}{Range(tuning.SharedPlateau)}"));
+        for (int i = 0; i < classes.Count && i < tuning.ClassPlateaus.Count; i++)
+        {
+            report.AppendLine(string.Create(c, $"  threshold for {classes[i]}: {tuning.Thresholds[i]:0.00}{Range(tuning.ClassPlateaus[i])}"));
+        }
+
+        if (normal is not null)
+        {
+            report.AppendLine(string.Create(c, $"  min share of a non-{classes[normal.Value]} class, threshold: {tuning.MinShare:0.00}{Range(tuning.MinSharePlateau)}"));
+            report.AppendLine(string.Create(c, $"  min share, majority: {majorityShare!.Chosen:0.00}{Range(majorityShare)}"));
+            report.AppendLine(string.Create(c, $"  min share, mean: {meanShare!.Chosen:0.00}{Range(meanShare)}"));
+        }
+
+        report.AppendLine(reason is null ? "  learned aggregator trained" : $"  learned aggregator NOT trained: {reason}; 'classify' will not offer it");
         foreach ((string method, double value) in accuracy)
         {
             report.AppendLine(string.Create(c, $"  {method,-10} balanced accuracy {value:0.000}"));

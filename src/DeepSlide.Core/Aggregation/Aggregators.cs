@@ -15,8 +15,8 @@ public static class Aggregators
         int? normal = manifest.Aggregation.NormalClass is string n ? classes.ToList().IndexOf(n) : null;
         var aggregators = new List<ISlideAggregator>
         {
-            new MajorityVoteAggregator(),
-            new MeanProbabilityAggregator(),
+            new MajorityVoteAggregator(normal, manifest.Aggregation.MinShares?.GetValueOrDefault("majority") ?? 0),
+            new MeanProbabilityAggregator(normal, manifest.Aggregation.MinShares?.GetValueOrDefault("mean") ?? 0),
             new ThresholdAggregator(thresholds, normal, manifest.Aggregation.MinShare),
         };
         if (manifest.Aggregation.Learned is { } learned)

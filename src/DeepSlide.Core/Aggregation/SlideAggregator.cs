@@ -39,12 +39,37 @@ internal static class Calls
 
         return best;
     }
+
+    /// <summary>
+    /// "Otherwise predict normal": the leading non-normal class when its score reaches <paramref name="minShare"/>,
+    /// the normal class otherwise. Null when no normal class or no minimum is set (the plain rule applies).
+    /// </summary>
+    public static SlideCall? NormalRule(string method, PatchProbabilities patches, double[] scores, int? normalClass, double minShare)
+    {
+        if (normalClass is not int normal || minShare <= 0)
+        {
+            return null;
+        }
+
+        var others = scores.Select((s, c) => c == normal ? double.NegativeInfinity : s).ToArray();
+        int best = ArgMax(others);
+        bool abnormal = others[best] >= minShare;
+        return new SlideCall(method, patches.Classes[abnormal ? best : normal], scores, abnormal ? null : $"no other class reaches a share of {minShare:0.###}");
+    }
 }
 
-/// <summary>The class most patches are predicted as; ties go to the higher mean probability, then the lower index.</summary>
-public sealed class MajorityVoteAggregator : ISlideAggregator
+/// <summary>
+/// The class most patches are predicted as; ties go to the higher mean probability, then the lower index. With a
+/// normal class and a tuned minimum share, the leading other class when its share of patches reaches it, and normal
+/// otherwise: on a slide whose tumour is a third of the tissue, the plain vote would say normal.
+/// </summary>
+public sealed class MajorityVoteAggregator(int? normalClass = null, double minShare = 0) : ISlideAggregator
 {
     public string Name => "majority";
+
+    public int? NormalClass { get; } = normalClass;
+
+    public double MinShare { get; } = minShare;
 
     public SlideCall Aggregate(PatchProbabilities patches)
     {
@@ -54,14 +79,22 @@ public sealed class MajorityVoteAggregator : ISlideAggregator
         }
 
         double[] shares = patches.PredictedCounts().Select(c => c / (double)patches.Count).ToArray();
-        return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares, patches.MeanProbabilities())], shares);
+        return Calls.NormalRule(Name, patches, shares, NormalClass, MinShare)
+            ?? new SlideCall(Name, patches.Classes[Calls.ArgMax(shares, patches.MeanProbabilities())], shares);
     }
 }
 
-/// <summary>The class with the highest probability averaged over all patches.</summary>
-public sealed class MeanProbabilityAggregator : ISlideAggregator
+/// <summary>
+/// The class with the highest probability averaged over all patches; with a normal class and a tuned minimum, the
+/// leading other class when its mean probability reaches it, and normal otherwise.
+/// </summary>
+public sealed class MeanProbabilityAggregator(int? normalClass = null, double minShare = 0) : ISlideAggregator
 {
     public string Name => "mean";
+
+    public int? NormalClass { get; } = normalClass;
+
+    public double MinShare { get; } = minShare;
 
     public SlideCall Aggregate(PatchProbabilities patches)
     {
@@ -71,7 +104,7 @@ public sealed class MeanProbabilityAggregator : ISlideAggregator
         }
 
         double[] mean = patches.MeanProbabilities();
-        return new SlideCall(Name, patches.Classes[Calls.ArgMax(mean)], mean);
+        return Calls.NormalRule(Name, patches, mean, NormalClass, MinShare) ?? new SlideCall(Name, patches.Classes[Calls.ArgMax(mean)], mean);
     }
 }
 
@@ -114,12 +147,9 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
             }
         }
 
-        if (NormalClass is int normal && MinShare > 0)
+        if (Calls.NormalRule(Name, patches, shares, NormalClass, MinShare) is { } normalCall)
         {
-            var others = shares.Select((s, c) => c == normal ? double.NegativeInfinity : s).ToArray();
-            int best = Calls.ArgMax(others);
-            bool abnormal = others[best] >= MinShare;
-            return new SlideCall(Name, patches.Classes[abnormal ? best : normal], shares, abnormal ? null : $"no other class above a share of {MinShare:0.###}");
+            return normalCall;
         }
 
         if (shares.All(s => s == 0))

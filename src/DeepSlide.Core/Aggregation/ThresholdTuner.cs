@@ -1,11 +1,23 @@
 namespace DeepSlide.Aggregation;
 
-public sealed record ThresholdTuning(IReadOnlyList<double> Thresholds, double MinShare, double BalancedAccuracy, double SharedThreshold, double SharedBalancedAccuracy);
+/// <summary>A run of neighbouring grid values that all reach the best score; the choice is its centre.</summary>
+public sealed record Plateau(double Low, double High, double Chosen, double Score);
+
+public sealed record ThresholdTuning(IReadOnlyList<double> Thresholds, double MinShare, double BalancedAccuracy, double SharedThreshold, double SharedBalancedAccuracy)
+{
+    public Plateau? SharedPlateau { get; init; }
+
+    public IReadOnlyList<Plateau> ClassPlateaus { get; init; } = [];
+
+    public Plateau? MinSharePlateau { get; init; }
+}
 
 /// <summary>
-/// Tunes DeepSlide's thresholding on validation slides by balanced accuracy, the lowest value winning ties.
-/// First one threshold for all classes (DeepSlide's search), then each class's own by coordinate ascent, then,
-/// when a normal class is set, the least share of another class that overrides "normal".
+/// Tunes DeepSlide's thresholding on validation slides by balanced accuracy. First one threshold for all classes
+/// (DeepSlide's search), then each class's own by coordinate ascent, then, when a normal class is set, the least
+/// share of another class that overrides "normal". Where several grid values tie, the centre of the widest run of
+/// best values is taken: on a few validation slides whole ranges separate them perfectly, and their low end (a
+/// threshold of 0) is the least robust choice, which made thresholding the same as majority.
 /// </summary>
 public static class ThresholdTuner
 {
@@ -14,6 +26,83 @@ public static class ThresholdTuner
     public static IReadOnlyList<double> ShareGrid { get; } = Enumerable.Range(0, 11).Select(i => i * 0.05).ToArray();
 
     public static ThresholdTuning Tune(IReadOnlyList<LabelledSlidePatches> slides, int? normalClass = null)
+    {
+        IReadOnlyList<string> classes = CheckClasses(slides);
+        int[] truths = slides.Select(s => s.Truth).ToArray();
+        double Score(double[] thresholds, double minShare) => BalancedAccuracy(slides, truths, new ThresholdAggregator(thresholds, normalClass, minShare));
+
+        Plateau shared = Best(Grid, t => Score(Enumerable.Repeat(t, classes.Count).ToArray(), 0));
+        double[] best = Enumerable.Repeat(shared.Chosen, classes.Count).ToArray();
+        var plateaus = new Plateau[classes.Count];
+        for (int pass = 0; pass < 3; pass++)
+        {
+            bool changed = false;
+            for (int c = 0; c < classes.Count; c++)
+            {
+                double[] trial = (double[])best.Clone();
+                plateaus[c] = Best(Grid, t =>
+                {
+                    trial[c] = t;
+                    return Score(trial, 0);
+                });
+                changed |= plateaus[c].Chosen != best[c];
+                best[c] = plateaus[c].Chosen;
+            }
+
+            if (!changed)
+            {
+                break;
+            }
+        }
+
+        Plateau? share = normalClass is null ? null : Best(ShareGrid, s => Score(best, s));
+        double minShare = share?.Chosen ?? 0;
+        return new ThresholdTuning(best, minShare, Score(best, minShare), shared.Chosen, shared.Score)
+        {
+            SharedPlateau = shared,
+            ClassPlateaus = plateaus,
+            MinSharePlateau = share,
+        };
+    }
+
+    /// <summary>The minimum share at which a normal-aware aggregator (majority, mean) calls a non-normal class, tuned the same way.</summary>
+    public static Plateau TuneMinShare(IReadOnlyList<LabelledSlidePatches> slides, Func<double, ISlideAggregator> aggregator)
+    {
+        CheckClasses(slides);
+        int[] truths = slides.Select(s => s.Truth).ToArray();
+        return Best(ShareGrid, share => BalancedAccuracy(slides, truths, aggregator(share)));
+    }
+
+    /// <summary>The best score over <paramref name="grid"/>, and the centre of the widest run of grid values reaching it.</summary>
+    public static Plateau Best(IReadOnlyList<double> grid, Func<double, double> score)
+    {
+        double[] scores = grid.Select(score).ToArray();
+        double top = scores.Max();
+        int bestStart = 0, bestLength = 0;
+        for (int i = 0; i < scores.Length;)
+        {
+            if (scores[i] != top)
+            {
+                i++;
+                continue;
+            }
+
+            int start = i;
+            while (i < scores.Length && scores[i] == top)
+            {
+                i++;
+            }
+
+            if (i - start > bestLength)
+            {
+                (bestStart, bestLength) = (start, i - start);
+            }
+        }
+
+        return new Plateau(grid[bestStart], grid[bestStart + bestLength - 1], grid[bestStart + ((bestLength - 1) / 2)], top);
+    }
+
+    private static IReadOnlyList<string> CheckClasses(IReadOnlyList<LabelledSlidePatches> slides)
     {
         if (slides.Count == 0)
         {
@@ -30,66 +119,13 @@ public static class ThresholdTuner
                 $"tuning needs validation slides of every class; there are none of {string.Join(", ", missing)}.");
         }
 
-        int[] truths = slides.Select(s => s.Truth).ToArray();
-        double Score(double[] thresholds, double minShare)
-        {
-            var aggregator = new ThresholdAggregator(thresholds, normalClass, minShare);
-            return SlideMetrics.BalancedAccuracy(truths, slides.Select(s => IndexOf(classes, aggregator.Aggregate(s.Patches).Label)).ToArray());
-        }
+        return classes;
+    }
 
-        // Grid values ascend and only a strictly better score moves the choice, so ties keep the lowest value.
-        double shared = Grid[0], sharedScore = double.NegativeInfinity;
-        foreach (double t in Grid)
-        {
-            double score = Score(Enumerable.Repeat(t, classes.Count).ToArray(), 0);
-            if (score > sharedScore)
-            {
-                (shared, sharedScore) = (t, score);
-            }
-        }
-
-        double[] best = Enumerable.Repeat(shared, classes.Count).ToArray();
-        double bestScore = sharedScore;
-        for (int pass = 0; pass < 3; pass++)
-        {
-            bool changed = false;
-            for (int c = 0; c < classes.Count; c++)
-            {
-                double keep = best[c];
-                foreach (double t in Grid)
-                {
-                    best[c] = t;
-                    double score = Score(best, 0);
-                    if (score > bestScore || (score == bestScore && t < keep))
-                    {
-                        changed |= t != keep;
-                        (keep, bestScore) = (t, score);
-                    }
-                }
-
-                best[c] = keep;
-            }
-
-            if (!changed)
-            {
-                break;
-            }
-        }
-
-        double minShare = 0;
-        if (normalClass is not null)
-        {
-            foreach (double share in ShareGrid.Skip(1))
-            {
-                double score = Score(best, share);
-                if (score > bestScore)
-                {
-                    (minShare, bestScore) = (share, score);
-                }
-            }
-        }
-
-        return new ThresholdTuning(best, minShare, bestScore, shared, sharedScore);
+    private static double BalancedAccuracy(IReadOnlyList<LabelledSlidePatches> slides, int[] truths, ISlideAggregator aggregator)
+    {
+        IReadOnlyList<string> classes = slides[0].Patches.Classes;
+        return SlideMetrics.BalancedAccuracy(truths, slides.Select(s => IndexOf(classes, aggregator.Aggregate(s.Patches).Label)).ToArray());
     }
 
     private static int? IndexOf(IReadOnlyList<string> classes, string? label)

@@ -17,6 +17,16 @@ public sealed record ModelManifest
     /// <summary>Class names in output index order.</summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
 
+    /// <summary>
+    /// Colours by class as [r, g, b], from the QuPath classifications of the annotations the model was trained on;
+    /// every picture and GeoJSON export uses them. Classes without one take the Okabe–Ito palette's.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>>? ClassColours { get; init; }
+
+    /// <summary>The class colours as bytes, for pictures.</summary>
+    public IReadOnlyDictionary<string, (byte R, byte G, byte B)>? ColourMap() =>
+        ClassColours?.Where(kv => kv.Value.Count == 3).ToDictionary(kv => kv.Key, kv => ((byte)kv.Value[0], (byte)kv.Value[1], (byte)kv.Value[2]));
+
     public ModelInput Input { get; init; } = new();
 
     public ModelOutput Output { get; init; } = new();
@@ -192,6 +202,12 @@ public sealed record AggregationSpec
 
     /// <summary>The least share of counted patches for a non-normal call.</summary>
     public double MinShare { get; init; }
+
+    /// <summary>The same for <c>majority</c> (share of patches) and <c>mean</c> (mean probability), by method, once tuned.</summary>
+    public IReadOnlyDictionary<string, double>? MinShares { get; init; }
+
+    /// <summary>Why <c>tune</c> trained no learned slide classifier, so <c>classify</c> can say so.</summary>
+    public string? LearnedNotTrained { get; init; }
 
     /// <summary>The slide classifier trained by <c>deepslide tune</c>, when there were enough validation slides.</summary>
     public LearnedAggregatorSpec? Learned { get; init; }

@@ -16,7 +16,8 @@ public sealed record SyntheticSlideSpec(string ClassName, long Width, long Heigh
 /// </summary>
 public sealed class SyntheticSlide
 {
-    private const int LayoutCell = 64;
+    /// <summary>The side, in level-0 pixels, of the cells that tissue regions are made of.</summary>
+    public const int LayoutCell = 64;
     private static readonly byte[] Background = [244, 242, 245];
     private readonly float[] _field;
     private readonly byte[] _regionClass;
@@ -36,7 +37,14 @@ public sealed class SyntheticSlide
         Spec = spec;
         TissueClassStyle own = TissueClassStyle.Get(spec.ClassName);
         var random = new Random(spec.Seed);
-        _textures = [new TissueTexture(own, random.Next()), new TissueTexture(TissueClassStyle.Benign, random.Next())];
+        // One stain for the whole slide and a density per texture, each drawn per slide, so that colour and
+        // nucleus density vary as much between slides as between classes.
+        (int, int, int) stain = (random.Next(-16, 17), random.Next(-16, 17), random.Next(-16, 17));
+        _textures =
+        [
+            new TissueTexture(own, random.Next(), stain, 0.75 + (0.55 * random.NextDouble())),
+            new TissueTexture(TissueClassStyle.Benign, random.Next(), stain, 0.75 + (0.55 * random.NextDouble())),
+        ];
         _layoutWidth = (int)(spec.Width / LayoutCell) + 2;
         _layoutHeight = (int)(spec.Height / LayoutCell) + 2;
         _field = BlobField(random, _layoutWidth, _layoutHeight);
@@ -99,6 +107,43 @@ public sealed class SyntheticSlide
     /// <summary>The class drawn at level-0 pixel (x, y) when it is tissue: the slide's own, or benign.</summary>
     public string ClassAt(long x, long y) =>
         _regionClass[(int)(y / LayoutCell) * _layoutWidth + (int)(x / LayoutCell)] == 0 ? Spec.ClassName : TissueClassStyle.Benign.Name;
+
+    /// <summary>
+    /// The region truth at one pixel per <see cref="LayoutCell"/>: the class drawn in each cell (the slide's own or
+    /// benign), or null where the cell's centre is background.
+    /// </summary>
+    public (int Width, int Height, string?[] Classes) RegionMap()
+    {
+        int w = (int)((Spec.Width + LayoutCell - 1) / LayoutCell), h = (int)((Spec.Height + LayoutCell - 1) / LayoutCell);
+        var map = new string?[w * h];
+        for (int j = 0; j < h; j++)
+        {
+            for (int i = 0; i < w; i++)
+            {
+                long x = Math.Min(Spec.Width - 1, ((long)i * LayoutCell) + (LayoutCell / 2));
+                long y = Math.Min(Spec.Height - 1, ((long)j * LayoutCell) + (LayoutCell / 2));
+                map[(j * w) + i] = IsTissue(x, y) ? ClassAt(x, y) : null;
+            }
+        }
+
+        return (w, h, map);
+    }
+
+    /// <summary>The cells drawn in the slide's own class, tissue or not, as (column, row) in layout cells.</summary>
+    public IEnumerable<(int Column, int Row)> OwnClassCells()
+    {
+        int w = (int)((Spec.Width + LayoutCell - 1) / LayoutCell), h = (int)((Spec.Height + LayoutCell - 1) / LayoutCell);
+        for (int j = 0; j < h; j++)
+        {
+            for (int i = 0; i < w; i++)
+            {
+                if (_regionClass[(j * _layoutWidth) + i] == 0)
+                {
+                    yield return (i, j);
+                }
+            }
+        }
+    }
 
     // Tissue is the high part of a smooth field made of Gaussian blobs plus ripples, so borders are irregular.
     private static float[] BlobField(Random random, int w, int h)

@@ -12,14 +12,17 @@ public sealed record TissueClassStyle(
     double LumenRadius,
     (byte R, byte G, byte B) Lumen)
 {
-    /// <summary>Benign tissue: pale pink stroma, sparse small round nuclei around a few large glands.</summary>
-    public static TissueClassStyle Benign { get; } = new("benign", (238, 178, 210), (105, 70, 155), 3.2, 1.0, 6, 3, 34, (246, 232, 240));
+    // The classes overlap in stroma colour and nucleus density on purpose (and each slide shifts both, see
+    // SyntheticSlide), so no single mean colour or density tells them apart: a classifier has to learn the shapes.
 
-    /// <summary>Adenocarcinoma-like: crowded enlarged nuclei around many small irregular lumens, purple stroma.</summary>
-    public static TissueClassStyle Adenocarcinoma { get; } = new("adenocarcinoma", (205, 140, 200), (70, 40, 130), 5.5, 1.3, 30, 14, 11, (236, 214, 236));
+    /// <summary>Benign tissue: small round nuclei around a few large glands.</summary>
+    public static TissueClassStyle Benign { get; } = new("benign", (228, 162, 204), (92, 58, 148), 3.6, 1.1, 15, 3, 30, (246, 232, 240));
 
-    /// <summary>Squamous-like: sheets of large elongated dark nuclei in red-pink keratinising cytoplasm.</summary>
-    public static TissueClassStyle Squamous { get; } = new("squamous", (228, 120, 150), (55, 30, 95), 8, 1.8, 16, 4, 22, (250, 150, 170));
+    /// <summary>Adenocarcinoma-like: enlarged, slightly oval nuclei around many small irregular lumens.</summary>
+    public static TissueClassStyle Adenocarcinoma { get; } = new("adenocarcinoma", (224, 158, 204), (84, 52, 140), 5.0, 1.4, 18, 12, 11, (240, 222, 238));
+
+    /// <summary>Squamous-like: large elongated nuclei in sheets, with a few keratin pearls.</summary>
+    public static TissueClassStyle Squamous { get; } = new("squamous", (228, 154, 196), (76, 46, 128), 6.5, 1.9, 16, 3, 18, (244, 176, 198));
 
     /// <summary>The built-in classes, in sorted (class index) order.</summary>
     public static IReadOnlyList<TissueClassStyle> All { get; } = [Adenocarcinoma, Benign, Squamous];

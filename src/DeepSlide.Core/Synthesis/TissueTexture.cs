@@ -9,10 +9,19 @@ public sealed class TissueTexture
     public const int Period = 512;
     private readonly byte[][] _mips;
 
-    public TissueTexture(TissueClassStyle style, int seed)
+    /// <param name="stain">A shift of every colour, as a slide's staining batch gives.</param>
+    /// <param name="density">A factor on the style's nucleus density.</param>
+    public TissueTexture(TissueClassStyle style, int seed, (int R, int G, int B) stain = default, double density = 1)
     {
         var rgb = new byte[Period * Period * 3];
         var random = new Random(seed);
+        style = style with
+        {
+            Stroma = Shift(style.Stroma, stain),
+            Nucleus = Shift(style.Nucleus, stain),
+            Lumen = Shift(style.Lumen, (stain.R / 2, stain.G / 2, stain.B / 2)),
+            NucleiPer10kPixels = style.NucleiPer10kPixels * density,
+        };
         Paint(rgb, style, random);
         var mips = new List<byte[]> { rgb };
         for (int size = Period / 2; size >= 4; size /= 2)
@@ -156,6 +165,9 @@ public sealed class TissueTexture
 
         return result;
     }
+
+    private static (byte R, byte G, byte B) Shift((byte R, byte G, byte B) c, (int R, int G, int B) d) =>
+        (Clamp(c.R + d.R), Clamp(c.G + d.G), Clamp(c.B + d.B));
 
     private static byte Blend(byte under, int over, float weight) => Clamp(under + (over - under) * weight);
 

@@ -24,6 +24,16 @@ public sealed record SyntheticDatasetOptions
     /// </summary>
     public bool Sparse { get; init; }
 
+    /// <summary>Every non-benign slide holds 20-60% of its own class's tissue in otherwise benign tissue.</summary>
+    public bool Mixed { get; init; }
+
+    /// <summary>
+    /// Where to write the region truth: <c>annotations/{slide}.geojson</c> (QuPath GeoJSON of the non-benign regions),
+    /// <c>maps/{slide}.png</c> (a label map, one pixel per <see cref="SyntheticSlide.LayoutCell"/>) and
+    /// <c>legend.json</c>. None when null.
+    /// </summary>
+    public string? TruthFolder { get; init; }
+
     public IReadOnlyList<string>? Classes { get; init; }
 }
 
@@ -42,8 +52,10 @@ public static class SyntheticDataset
             {
                 int seed = random.Next();
                 bool benign = className == TissueClassStyle.Benign.Name;
-                bool mixed = !benign && (options.Sparse || i % 2 == 1);
-                double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble() : options.BenignFraction;
+                bool mixed = !benign && (options.Sparse || options.Mixed || i % 2 == 1);
+                double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble()
+                    : options.Mixed ? 0.40 + 0.40 * random.NextDouble()
+                    : options.BenignFraction;
                 var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed) { BenignFraction = mixed ? benignShare : 0 };
                 string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
                 specs.Add((className, name, new SyntheticSlide(spec)));
@@ -61,14 +73,25 @@ public static class SyntheticDataset
         }
 
         var written = new List<(string, string)>();
+        IReadOnlyList<string> classes = options.Classes ?? TissueClassStyle.All.Select(s => s.Name).ToList();
         foreach ((string className, string name, SyntheticSlide slide) in Specs(options))
         {
+            if (options.TruthFolder is not null)
+            {
+                SyntheticTruth.Write(slide, Path.GetFileNameWithoutExtension(name), classes, options.TruthFolder);
+            }
+
             string classFolder = Path.Combine(folder, className);
             Directory.CreateDirectory(classFolder);
             string path = Path.Combine(classFolder, name);
             SyntheticSlideWriter.Write(slide, path, options.Format);
             written.Add((path, className));
             progress?.Invoke($"  {className}/{name}{(slide.Spec.BenignFraction > 0 ? $" (benign share {slide.Spec.BenignFraction:0.##})" : string.Empty)}");
+        }
+
+        if (options.TruthFolder is not null)
+        {
+            SyntheticTruth.WriteLegend(classes, options.TruthFolder);
         }
 
         File.WriteAllLines(
