@@ -60,8 +60,12 @@ param maxRedispatches int = 2
 @description('Deliveries of a range before it is dead-lettered.')
 param maxDeliveryCount int = 5
 
-@description('Lock on a range while a worker holds it (ISO 8601); the worker renews it at half this period.')
-param rangeLockDuration string = 'PT5M'
+// One value in minutes, written in each reader's own format: Service Bus takes ISO 8601 ('PT5M'), while the worker's
+// TimeSpan is bound by .NET's configuration binder, which reads 'hh:mm:ss' and rejects ISO 8601 at start-up.
+@description('Minutes a worker holds the lock on a range (Service Bus allows at most 5); the worker renews it at half this period.')
+@minValue(1)
+@maxValue(5)
+param rangeLockMinutes int = 5
 
 @description('Days after which run outputs (results/runs/...) are deleted; 0 keeps them.')
 param resultRetentionDays int = 90
@@ -155,7 +159,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     name: 'sb-${baseName}-${suffix}'
     sku: serviceBusSku
     queueName: rangeQueue
-    lockDuration: rangeLockDuration
+    lockDuration: 'PT${rangeLockMinutes}M'
     maxDeliveryCount: maxDeliveryCount
     duplicateDetectionWindow: 'PT1H'
   }
@@ -230,7 +234,7 @@ module worker 'modules/worker.bicep' = {
     dataQueueEndpoint: dataStorage.outputs.queueEndpoint
     serviceBusNamespace: serviceBus.outputs.namespaceName
     rangeQueue: rangeQueue
-    lockDuration: rangeLockDuration
+    lockDuration: '00:${padLeft(string(rangeLockMinutes), 2, '0')}:00'
     maxDeliveryCount: maxDeliveryCount
     batchSize: workerBatchSize
     appInsightsName: monitoring.outputs.appInsightsName

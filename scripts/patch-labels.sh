@@ -38,7 +38,7 @@ for arm in $arms; do
       else
         cp -r "$w/model-weak" "$w/model-refined"
         "$deepslide" train-mil -m "$w/model-refined" -s "$w/patches-weak/slides.csv" > "$w/refined-mil.log"
-        "$deepslide" refine -m "$w/model-refined" -s "$w/patches-weak/slides.csv" -p "$w/patches-weak" > "$w/refined-refine.log"
+        "$deepslide" refine -m "$w/model-refined" -s "$w/patches-weak/slides.csv" > "$w/refined-refine.log"
         run_arm refined "$w/model-refined" weak
       fi
       ;;

@@ -18,6 +18,7 @@ param dataBlobEndpoint string
 param dataQueueEndpoint string
 param serviceBusNamespace string
 param rangeQueue string
+@description('The range lock as a .NET TimeSpan (hh:mm:ss), the format the worker\'s configuration binder reads.')
 param lockDuration string
 param maxDeliveryCount int
 param batchSize int

@@ -16,6 +16,7 @@ public static class DeepSlideCli
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(TrainMilCommand.Create());
+        root.Subcommands.Add(RefineCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(CamCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());

@@ -1,3 +1,4 @@
+using System.Globalization;
 using DeepSlide.Orchestration;
 using DeepSlide.Pipeline;
 
@@ -36,15 +37,30 @@ public static class FunctionsSettings
         PipelineStorageBlobUri, PipelineStorageQueueUri, ServiceBusNamespace, CosmosEndpoint, ModelPrefix,
     ];
 
+    /// <summary>
+    /// The run settings; an unset one keeps its default, and one that is set but unreadable (a TimeSpan written as
+    /// ISO 8601 "PT10M", say) throws, naming it, rather than being silently replaced by the default.
+    /// </summary>
     public static SlideRunRequest RunDefaults(Func<string, string?> setting)
     {
         var defaults = new SlideRunRequest(string.Empty, string.Empty, string.Empty);
         return defaults with
         {
-            TilesPerRange = int.TryParse(setting(TilesPerRange), out int tiles) ? tiles : defaults.TilesPerRange,
-            Deadline = TimeSpan.TryParse(setting(RangeDeadline), out TimeSpan deadline) ? deadline : defaults.Deadline,
-            MaxRedispatches = int.TryParse(setting(MaxRedispatches), out int redispatches) ? redispatches : defaults.MaxRedispatches,
+            TilesPerRange = Read(setting, TilesPerRange, defaults.TilesPerRange, s => (int.TryParse(s, CultureInfo.InvariantCulture, out int v), v)),
+            Deadline = Read(setting, RangeDeadline, defaults.Deadline, s => (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out TimeSpan v), v)),
+            MaxRedispatches = Read(setting, MaxRedispatches, defaults.MaxRedispatches, s => (int.TryParse(s, CultureInfo.InvariantCulture, out int v), v)),
         };
+    }
+
+    private static T Read<T>(Func<string, string?> setting, string name, T fallback, Func<string, (bool Ok, T Value)> parse)
+    {
+        if (setting(name) is not { Length: > 0 } text)
+        {
+            return fallback;
+        }
+
+        (bool ok, T value) = parse(text);
+        return ok ? value : throw new InvalidOperationException($"App setting {name} is '{text}', which is not a valid {typeof(T).Name} (a TimeSpan is written hh:mm:ss).");
     }
 
     public static string DefaultModel(Func<string, string?> setting) => setting(ModelPrefix) is { Length: > 0 } model ? model : PipelineNames.DefaultModelPrefix;

@@ -83,9 +83,14 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
                 Epochs = log.Count,
                 Seed = options.Seed,
                 ValAccuracy = best.ValAccuracy,
+                Labels = tiling.Labels,
             },
         };
         ModelBundle bundle = ModelBundle.Save(bundleFolder, manifest, onnx);
+        var rows = new List<PatchFeatureRow>(trainPatches.Count + valPatches.Count);
+        rows.AddRange(Rows(data.Train, 1 + options.AugmentedViews, val: false, patchRoot));
+        rows.AddRange(Rows(data.Val, 1, val: true, patchRoot));
+        new PatchFeatureCache(rows, [.. trainX, .. valX], ResNetBackbone.FeatureCount).Write(bundleFolder);
         File.WriteAllLines(
             Path.Combine(bundleFolder, "training-log.csv"),
             ["epoch,train_loss,val_loss,val_accuracy", .. log.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Epoch},{e.TrainLoss:0.######},{e.ValLoss:0.######},{e.ValAccuracy:0.####}"))]);
@@ -152,6 +157,10 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
 
         return (patches, labels);
     }
+
+    // The rows in the order Expand lays the views out: each file, then its augmented views.
+    private static IEnumerable<PatchFeatureRow> Rows(IReadOnlyList<(string File, int Label)> files, int views, bool val, string root) =>
+        files.SelectMany(f => Enumerable.Range(0, views).Select(v => new PatchFeatureRow(Path.GetRelativePath(root, f.File), val, v, f.Label)));
 
     private static void Report(Action<string>? progress, string what, int done, int total)
     {

@@ -26,14 +26,24 @@ public class TuningTests
     }
 
     [Fact]
-    public void The_lowest_threshold_wins_ties()
+    public void Ties_take_the_centre_of_the_best_plateau()
     {
-        // Every threshold below 0.9 separates these slides perfectly, so 0 is chosen.
+        // Every threshold below 0.9 (0.00 to 0.85 on the grid) separates these slides perfectly: the centre is taken,
+        // not 0, which would make thresholding the same as majority.
         LabelledSlidePatches[] slides = [new("b", Slide(10, 0), 0), new("t", Slide(10, 9), 1)];
         ThresholdTuning tuning = ThresholdTuner.Tune(slides);
-        Assert.Equal(0, tuning.SharedThreshold);
-        Assert.Equal([0.0, 0.0], tuning.Thresholds);
+        Assert.Equal(new Plateau(0, 0.85, 0.4, 1.0), tuning.SharedPlateau! with { High = Math.Round(tuning.SharedPlateau!.High, 9), Chosen = Math.Round(tuning.SharedPlateau.Chosen, 9) });
+        Assert.Equal(0.4, tuning.SharedThreshold, 9);
         Assert.Equal(1.0, tuning.BalancedAccuracy);
+    }
+
+    [Fact]
+    public void The_widest_plateau_wins_over_a_narrower_one_of_the_same_score()
+    {
+        double[] grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+        double[] scores = [1, 0.5, 1, 1, 1, 0.5, 1];
+        Plateau p = ThresholdTuner.Best(grid, t => scores[Array.IndexOf(grid, t)]);
+        Assert.Equal(new Plateau(0.2, 0.4, 0.3, 1), p);
     }
 
     [Fact]
@@ -48,8 +58,8 @@ public class TuningTests
         ];
         ThresholdTuning tuning = ThresholdTuner.Tune(slides);
         Assert.Equal(1.0, tuning.BalancedAccuracy);
-        // Tumour patches only count above 0.6 (strictly), so the smallest grid value that works is 0.6.
-        Assert.Equal(0.6, tuning.Thresholds[1], 9);
+        // Tumour patches only count above 0.6 (strictly): 0.60 to 0.90 work, and the centre is 0.75.
+        Assert.Equal(0.75, tuning.Thresholds[1], 9);
         Assert.True(tuning.SharedBalancedAccuracy <= tuning.BalancedAccuracy);
     }
 
@@ -67,7 +77,8 @@ public class TuningTests
         Assert.Equal(0.5, ThresholdTuner.Tune(slides).BalancedAccuracy);
         ThresholdTuning tuning = ThresholdTuner.Tune(slides, normalClass: 0);
         Assert.Equal(1.0, tuning.BalancedAccuracy);
-        Assert.Equal(0.1, tuning.MinShare, 9);
+        // Shares from 0.10 to 0.20 separate them (benign slides reach 0.05, tumour ones 0.20): the centre is 0.15.
+        Assert.Equal(0.15, tuning.MinShare, 9);
     }
 
     [Fact]

@@ -50,7 +50,8 @@ public class TrainingPatchExtractorTests
         // Validation patches are neither overlapped nor duplicated.
         Assert.All(summary.Classes.Where(c => c.Part == SplitPart.Val), c => Assert.Equal((1.0, 0), (c.OverlapFactor, c.Duplicates)));
         string[] manifest = File.ReadAllLines(Path.Combine(output, "patches.csv"));
-        Assert.Equal("split,class,slide,x,y,tissue,file", manifest[0]);
+        Assert.Equal("split,class,slide,x,y,tissue,file,label_source", manifest[0]);
+        Assert.All(manifest.Skip(1), line => Assert.EndsWith(",slide", line));
         Assert.Equal(summary.Classes.Sum(c => c.Patches + c.Duplicates), manifest.Length - 1);
         Assert.Equal(5, File.ReadAllLines(Path.Combine(output, "slides.csv")).Length);
     }
@@ -96,5 +97,68 @@ public class TrainingPatchExtractorTests
         var extractor = new TrainingPatchExtractor(new PatchExtractionOptions { ValFraction = 0, TestFraction = 0, Tiling = new TilingOptions() });
         var ex = await Assert.ThrowsAsync<DeepSlideException>(() => extractor.ExtractAsync(temp["in"], temp["out"]));
         Assert.Equal(temp["in/squamous/s1.tif"], ex.Path);
+    }
+
+    [Fact]
+    public async Task An_annotated_slides_patches_take_the_class_of_their_region_and_say_where_the_label_came_from()
+    {
+        using var temp = new TempFolder();
+        string input = temp["slides"], output = temp["patches"], annotations = temp["annotations"];
+        // Two mixed squamous slides with their region truth, and two benign slides without annotations.
+        foreach ((string cls, int seed) in new[] { ("squamous", 1), ("squamous", 2), ("benign", 3), ("benign", 4) })
+        {
+            Directory.CreateDirectory(Path.Combine(input, cls));
+            var slide = new SyntheticSlide(new SyntheticSlideSpec(cls, 2000, 1500, seed) { BenignFraction = cls == "benign" ? 0 : 0.5, TissueCoverage = 0.6 });
+            SyntheticSlideWriter.Write(slide, Path.Combine(input, cls, $"{cls}-{seed}.tif"), SyntheticFormat.Tiff);
+            SyntheticTruth.Write(slide, $"{cls}-{seed}", ["benign", "squamous"], Path.GetDirectoryName(annotations)!);
+        }
+
+        string annotationFolder = Path.Combine(Path.GetDirectoryName(annotations)!, SyntheticTruth.AnnotationsFolder);
+        var extractor = new TrainingPatchExtractor(new PatchExtractionOptions { ValFraction = 0.5, TestFraction = 0, Seed = 1, AnnotationsFolder = annotationFolder, OutsideClass = "benign" });
+        ExtractionSummary summary = await extractor.ExtractAsync(input, output);
+
+        Assert.Equal(2, summary.Annotated.Count);
+        string[] rows = File.ReadAllLines(Path.Combine(output, "patches.csv")).Skip(1).Where(l => !l.Contains("_dup")).ToArray();
+        var bySlide = rows.Select(r => r.Split(',')).GroupBy(c => c[2]).ToDictionary(g => g.Key, g => g.ToList());
+        foreach ((string slideName, List<string[]> patches) in bySlide)
+        {
+            foreach (string[] p in patches)
+            {
+                if (slideName.StartsWith("benign"))
+                {
+                    Assert.Equal(("benign", "slide"), (p[1], p[7]));
+                }
+                else
+                {
+                    Assert.Contains(p[7], new[] { "annotation", "outside" });
+                    Assert.Equal(p[7] == "annotation" ? "squamous" : "benign", p[1]);
+                }
+            }
+        }
+
+        // Both classes come from the mixed slides: their benign tissue is benign, not squamous.
+        Assert.Contains(rows, r => r.Contains(",benign,squamous-") && r.EndsWith(",outside"));
+        Assert.Contains(rows, r => r.Contains(",squamous,squamous-") && r.EndsWith(",annotation"));
+        string[] slides = File.ReadAllLines(Path.Combine(output, "slides.csv"));
+        Assert.Equal(ValidationSlides.Header, slides[0]);
+        Assert.Contains(slides, l => l.StartsWith("squamous-1,squamous,") && l.Contains(",annotations:squamous-1.geojson,"));
+        Assert.Contains(slides, l => l.StartsWith("benign-3,benign,") && l.Contains(",slide,"));
+        Assert.Equal(4, ValidationSlides.Read(Path.Combine(output, "slides.csv"), "train").Count + ValidationSlides.Read(Path.Combine(output, "slides.csv"), "val").Count);
+    }
+
+    [Fact]
+    public async Task Annotations_naming_an_unknown_class_stop_tiling_with_the_file_and_feature()
+    {
+        using var temp = new TempFolder();
+        string input = temp["slides"], annotations = temp["annotations"];
+        Write(input, "benign", "b1.tif", 1200, 1000, 1);
+        Write(input, "benign", "b2.tif", 1200, 1000, 2);
+        Write(input, "squamous", "s1.tif", 1200, 1000, 3);
+        Write(input, "squamous", "s2.tif", 1200, 1000, 4);
+        Directory.CreateDirectory(annotations);
+        File.WriteAllText(Path.Combine(annotations, "s1.geojson"), """[{"type":"Feature","id":"a7","geometry":{"type":"Polygon","coordinates":[[[0,0],[500,0],[500,500],[0,500],[0,0]]]},"properties":{"classification":{"name":"Tumor"}}}]""");
+        var extractor = new TrainingPatchExtractor(new PatchExtractionOptions { ValFraction = 0.5, TestFraction = 0, AnnotationsFolder = annotations });
+        var ex = await Assert.ThrowsAsync<DeepSlideException>(() => extractor.ExtractAsync(input, temp["patches"]));
+        Assert.Equal($"{Path.Combine(annotations, "s1.geojson")}: feature 0 (id 'a7') has class 'Tumor', which is not one of the classes (benign, squamous).", ex.Message);
     }
 }

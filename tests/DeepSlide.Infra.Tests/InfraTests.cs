@@ -162,7 +162,8 @@ public sealed partial class InfraTests
         JsonObject main = CompiledTemplate.Template;
         var defaults = new WorkerOptions();
         Assert.Equal(defaults.MaxDeliveryCount, (int)main["parameters"]!["maxDeliveryCount"]!["defaultValue"]!);
-        Assert.Equal(defaults.LockDuration, System.Xml.XmlConvert.ToTimeSpan((string)main["parameters"]!["rangeLockDuration"]!["defaultValue"]!));
+        Assert.Equal(defaults.LockDuration, TimeSpan.FromMinutes((int)main["parameters"]!["rangeLockMinutes"]!["defaultValue"]!));
+        Assert.Equal("[format('PT{0}M', parameters('rangeLockMinutes'))]", (string)CompiledTemplate.Module("service-bus")["properties"]!["parameters"]!["lockDuration"]!["value"]!);
 
         JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single();
         JsonNode scale = app["properties"]!["template"]!["scale"]!;

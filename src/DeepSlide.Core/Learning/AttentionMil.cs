@@ -81,6 +81,17 @@ public sealed class AttentionMil
     }
 
     /// <summary>
+    /// Each patch's attention score before the softmax over the bag: it depends on the patch alone, so scores compare
+    /// across slides, where the attention weights (their softmax) only rank patches within one slide.
+    /// </summary>
+    public double[] AttentionScores(ReadOnlySpan<float> patches, int n)
+    {
+        var state = new BagState(this, n);
+        Forward(patches, n, state, dropoutMask: null);
+        return state.Score;
+    }
+
+    /// <summary>
     /// Weighted cross-entropy of one bag and its gradient, added into <paramref name="gradient"/>. A dropout mask
     /// (n x embedding, each 0 or 1/(1-p)) applies to the embeddings when given.
     /// </summary>
@@ -205,6 +216,8 @@ public sealed class AttentionMil
             score[i] = sc;
         }
 
+        Array.Copy(score, s.Score, n);
+
         double[] a = Softmax(score);
         Array.Copy(a, s.A, n);
         for (int i = 0; i < n; i++)
@@ -285,6 +298,8 @@ public sealed class AttentionMil
         public double[] S { get; } = new double[n * model.Attention];
 
         public double[] A { get; } = new double[n];
+
+        public double[] Score { get; } = new double[n];
 
         public double[] Z { get; } = new double[model.Embedding];
 

@@ -259,6 +259,12 @@ public sealed record TrainingProvenance
     public int Seed { get; init; }
 
     public double? ValAccuracy { get; init; }
+
+    /// <summary>How the training patches were labelled: "slide" (DeepSlide's rule), "annotations", or "refined".</summary>
+    public string? Labels { get; init; }
+
+    /// <summary>How many rounds of weak-label refinement ('deepslide refine') the head has had; 0 for none.</summary>
+    public int RefinementRound { get; init; }
 }
 
 public sealed record OnnxFile

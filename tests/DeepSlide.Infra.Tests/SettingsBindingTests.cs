@@ -1,0 +1,168 @@
+using System.Text.Json.Nodes;
+using DeepSlide.Functions;
+using DeepSlide.Worker;
+using DeepSlide.Worker.Extensions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace DeepSlide.Infra.Tests;
+
+/// <summary>
+/// The compiled template is the truth about each host's settings: the worker's <c>Worker__*</c> environment and the
+/// Functions app settings, with every parameter resolved as Azure would (a parameter file's value, else the
+/// default), go through the hosts' real configuration binding and validation. A value the .NET binder cannot read
+/// (an ISO 8601 duration for a TimeSpan, for one) fails here instead of crash-looping a replica in Azure.
+/// </summary>
+public sealed class SettingsBindingTests
+{
+    public static TheoryData<string?> ParameterFiles => new() { null, "main.dev.bicepparam", "main.prod.bicepparam" };
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void The_worker_binds_and_validates_the_environment_the_template_gives_it(string? parameterFile)
+    {
+        Dictionary<string, string?> env = Settings(parameterFile, "Microsoft.App/containerApps", "worker", app => app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray());
+
+        // What the environment-variable provider does with a name: "__" separates sections.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(env.Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":", StringComparison.Ordinal), kv.Value)));
+        builder.AddApplicationServices();
+        using IHost host = builder.Build();
+        host.Services.GetRequiredService<IStartupValidator>().Validate();
+        WorkerOptions options = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+
+        Assert.Equal(TimeSpan.FromMinutes(5), options.LockDuration);
+        Assert.Equal(5, options.MaxDeliveryCount);
+        Assert.StartsWith("https://", options.StorageBlobServiceUri);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void The_Functions_app_reads_every_DeepSlide_setting_the_template_gives_it(string? parameterFile)
+    {
+        Dictionary<string, string?> settings = Settings(parameterFile, "Microsoft.Web/sites", "functions", site => site["properties"]!["siteConfig"]!["appSettings"]!.AsArray());
+        var defaults = FunctionsSettings.RunDefaults(name => settings.GetValueOrDefault(name));
+        Assert.Equal(64, defaults.TilesPerRange);
+        Assert.Equal(TimeSpan.FromMinutes(10), defaults.Deadline);
+        Assert.Equal(2, defaults.MaxRedispatches);
+        Assert.All(FunctionsSettings.Required, name => Assert.False(string.IsNullOrEmpty(settings.GetValueOrDefault(name)), name));
+    }
+
+    [Fact]
+    public void A_setting_the_binder_cannot_read_fails_the_worker_at_start()
+    {
+        // The defect this test exists for: Service Bus takes lock durations as ISO 8601, the .NET binder does not.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection([new("Worker:StorageBlobServiceUri", "https://a.blob.core.windows.net"), new("Worker:LockDuration", "PT5M")]);
+        builder.AddApplicationServices();
+        using IHost host = builder.Build();
+        var ex = Assert.ThrowsAny<InvalidOperationException>(() => host.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("PT5M", ex.Message);
+
+        Assert.Throws<InvalidOperationException>(() => FunctionsSettings.RunDefaults(name => name == FunctionsSettings.RangeDeadline ? "PT10M" : null));
+    }
+
+    /// <summary>
+    /// The name/value pairs of one resource's settings array, each value resolved through the module's and the main
+    /// template's parameters. Values only known after deployment (endpoints from reference()) become a URL placeholder.
+    /// </summary>
+    private static Dictionary<string, string?> Settings(string? parameterFile, string type, string module, Func<JsonNode, JsonArray> array)
+    {
+        JsonObject values = parameterFile is null ? [] : BuildParams(parameterFile);
+        JsonObject main = CompiledTemplate.Template;
+        JsonObject deployment = CompiledTemplate.Module(module);
+        JsonNode resource = CompiledTemplate.OfType(type).Single();
+
+        string? MainParameter(string name) =>
+            values[name]?["value"] is JsonNode given ? Literal(given) : Resolve(main["parameters"]![name]!["defaultValue"], MainParameter, MainVariable);
+        string? MainVariable(string name) => Resolve(main["variables"]![name], MainParameter, MainVariable);
+        string? ModuleParameter(string name) =>
+            deployment["properties"]!["parameters"]![name]?["value"] is JsonNode passed
+                ? Resolve(passed, MainParameter, MainVariable)
+                : Resolve(deployment["properties"]!["template"]!["parameters"]![name]!["defaultValue"], ModuleParameter, _ => null);
+
+        return array(resource).ToDictionary(e => (string)e!["name"]!, string? (e) => Resolve(e!["value"], ModuleParameter, _ => null) ?? "https://resolved-at-deployment.example.net/");
+    }
+
+    private static string? Resolve(JsonNode? node, Func<string, string?> parameter, Func<string, string?> variable)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        string literal = Literal(node);
+        if (node is not JsonValue || !literal.StartsWith('[') || literal.StartsWith("[[", StringComparison.Ordinal))
+        {
+            return literal;
+        }
+
+        int at = 0;
+        return Evaluate(literal[1..^1], ref at, parameter, variable);
+    }
+
+    // A small ARM expression evaluator: string literals, integers, parameters(), variables(), string(), format(),
+    // padLeft(). Anything else (reference(), resource functions) is known only after deployment: null.
+    private static string? Evaluate(string text, ref int at, Func<string, string?> parameter, Func<string, string?> variable)
+    {
+        if (text[at] == '\'')
+        {
+            int end = text.IndexOf('\'', at + 1);
+            string value = text[(at + 1)..end];
+            at = end + 1;
+            return value;
+        }
+
+        int start = at;
+        while (at < text.Length && (char.IsLetterOrDigit(text[at]) || text[at] == '.'))
+        {
+            at++;
+        }
+
+        string name = text[start..at];
+        if (at >= text.Length || text[at] != '(')
+        {
+            return int.TryParse(name, out _) ? name : null;
+        }
+
+        at++;
+        var arguments = new List<string?>();
+        while (text[at] != ')')
+        {
+            arguments.Add(Evaluate(text, ref at, parameter, variable));
+            while (text[at] is ',' or ' ')
+            {
+                at++;
+            }
+        }
+
+        at++;
+        if (arguments.Any(a => a is null))
+        {
+            return null;
+        }
+
+        return name switch
+        {
+            "parameters" => parameter(arguments[0]!),
+            "variables" => variable(arguments[0]!),
+            "string" => arguments[0],
+            "padLeft" => arguments[0]!.PadLeft(int.Parse(arguments[1]!), arguments[2]![0]),
+            "format" => string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments[0]!, arguments.Skip(1).ToArray<object?>()),
+            _ => null,
+        };
+    }
+
+    private static string Literal(JsonNode node) => node is JsonValue v && v.TryGetValue(out string? s) ? s! : node.ToJsonString();
+
+    private static JsonObject BuildParams(string file)
+    {
+        string output = Path.Combine(Directory.CreateTempSubdirectory("deepslide-params-").FullName, "p.json");
+        (int exit, string stdout, string stderr) = CompiledTemplate.Bicep("build-params", CompiledTemplate.InfraFile(file), "--outfile", output);
+        Assert.True(exit == 0, stdout + stderr);
+        return JsonNode.Parse(File.ReadAllText(output))!["parameters"]!.AsObject();
+    }
+
+}
