@@ -8,7 +8,8 @@ public class AnnotationTests
     private static readonly string[] Classes = ["adenocarcinoma", "benign", "squamous"];
 
     private static string Feature(string geometry, string cls = "adenocarcinoma", string extra = "") =>
-        $$"""{"type":"Feature","id":"f-{{cls}}","geometry":{{geometry}},"properties":{"objectType":"annotation","classification":{"name":"{{cls}}"{{extra}}}}}""";
+        "{\"type\":\"Feature\",\"id\":\"f-" + cls + "\",\"geometry\":" + geometry
+        + ",\"properties\":{\"objectType\":\"annotation\",\"classification\":{\"name\":\"" + cls + "\"" + extra + "}}}";
 
     private const string Square = """{"type":"Polygon","coordinates":[[[0,0],[100,0],[100,100],[0,100],[0,0]]]}""";
 

@@ -10,7 +10,7 @@ using DeepSlide.Training;
 namespace DeepSlide.Inference.Tests;
 
 /// <summary>
-/// Sparse slides (5-15% adenocarcinoma in benign tissue, or all benign) and their cached feature bags. MIL needs
+/// Mixed slides (20-60% adenocarcinoma in benign tissue, or all benign) and their cached feature bags. MIL needs
 /// backbone features only, and those do not depend on the head, so an untrained two-class head serves.
 /// </summary>
 public sealed class SparseSlides : IDisposable
@@ -26,13 +26,13 @@ public sealed class SparseSlides : IDisposable
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Training = new TrainingProvenance { Backbone = ResNetBackbone.Name },
         }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
-        var options = new SyntheticDatasetOptions { SlidesPerClass = 8, Width = 2400, Height = 1800, Sparse = true, Seed = 1, Classes = ["adenocarcinoma", "benign"] };
+        var options = new SyntheticDatasetOptions { SlidesPerClass = 8, Width = 2400, Height = 1800, Mixed = true, Seed = 1, Classes = ["adenocarcinoma", "benign"] };
         Train = SyntheticDataset.Write(Path.Combine(Folder, "train"), options);
         HeldOut = SyntheticDataset.Write(Path.Combine(Folder, "held-out"), options with { SlidesPerClass = 4, Seed = 2 });
         Cache = new FeatureBagCache(Path.Combine(Folder, "bags"), Bundle);
         using PatchClassifier classifier = PatchClassifier.Load(Bundle);
         TrainBags = Train.Select(s => Cache.GetAsync(s.Path, s.ClassName == "benign" ? 1 : 0, classifier).GetAwaiter().GetResult()).ToList();
-        (Mil, Log) = AttentionMilTrainer.Train(TrainBags.Take(12).ToList(), TrainBags.Skip(12).ToList(), 512, 2, new AttentionMilOptions { Seed = 3 });
+        (Mil, Log) = AttentionMilTrainer.Train(TrainBags.Where((_, i) => i % 4 != 3).ToList(), TrainBags.Where((_, i) => i % 4 == 3).ToList(), 512, 2, new AttentionMilOptions { Seed = 3 });
     }
 
     public string Folder { get; }
@@ -124,7 +124,7 @@ public class MilTests(SparseSlides data) : IClassFixture<SparseSlides>
     /// <summary>Rebuilds the synthetic slide that was written to <paramref name="path"/> (same spec, same seed).</summary>
     private SyntheticSlide Regenerate(string path)
     {
-        var options = new SyntheticDatasetOptions { SlidesPerClass = 4, Width = 2400, Height = 1800, Sparse = true, Seed = 2, Classes = ["adenocarcinoma", "benign"] };
+        var options = new SyntheticDatasetOptions { SlidesPerClass = 4, Width = 2400, Height = 1800, Mixed = true, Seed = 2, Classes = ["adenocarcinoma", "benign"] };
         return SyntheticDataset.Specs(options).Single(s => Path.GetFileName(path) == s.FileName).Slide;
     }
 }

@@ -30,14 +30,20 @@ internal static class DemoCommand
             }
 
             var watch = Stopwatch.StartNew();
-            var synth = new SyntheticDatasetOptions { SlidesPerClass = parse.GetValue(perClass), Width = 2400, Height = 1800, Format = SyntheticFormat.Aperio, Seed = 1 };
-            Step("1/6 synthesize labelled slides (seed 1) and held-out slides (seed 2)");
+            var synth = new SyntheticDatasetOptions
+            {
+                SlidesPerClass = parse.GetValue(perClass), Width = 2400, Height = 1800, Format = SyntheticFormat.Aperio, Seed = 1, Mixed = true,
+                TruthFolder = Path.Combine(root, "slides-truth"),
+            };
+            Step("1/6 synthesize labelled mixed slides (tumour 20-60% of the tissue, seed 1) with region annotations, and held-out slides (seed 2)");
             SyntheticDataset.Write(Path.Combine(root, "slides"), synth);
-            var heldOutSlides = SyntheticDataset.Write(Path.Combine(root, "held-out"), synth with { SlidesPerClass = parse.GetValue(heldOut), Seed = 2 });
+            var heldOutSlides = SyntheticDataset.Write(Path.Combine(root, "held-out"), synth with { SlidesPerClass = parse.GetValue(heldOut), Seed = 2, TruthFolder = Path.Combine(root, "held-out-truth") });
 
-            Step("2/6 extract balanced training patches, split by slide");
-            await new TrainingPatchExtractor(new PatchExtractionOptions { ValFraction = 0.5, TestFraction = 0, Seed = 1 })
-                .ExtractAsync(Path.Combine(root, "slides"), Path.Combine(root, "patches"), Console.WriteLine, cancellationToken);
+            Step("2/6 extract balanced training patches labelled from the region annotations, split by slide");
+            await new TrainingPatchExtractor(new PatchExtractionOptions
+            {
+                ValFraction = 0.5, TestFraction = 0, Seed = 1, AnnotationsFolder = Path.Combine(root, "slides-truth", SyntheticTruth.AnnotationsFolder), OutsideClass = "benign",
+            }).ExtractAsync(Path.Combine(root, "slides"), Path.Combine(root, "patches"), Console.WriteLine, cancellationToken);
 
             Step("3/6 train the patch classifier");
             TrainingResult trained = new PatchClassifierTrainer(new TrainingOptions { Seed = 1, Inference = inference.Read(parse) })
@@ -70,10 +76,19 @@ internal static class DemoCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{a.Name,-10} {right}/{classified.Count} held-out slides right ({right / (double)classified.Count:P0})"));
             }
 
-            Step("6/6 evaluate against the labels: metrics with bootstrap intervals, plots and the HTML report");
+            Step("6/6 evaluate against the slide labels and, patch by patch, against the region truth: metrics with bootstrap intervals, plots and the HTML report");
             var evaluation = Evaluation.SlideEvaluator.Evaluate(
-                SlideResultReader.ReadFolder(results), Evaluation.SlideLabels.Read(Path.Combine(root, "held-out", "labels.csv")), new Evaluation.BootstrapOptions(1000));
+                SlideResultReader.ReadFolder(results),
+                Evaluation.SlideLabels.Read(Path.Combine(root, "held-out", "labels.csv")),
+                new Evaluation.BootstrapOptions(1000),
+                regions: new Evaluation.RegionTruth(Path.Combine(root, "held-out-truth", SyntheticTruth.AnnotationsFolder), "benign"));
             Evaluation.ReportWriter.Write(evaluation, Path.Combine(root, "report"), results);
+            if (evaluation.Regions is { } regions)
+            {
+                var m = regions.Metrics;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"patch accuracy against the region truth: {m.Accuracy:0.000} (95% CI {m.AccuracyInterval?.Low:0.000}-{m.AccuracyInterval?.High:0.000}), balanced {m.BalancedAccuracy:0.000}, on {m.Count} held-out patches"));
+            }
+
             Console.WriteLine($"report: {Path.Combine(root, "report", "report.html")}");
 
             int patches = classified.Sum(r => r.Patches.Count);

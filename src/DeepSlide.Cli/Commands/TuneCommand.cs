@@ -102,7 +102,7 @@ internal static class TuneCommand
             report.AppendLine(string.Create(c, $"  min share, mean: {meanShare!.Chosen:0.00}{Range(meanShare)}"));
         }
 
-        report.AppendLine(reason is null ? "  learned aggregator trained" : $"  learned aggregator NOT trained: {reason}; 'classify' will not offer it");
+        report.AppendLine(reason is null ? "  learned aggregator trained" : $"  learned aggregator not trained: {reason}; 'classify' will not offer it");
         foreach ((string method, double value) in accuracy)
         {
             report.AppendLine(string.Create(c, $"  {method,-10} balanced accuracy {value:0.000}"));
