@@ -131,6 +131,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
 
                 var labels = new Dictionary<int, RegionLabel>();
                 var wanted = new List<Tile>();
+                var thinning = new Random(DatasetSplit.StableSeed(options.Seed, $"{s.Slide.Name}/thinning"));
                 foreach (Tile tile in plan.Tiles)
                 {
                     RegionLabel label = labeller.Label(tile, plan);
@@ -138,6 +139,17 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
                     {
                         leftOut++;
                         continue;
+                    }
+
+                    // A mixed slide is cut at its own class's overlap; its patches of a class that needs less (benign
+                    // tissue on a tumour slide) are thinned back to that class's density, so they do not swamp the set.
+                    if (part == SplitPart.Train && label.ClassName != s.Slide.ClassName)
+                    {
+                        double own = TileGrid.StrideFromOverlap(options.Tiling.Window, overlap[label.ClassName]);
+                        if (thinning.NextDouble() > Math.Min(1, (stride / own) * (stride / own)))
+                        {
+                            continue;
+                        }
                     }
 
                     labels[wanted.Count] = label;

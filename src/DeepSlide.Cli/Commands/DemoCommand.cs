@@ -17,7 +17,7 @@ internal static class DemoCommand
     {
         var output = new Option<string>("--out", "-o") { Description = "Working folder (replaced).", DefaultValueFactory = _ => Path.Combine("out", "demo") };
         var perClass = new Option<int>("--slides-per-class") { Description = "Training slides per class (half go to validation).", DefaultValueFactory = _ => 6 };
-        var heldOut = new Option<int>("--held-out-per-class") { Description = "Held-out slides per class, synthesized with another seed.", DefaultValueFactory = _ => 4 };
+        var heldOut = new Option<int>("--held-out-per-class") { Description = "Held-out slides per class, synthesized with another seed.", DefaultValueFactory = _ => 3 };
         var inference = new InferenceOptionSet();
         var command = new Command("demo", "Synthesize labelled slides, extract patches, train, tune, and classify held-out slides; print the slide results.") { output, perClass, heldOut };
         inference.AddTo(command);
