@@ -73,7 +73,8 @@ public sealed class LocalDurableHost : IAsyncDisposable
         sidecarBuilder.Services.AddSingleton(loggers);
         sidecarBuilder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         sidecarBuilder.Services.AddGrpc();
-        sidecarBuilder.Services.AddSingleton<IOrchestrationService>(service);
+        var dispatched = new StartedOrchestrationService(service);
+        sidecarBuilder.Services.AddSingleton<IOrchestrationService>(dispatched);
         sidecarBuilder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         sidecarBuilder.Services.AddSingleton<TaskHubGrpcServer>();
         WebApplication sidecar = sidecarBuilder.Build();
@@ -129,6 +130,10 @@ public sealed class LocalDurableHost : IAsyncDisposable
 
         IHost worker = workerBuilder.Build();
         await worker.StartAsync(cancellationToken);
+
+        // The sidecar starts dispatching once the worker has connected; a host handed out before that could be
+        // stopped with nothing started.
+        await dispatched.Started.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return new LocalDurableHost(sidecar, worker, channel);
     }
 

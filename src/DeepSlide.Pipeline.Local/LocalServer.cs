@@ -18,16 +18,31 @@ public sealed class LocalServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    // The emulator runs under a shell that ends it (SIGKILL: node servers can ignore SIGTERM) within a second of the
+    // process that started it going away, so a crashed test host or CLI never leaves an emulator behind.
+    private const string Watchdog =
+        "\"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null; wait $child";
+
     /// <summary>Starts <paramref name="executable"/> and returns once every port accepts connections (30 s at most).</summary>
-    public static async Task<LocalServer> StartAsync(string executable, IEnumerable<string> arguments, params int[] ports)
+    public static Task<LocalServer> StartAsync(string executable, IEnumerable<string> arguments, params int[] ports) =>
+        StartOwnedAsync(Environment.ProcessId, executable, arguments, ports);
+
+    /// <summary>The same, ended when process <paramref name="owner"/> exits rather than this one.</summary>
+    public static async Task<LocalServer> StartOwnedAsync(int owner, string executable, IEnumerable<string> arguments, params int[] ports)
     {
-        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments)
+        if (!OnPath(executable))
+        {
+            throw new InvalidOperationException($"{executable} (npm) is needed and is not on PATH; scripts/prerequisites.sh installs it.");
+        }
+
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DEEPSLIDE_OWNER"] = owner.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (string a in (string[])["-c", Watchdog, "deepslide-emulator", executable, .. arguments])
         {
             start.ArgumentList.Add(a);
         }
 
-        Process process = Process.Start(start) ?? throw new InvalidOperationException($"{executable} (npm) is needed; scripts/prerequisites.sh installs it.");
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {executable}.");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -47,11 +62,20 @@ public sealed class LocalServer : IAsyncDisposable
                 {
                     await Task.Delay(100);
                 }
+                catch (SocketException)
+                {
+                    string why = process.HasExited ? $"exited with code {process.ExitCode}" : "did not listen within 30 s";
+                    await new LocalServer(process).DisposeAsync();
+                    throw new InvalidOperationException($"{executable} {why} before it listened on port {port}.");
+                }
             }
         }
 
         return new LocalServer(process);
     }
+
+    private static bool OnPath(string executable) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, executable)));
 
     // Node servers can outlive SIGTERM: kill the whole tree and wait for it.
     public async ValueTask DisposeAsync()

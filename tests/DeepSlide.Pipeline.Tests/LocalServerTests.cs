@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using DeepSlide.Pipeline.Local;
+
+namespace DeepSlide.Pipeline.Tests;
+
+public class LocalServerTests
+{
+    [Fact]
+    public async Task An_emulator_ends_when_the_process_that_started_it_dies_without_stopping_it()
+    {
+        // A stand-in owner that dies the way a crashed test host does: SIGKILL, no dispose.
+        using Process owner = Process.Start("sleep", "60");
+        int port = LocalServer.FreePort();
+        await using LocalServer server = await LocalServer.StartOwnedAsync(owner.Id, "cosmosdb-server", ["-p", port.ToString(), "--host", "127.0.0.1"], port);
+        Assert.True(await AcceptsAsync(port));
+
+        owner.Kill();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await AcceptsAsync(port) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.False(await AcceptsAsync(port), "the emulator still listens 10 s after its owner died");
+    }
+
+    [Fact]
+    public async Task A_missing_emulator_is_one_clear_error()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalServer.StartAsync("no-such-emulator", [], LocalServer.FreePort()));
+        Assert.Equal("no-such-emulator (npm) is needed and is not on PATH; scripts/prerequisites.sh installs it.", ex.Message);
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
