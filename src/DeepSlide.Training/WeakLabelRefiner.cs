@@ -16,8 +16,6 @@ public sealed record RefinementOptions
     public double ErrorRate { get; init; } = 0.05;
 
     public int Seed { get; init; }
-
-    public InferenceOptions Inference { get; init; } = new();
 }
 
 /// <summary>What one round kept of one class's training slides, and the cut-offs it used.</summary>
@@ -134,12 +132,7 @@ public sealed class WeakLabelRefiner(RefinementOptions options)
             head = TrainHead(cache, labels, classes.Count, round, log);
         }
 
-        var backbone = new BackboneFeaturizer(options.Inference);
-        byte[] onnx;
-        using (backbone)
-        {
-            onnx = ClassifierGraph.Build(backbone.Model, head!).ToBytes();
-        }
+        byte[] onnx = ClassifierGraph.Build(ResNetBackbone.Build(), head!).ToBytes();
 
         int trainKept = labels.Where((l, i) => l >= 0 && !cache.Rows[i].Val).Count();
         ModelManifest refined = manifest with
@@ -175,15 +168,18 @@ public sealed class WeakLabelRefiner(RefinementOptions options)
     public static (double High, double Low) CutOffs(double[] nullScores, double[] mixture, double errorRate)
     {
         double[] sortedNull = [.. nullScores.Order()];
+        double[] sortedMixture = [.. mixture.Order()];
         double[] candidates = [.. nullScores.Concat(mixture).Distinct().Order()];
-        double NullAbove(double t) => (sortedNull.Length - UpperBound(sortedNull, t)) / (double)sortedNull.Length;
+        int n = sortedMixture.Length;
         double NullAtOrBelow(double t) => UpperBound(sortedNull, t) / (double)sortedNull.Length;
+        int MixtureAtOrBelow(double t) => UpperBound(sortedMixture, t);
+        int MixtureAtOrAbove(double t) => n - LowerBound(sortedMixture, t);
 
         double high = sortedNull[^1];
         foreach (double t in candidates)
         {
-            int above = mixture.Count(s => s >= t);
-            if (above > 0 && mixture.Length * NullAbove(t) / above <= errorRate)
+            int above = MixtureAtOrAbove(t);
+            if (above > 0 && n * (1 - NullAtOrBelow(t)) / above <= errorRate)
             {
                 high = t;
                 break;
@@ -191,12 +187,12 @@ public sealed class WeakLabelRefiner(RefinementOptions options)
         }
 
         double median = sortedNull[sortedNull.Length / 2];
-        double normalShare = Math.Min(1, mixture.Count(s => s <= median) / (NullAtOrBelow(median) * mixture.Length));
+        double normalShare = Math.Min(1, MixtureAtOrBelow(median) / (NullAtOrBelow(median) * n));
         double low = sortedNull[0];
-        foreach (double t in candidates.Where(t => t < high))
+        foreach (double t in candidates.TakeWhile(t => t < high))
         {
-            int below = mixture.Count(s => s <= t);
-            if (below > 0 && 1 - Math.Min(1, normalShare * mixture.Length * NullAtOrBelow(t) / below) <= errorRate)
+            int below = MixtureAtOrBelow(t);
+            if (below > 0 && 1 - Math.Min(1, normalShare * n * NullAtOrBelow(t) / below) <= errorRate)
             {
                 low = t;
             }
@@ -205,6 +201,27 @@ public sealed class WeakLabelRefiner(RefinementOptions options)
         return (high, Math.Min(low, high));
     }
 
+    // The count of sorted values below t.
+    private static int LowerBound(double[] sorted, double t)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (sorted[mid] < t)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    // The count of sorted values at or below t.
     private static int UpperBound(double[] sorted, double t)
     {
         int lo = 0, hi = sorted.Length;

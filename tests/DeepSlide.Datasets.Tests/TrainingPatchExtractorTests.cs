@@ -136,6 +136,21 @@ public class TrainingPatchExtractorTests
             }
         }
 
+        // Against the generator's own truth (not the GeoJSON or its parser): the class drawn at the patch centre agrees
+        // with the label for nearly every patch of the mixed slides; a patch's centre can lie just across a border.
+        int agree = 0, total = 0;
+        foreach (int seed in new[] { 1, 2 })
+        {
+            var slide = new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, seed) { BenignFraction = 0.5, TissueCoverage = 0.6 });
+            foreach (string[] p in bySlide.GetValueOrDefault($"squamous-{seed}", []))
+            {
+                total++;
+                agree += slide.ClassAt(long.Parse(p[3]) + 112, long.Parse(p[4]) + 112) == p[1] ? 1 : 0;
+            }
+        }
+
+        Assert.True(total > 20 && agree >= 0.9 * total, $"{agree} of {total} labels match the class drawn at the patch centre");
+
         // Both classes come from the mixed slides: their benign tissue is benign, not squamous.
         Assert.Contains(rows, r => r.Contains(",benign,squamous-") && r.EndsWith(",outside"));
         Assert.Contains(rows, r => r.Contains(",squamous,squamous-") && r.EndsWith(",annotation"));

@@ -14,12 +14,10 @@ internal static class RefineCommand
         var rounds = new Option<int>("--rounds") { Description = "Rounds of relabelling and retraining: the first ranks patches by attention, later ones by the previous round's head.", DefaultValueFactory = _ => 2 };
         var errorRate = new Option<double>("--error-rate") { Description = "Estimated label error allowed on each side when the cut-offs are set on the validation slides.", DefaultValueFactory = _ => 0.05 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for head training." };
-        var inference = new InferenceOptionSet();
         var command = new Command("refine", "Refine weak slide labels: relabel each tumour slide's training patches by attention (top: the slide's class, bottom: normal, middle left out) and retrain the patch head; run 'tune' again after.")
         {
             model, slides, rounds, errorRate, seed,
         };
-        inference.AddTo(command);
         command.SetAction(parse =>
         {
             if (parse.GetValue(rounds) < 1)
@@ -35,7 +33,6 @@ internal static class RefineCommand
                 Rounds = parse.GetValue(rounds),
                 ErrorRate = parse.GetValue(errorRate),
                 Seed = parse.GetValue(seed),
-                Inference = inference.Read(parse),
             });
             (ModelBundle refined, _) = refiner.Refine(bundle, classes, Console.WriteLine);
             Console.WriteLine($"refined {refined.Folder} (round {refined.Manifest.Training?.RefinementRound}); the log is refinement-log.csv. Run 'deepslide tune' on it again.");

@@ -94,31 +94,61 @@ public readonly record struct RegionLabel(string? ClassName, LabelSource Source,
 /// A slide's region annotations (QuPath's GeoJSON export, parsed by <see cref="GeoJsonAnnotations"/>). A point
 /// inside regions of several classes takes the smallest region's class: nested annotations are the more specific.
 /// </summary>
-public sealed class RegionAnnotations(IReadOnlyList<AnnotatedRegion> regions, IReadOnlyDictionary<string, (byte R, byte G, byte B)> colours)
+public sealed class RegionAnnotations
 {
     /// <summary>Sample points per patch side when a patch's area, rather than a tissue mask, is labelled.</summary>
     public const int SamplesPerSide = 16;
 
-    public IReadOnlyList<AnnotatedRegion> Regions { get; } = regions.OrderBy(r => r.Area).ToList();
+    // Level-0 pixels per side of the index's cells: a point is tested only against the regions whose bounds meet its
+    // cell, so labelling a slide's tiles does not scan every polygon of a file with hundreds of them.
+    private const double IndexCell = 512;
+    private readonly Dictionary<(long, long), List<AnnotatedRegion>> _index = [];
+
+    public RegionAnnotations(IReadOnlyList<AnnotatedRegion> regions, IReadOnlyDictionary<string, (byte R, byte G, byte B)> colours)
+    {
+        Regions = regions.OrderBy(r => r.Area).ToList();
+        Colours = colours;
+        foreach (AnnotatedRegion region in Regions)
+        {
+            for (long j = Cell(region.MinY); j <= Cell(region.MaxY); j++)
+            {
+                for (long i = Cell(region.MinX); i <= Cell(region.MaxX); i++)
+                {
+                    if (!_index.TryGetValue((i, j), out List<AnnotatedRegion>? cell))
+                    {
+                        _index[(i, j)] = cell = [];
+                    }
+
+                    cell.Add(region);
+                }
+            }
+        }
+    }
+
+    /// <summary>Smallest first: a point inside nested regions takes the innermost one's class.</summary>
+    public IReadOnlyList<AnnotatedRegion> Regions { get; }
 
     /// <summary>Colours given by the annotations' QuPath classifications, by class.</summary>
-    public IReadOnlyDictionary<string, (byte R, byte G, byte B)> Colours { get; } = colours;
-
-    public IEnumerable<string> ClassNames => Regions.Select(r => r.ClassName).Distinct(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, (byte R, byte G, byte B)> Colours { get; }
 
     /// <summary>The class of the smallest region containing level-0 point (x, y), or null outside every region.</summary>
     public string? ClassAt(double x, double y)
     {
-        foreach (AnnotatedRegion region in Regions)
+        if (_index.TryGetValue((Cell(x), Cell(y)), out List<AnnotatedRegion>? candidates))
         {
-            if (region.Contains(x, y))
+            foreach (AnnotatedRegion region in candidates)
             {
-                return region.ClassName;
+                if (region.Contains(x, y))
+                {
+                    return region.ClassName;
+                }
             }
         }
 
         return null;
     }
+
+    private static long Cell(double v) => (long)Math.Floor(v / IndexCell);
 
     /// <summary>
     /// The label of the level-0 square at (<paramref name="x"/>, <paramref name="y"/>) of side <paramref name="size"/>:
