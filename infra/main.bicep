@@ -92,6 +92,7 @@ var databaseName = 'deepslide'
 var runsContainer = 'runs'
 var slideTriggerFunction = 'SlideUploaded'
 var deploymentContainer = 'app-package'
+var eventsDeadLetterContainer = 'slide-events-deadletter'
 
 var suffix = uniqueString(resourceGroup().id, environmentName)
 var baseName = '${namePrefix}-${environmentName}'
@@ -108,6 +109,7 @@ var roles = {
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  storageAccountContributor: '17d1049b-9a84-46fb-8f53-869881c3d3ab'
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -140,6 +142,7 @@ module dataStorage 'modules/storage.bicep' = {
       slidesContainer
       resultsContainer
       modelsContainer
+      eventsDeadLetterContainer
     ]
     queues: [
       completionQueue
@@ -250,6 +253,21 @@ module slideEvents 'modules/eventgrid.bicep' = if (slideEventsEnabled) {
     functionAppName: functions.outputs.name
     slidesContainer: slidesContainer
     triggerFunctionName: slideTriggerFunction
+    deadLetterContainer: eventsDeadLetterContainer
+  }
+}
+
+// Event Grid drops an event for good after a 401, 403 or 404 from the webhook (a rotated key, an app being redeployed)
+// unless the subscription dead-letters; it writes there with the system topic's own identity.
+// https://learn.microsoft.com/azure/event-grid/delivery-and-retry#failure-codes-and-dead-lettering
+module slideEventsDeadLetter 'modules/storage-role.bicep' = if (slideEventsEnabled) {
+  name: 'role-events-deadletter'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: eventsDeadLetterContainer
+    roleId: roles.blobDataContributor
+    principalId: slideEvents!.outputs.principalId
+    purpose: 'slide events: Storage Blob Data Contributor on slide-events-deadletter (undeliverable upload events are kept, not dropped)'
   }
 }
 
@@ -284,14 +302,26 @@ module functionsHostTables 'modules/storage-role.bicep' = {
   }
 }
 
+// The blob trigger's bookkeeping on the host storage needs Storage Account Contributor besides the data roles.
+// https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+module functionsHostAccount 'modules/storage-role.bicep' = {
+  name: 'role-func-host-account'
+  params: {
+    accountName: hostStorage.outputs.name
+    roleId: roles.storageAccountContributor
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Storage Account Contributor on the host storage (the blob trigger\'s receipts and queues)'
+  }
+}
+
 module functionsSlides 'modules/storage-role.bicep' = {
   name: 'role-func-slides'
   params: {
     accountName: dataStorage.outputs.name
     containerName: slidesContainer
-    roleId: roles.blobDataReader
+    roleId: roles.blobDataOwner
     principalId: functions.outputs.principalId
-    purpose: 'functions: Storage Blob Data Reader on slides (the blob trigger and re-runs read slide versions)'
+    purpose: 'functions: Storage Blob Data Owner on slides (the blob trigger needs it; re-runs read slide versions)'
   }
 }
 

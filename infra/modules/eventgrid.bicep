@@ -5,6 +5,8 @@ param storageAccountName string
 param functionAppName string
 param slidesContainer string
 param triggerFunctionName string
+@description('Container on the data account that keeps events Event Grid could not deliver.')
+param deadLetterContainer string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -17,6 +19,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
 resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
   name: topicName
   location: location
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     source: storage.id
     topicType: 'Microsoft.Storage.StorageAccounts'
@@ -41,6 +46,18 @@ resource slideCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-
       ]
       subjectBeginsWith: '/blobServices/default/containers/${slidesContainer}/blobs/'
     }
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storage.id
+          blobContainerName: deadLetterContainer
+        }
+      }
+    }
     eventDeliverySchema: 'EventGridSchema'
     retryPolicy: {
       maxDeliveryAttempts: 30
@@ -50,3 +67,4 @@ resource slideCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-
 }
 
 output topicName string = topic.name
+output principalId string = topic.identity.principalId

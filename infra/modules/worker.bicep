@@ -93,6 +93,9 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
       ]
     }
     template: {
+      // A scale-in lets the range in hand finish (or be given back) instead of cutting it off after 30 s; each cut
+      // counts toward the queue's delivery limit.
+      terminationGracePeriodSeconds: 300
       containers: [
         {
           name: 'worker'
@@ -134,6 +137,13 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
             {
               name: 'Worker__Device'
               value: 'Cuda'
+            }
+            {
+              // A replica with more than one vCPU has 8 GiB of ephemeral storage in all, image layers and scratch
+              // included (https://learn.microsoft.com/azure/container-apps/storage-mounts#ephemeral-storage); the
+              // worker's 20 GiB default would fill it. 5 GiB leaves room for models and range outputs.
+              name: 'Worker__SlideCacheBytes'
+              value: '5368709120' // 5 GiB
             }
             {
               name: 'AZURE_CLIENT_ID'

@@ -66,7 +66,16 @@ public sealed class RangeWorker(
             _logger.LogWarning("{Kind} {Range} of run {RunId} dead-lettered: {Reason}", message.Kind, message.Range, message.RunId, ex.Message);
             return RangeOutcome.DeadLettered;
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // The worker is stopping (a scale-in, a redeploy): give the range back now, so another worker takes it at
+            // once instead of when its lock runs out minutes later.
+            await StopAsync(renewing, renewal);
+            await received.AbandonAsync(CancellationToken.None);
+            _logger.LogInformation("{Kind} {Range} of run {RunId} given back: the worker is stopping", message.Kind, message.Range, message.RunId);
+            return RangeOutcome.Abandoned;
+        }
+        catch (Exception ex)
         {
             // Storage or runtime trouble: another delivery may succeed, and the delivery limit bounds the retries.
             await StopAsync(renewing, renewal);

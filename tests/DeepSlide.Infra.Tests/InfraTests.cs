@@ -193,7 +193,10 @@ public sealed partial class InfraTests
         {
             JsonNode parameters = module["properties"]!["parameters"]!;
             string principal = (string)parameters["principalId"]!["value"]!;
-            string who = principal.Contains("'functions'", StringComparison.Ordinal) ? "functions" : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker" : principal;
+            string who = principal.Contains("'functions'", StringComparison.Ordinal) ? "functions"
+                : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker"
+                : principal.Contains("'slide-events'", StringComparison.Ordinal) ? "events"
+                : principal;
             string role = parameters["roleId"] is { } r ? RoleName((string)r["value"]!) : ((string)module["name"]!).EndsWith("cosmos", StringComparison.Ordinal) ? "cosmosDataContributor" : "acrPull";
             string account = (string?)parameters["accountName"]?["value"] is { } a ? a.Contains("'host-storage'", StringComparison.Ordinal) ? "host" : a.Contains("'data-storage'", StringComparison.Ordinal) ? "data" : string.Empty : string.Empty;
             string scope = parameters["containerName"] is { } c ? $"{account}/{Resolve(c["value"])}" : parameters["queueName"] is { } q ? $"{account}{(account.Length > 0 ? "/" : string.Empty)}{Resolve(q["value"])}" : account;
@@ -204,14 +207,15 @@ public sealed partial class InfraTests
             }
         }
 
-        Assert.True(assigned.Count == 16, string.Join("; ", assigned));
+        Assert.True(assigned.Count == 18, string.Join("; ", assigned));
         Assert.Equal(
             new[]
             {
                 "functions blobDataOwner host",
                 "functions queueDataContributor host",
                 "functions tableDataContributor host",
-                $"functions blobDataReader data/{PipelineNames.SlidesContainer}",
+                "functions storageAccountContributor host",
+                $"functions blobDataOwner data/{PipelineNames.SlidesContainer}",
                 $"functions blobDataReader data/{PipelineNames.ModelsContainer}",
                 $"functions blobDataContributor data/{PipelineNames.ResultsContainer}",
                 "functions queueDataContributor data",
@@ -224,6 +228,7 @@ public sealed partial class InfraTests
                 $"worker serviceBusDataReceiver {PipelineNames.RangeQueue}",
                 $"worker serviceBusDataOwner {PipelineNames.RangeQueue}",
                 "worker acrPull",
+                "events blobDataContributor data/slide-events-deadletter",
             }.Order(),
             assigned.Order());
 
@@ -231,6 +236,13 @@ public sealed partial class InfraTests
         Assert.Equal("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", (string)roles["blobDataOwner"]!);
         Assert.Equal("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", (string)roles["blobDataReader"]!);
         Assert.Equal("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", (string)roles["serviceBusDataSender"]!);
+        Assert.Equal("17d1049b-9a84-46fb-8f53-869881c3d3ab", (string)roles["storageAccountContributor"]!);
+
+        // Undeliverable upload events are dead-lettered with the topic's own identity, not dropped.
+        JsonNode subscription = CompiledTemplate.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").Single()["properties"]!;
+        Assert.Equal("SystemAssigned", (string)subscription["deadLetterWithResourceIdentity"]!["identity"]!["type"]!);
+        Assert.Equal("StorageBlob", (string)subscription["deadLetterWithResourceIdentity"]!["deadLetterDestination"]!["endpointType"]!);
+        Assert.Equal("SystemAssigned", (string)CompiledTemplate.OfType("Microsoft.EventGrid/systemTopics").Single()["identity"]!["type"]!);
         Assert.Equal("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", (string)roles["serviceBusDataReceiver"]!);
         Assert.Contains("00000000-0000-0000-0000-000000000002", CompiledTemplate.Module("role-func-cosmos").ToJsonString(), StringComparison.Ordinal);
     }

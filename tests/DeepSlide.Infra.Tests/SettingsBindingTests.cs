@@ -36,6 +36,10 @@ public sealed class SettingsBindingTests
         Assert.Equal(TimeSpan.FromMinutes(5), options.LockDuration);
         Assert.Equal(5, options.MaxDeliveryCount);
         Assert.StartsWith("https://", options.StorageBlobServiceUri);
+
+        // A Container Apps replica over 1 vCPU has 8 GiB of ephemeral storage in all (learn.microsoft.com/azure/
+        // container-apps/storage-mounts): the slide cache must leave room for the image, models and outputs.
+        Assert.InRange(options.SlideCacheBytes, 1L << 30, 6L << 30);
     }
 
     [Theory]

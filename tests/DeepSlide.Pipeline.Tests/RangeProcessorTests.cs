@@ -157,6 +157,49 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_worker_stopped_mid_range_gives_the_range_back_at_once()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}", LockDuration = TimeSpan.FromSeconds(60) };
+        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var stopping = new CancellationTokenSource();
+        var worker = new RangeWorker(
+            new StopOnReceive(transport, stopping),
+            new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            sink,
+            lockDuration: options.LockDuration);
+        await transport.SendAsync([new TileRangeMessage("run8", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(5, local.Plan!.Tiles.Count))]);
+
+        Assert.Equal(RangeOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5), stopping.Token));
+
+        // Without the give-back the range would stay hidden for its 60 s lock.
+        ReceivedTileRange? again = await transport.ReceiveAsync(TimeSpan.FromSeconds(5));
+        Assert.NotNull(again);
+        Assert.Equal(("run8", 2), (again.Message.RunId, again.DeliveryCount));
+    }
+
+    // The worker's host is told to stop the moment the worker holds a range.
+    private sealed class StopOnReceive(ITileRangeTransport inner, CancellationTokenSource stopping) : ITileRangeTransport
+    {
+        public Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+
+        public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+        {
+            ReceivedTileRange? received = await inner.ReceiveAsync(maxWait, cancellationToken);
+            await stopping.CancelAsync();
+            return received;
+        }
+
+        public Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
     public async Task The_worker_host_takes_a_range_from_the_queue_and_reports_it_done()
     {
         string suffix = $"{Guid.NewGuid():N}"[..8];
