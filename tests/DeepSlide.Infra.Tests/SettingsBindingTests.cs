@@ -23,7 +23,7 @@ public sealed class SettingsBindingTests
     [MemberData(nameof(ParameterFiles))]
     public void The_worker_binds_and_validates_the_environment_the_template_gives_it(string? parameterFile)
     {
-        Dictionary<string, string?> env = Settings(parameterFile, "Microsoft.App/containerApps", "worker", app => app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray());
+        Dictionary<string, string?> env = WorkerEnvironment(parameterFile);
 
         // What the environment-variable provider does with a name: "__" separates sections.
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -67,6 +67,10 @@ public sealed class SettingsBindingTests
 
         Assert.Throws<InvalidOperationException>(() => FunctionsSettings.RunDefaults(name => name == FunctionsSettings.RangeDeadline ? "PT10M" : null));
     }
+
+    /// <summary>The worker container's environment as the template sets it, parameters resolved.</summary>
+    internal static Dictionary<string, string?> WorkerEnvironment(string? parameterFile = null) =>
+        Settings(parameterFile, "Microsoft.App/containerApps", "worker", app => app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray());
 
     /// <summary>
     /// The name/value pairs of one resource's settings array, each value resolved through the module's and the main
