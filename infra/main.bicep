@@ -42,8 +42,11 @@ param gpuProfile string = 'Consumption-GPU-NC8as-T4'
 @minValue(1)
 param workerMaxReplicas int = 4
 
-@description('The worker image. Until it is pushed, a placeholder keeps the app deployable (it takes no ranges).')
-param workerImage string = 'mcr.microsoft.com/k8se/quickstart:latest'
+// Empty means "no image yet": the worker app is not deployed on a first deployment, and a redeploy leaves the running
+// one as it is. A placeholder default would be put back by every redeploy that forgot the image, and KEDA would then
+// scale placeholders up on GPUs while the runs' ranges wait and fail.
+@description('The worker image, for example myregistry.azurecr.io/deepslide-worker:1.0 (the parameter files read DEEPSLIDE_WORKER_IMAGE). Empty: the worker app is not deployed or changed.')
+param workerImage string = ''
 
 @description('Patches per inference batch on the GPU.')
 param workerBatchSize int = 64
@@ -216,7 +219,7 @@ resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-0
   location: location
 }
 
-module worker 'modules/worker.bicep' = {
+module worker 'modules/worker.bicep' = if (!empty(workerImage)) {
   name: 'worker'
   dependsOn: [
     workerPull
@@ -460,6 +463,6 @@ output hostStorageAccount string = hostStorage.outputs.name
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output cosmosEndpoint string = cosmos.outputs.endpoint
 output registryLoginServer string = registry.outputs.loginServer
-output workerAppName string = worker.outputs.name
-output containerAppsEnvironment string = worker.outputs.environmentName
+output workerAppName string = worker.?outputs.name ?? ''
+output containerAppsEnvironment string = worker.?outputs.environmentName ?? ''
 output appInsightsName string = monitoring.outputs.appInsightsName

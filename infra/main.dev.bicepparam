@@ -8,3 +8,8 @@ param workerMaxReplicas = 2
 param resultRetentionDays = 14
 param logRetentionDays = 30
 param functionMaxInstances = 10
+
+// Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
+// the worker image once it is pushed, and the slide events once the Functions app's code is published.
+param workerImage = readEnvironmentVariable('DEEPSLIDE_WORKER_IMAGE', '')
+param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))

@@ -10,3 +10,8 @@ param workerBatchSize = 128
 param resultRetentionDays = 365
 param logRetentionDays = 90
 param functionMaxInstances = 100
+
+// Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
+// the worker image once it is pushed, and the slide events once the Functions app's code is published.
+param workerImage = readEnvironmentVariable('DEEPSLIDE_WORKER_IMAGE', '')
+param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))
