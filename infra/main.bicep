@@ -275,6 +275,25 @@ module slideEventsDeadLetter 'modules/storage-role.bicep' = if (slideEventsEnabl
 }
 
 // Functions: least privilege for the host, the orchestration and the HTTP API.
+// Telemetry is ingested with Entra tokens only (Application Insights has local auth off).
+module functionsTelemetry 'modules/appinsights-role.bicep' = {
+  name: 'role-func-telemetry'
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    principalId: functions.outputs.principalId
+    purpose: 'functions: Monitoring Metrics Publisher on Application Insights (Entra-authenticated telemetry)'
+  }
+}
+
+module workerTelemetry 'modules/appinsights-role.bicep' = {
+  name: 'role-worker-telemetry'
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    principalId: workerIdentity.properties.principalId
+    purpose: 'worker: Monitoring Metrics Publisher on Application Insights (Entra-authenticated telemetry)'
+  }
+}
+
 module functionsHostBlobs 'modules/storage-role.bicep' = {
   name: 'role-func-host-blobs'
   params: {

@@ -22,7 +22,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    DisableLocalAuth: false
+    // Ingestion only with Entra tokens (Monitoring Metrics Publisher), never the instrumentation key.
+    // https://learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication
+    DisableLocalAuth: true
   }
 }
 

@@ -197,7 +197,11 @@ public sealed partial class InfraTests
                 : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker"
                 : principal.Contains("'slide-events'", StringComparison.Ordinal) ? "events"
                 : principal;
-            string role = parameters["roleId"] is { } r ? RoleName((string)r["value"]!) : ((string)module["name"]!).EndsWith("cosmos", StringComparison.Ordinal) ? "cosmosDataContributor" : "acrPull";
+            string name = (string)module["name"]!;
+            string role = parameters["roleId"] is { } r ? RoleName((string)r["value"]!)
+                : name.EndsWith("cosmos", StringComparison.Ordinal) ? "cosmosDataContributor"
+                : name.EndsWith("telemetry", StringComparison.Ordinal) ? "monitoringMetricsPublisher"
+                : "acrPull";
             string account = (string?)parameters["accountName"]?["value"] is { } a ? a.Contains("'host-storage'", StringComparison.Ordinal) ? "host" : a.Contains("'data-storage'", StringComparison.Ordinal) ? "data" : string.Empty : string.Empty;
             string scope = parameters["containerName"] is { } c ? $"{account}/{Resolve(c["value"])}" : parameters["queueName"] is { } q ? $"{account}{(account.Length > 0 ? "/" : string.Empty)}{Resolve(q["value"])}" : account;
             assigned.Add($"{who} {role} {scope}".TrimEnd());
@@ -207,7 +211,7 @@ public sealed partial class InfraTests
             }
         }
 
-        Assert.True(assigned.Count == 18, string.Join("; ", assigned));
+        Assert.True(assigned.Count == 20, string.Join("; ", assigned));
         Assert.Equal(
             new[]
             {
@@ -228,6 +232,8 @@ public sealed partial class InfraTests
                 $"worker serviceBusDataReceiver {PipelineNames.RangeQueue}",
                 $"worker serviceBusDataOwner {PipelineNames.RangeQueue}",
                 "worker acrPull",
+                "functions monitoringMetricsPublisher",
+                "worker monitoringMetricsPublisher",
                 "events blobDataContributor data/slide-events-deadletter",
             }.Order(),
             assigned.Order());
@@ -237,6 +243,10 @@ public sealed partial class InfraTests
         Assert.Equal("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", (string)roles["blobDataReader"]!);
         Assert.Equal("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", (string)roles["serviceBusDataSender"]!);
         Assert.Equal("17d1049b-9a84-46fb-8f53-869881c3d3ab", (string)roles["storageAccountContributor"]!);
+
+        // Application Insights takes Entra tokens only, and both apps ask for them.
+        Assert.True((bool)CompiledTemplate.OfType("Microsoft.Insights/components").Single()["properties"]!["DisableLocalAuth"]!);
+        Assert.Contains("3913510d-42f4-4e42-8a64-420c390055eb", CompiledTemplate.Module("role-worker-telemetry").ToJsonString(), StringComparison.Ordinal);
 
         // Undeliverable upload events are dead-lettered with the topic's own identity, not dropped.
         JsonNode subscription = CompiledTemplate.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").Single()["properties"]!;

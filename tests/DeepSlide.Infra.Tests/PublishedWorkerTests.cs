@@ -59,7 +59,7 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         (BlobVersion slide, int tiles) = await UploadWorkAsync(stores, suffix);
 
         Dictionary<string, string?> env = SettingsBindingTests.WorkerEnvironment();
-        foreach (string identityOnly in new[] { "Worker__StorageBlobServiceUri", "Worker__StorageQueueServiceUri", "Worker__ServiceBusNamespace", "Worker__ManagedIdentityClientId", "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING" })
+        foreach (string identityOnly in new[] { "Worker__StorageBlobServiceUri", "Worker__StorageQueueServiceUri", "Worker__ServiceBusNamespace", "Worker__ManagedIdentityClientId", "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" })
         {
             Assert.True(env.Remove(identityOnly), identityOnly);
         }

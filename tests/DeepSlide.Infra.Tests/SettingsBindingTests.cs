@@ -40,6 +40,9 @@ public sealed class SettingsBindingTests
         // A Container Apps replica over 1 vCPU has 8 GiB of ephemeral storage in all (learn.microsoft.com/azure/
         // container-apps/storage-mounts): the slide cache must leave room for the image, models and outputs.
         Assert.InRange(options.SlideCacheBytes, 1L << 30, 6L << 30);
+
+        // Telemetry ingestion by the worker's own identity: the setting must be one the telemetry setup reads.
+        Assert.NotNull(DeepSlide.Telemetry.PipelineTelemetryExtensions.IngestionCredential(env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]));
     }
 
     [Theory]
@@ -53,6 +56,19 @@ public sealed class SettingsBindingTests
         Assert.Equal(2, defaults.MaxRedispatches);
         Assert.All(FunctionsSettings.Required, name => Assert.False(string.IsNullOrEmpty(settings.GetValueOrDefault(name)), name));
     }
+
+    [Theory]
+    [InlineData("Authorization=AAD", true)]
+    [InlineData("ClientId=00000000-0000-0000-0000-000000000001;Authorization=AAD", true)]
+    [InlineData("", false)]
+    public void The_ingestion_setting_names_a_managed_identity(string setting, bool credential) =>
+        Assert.Equal(credential, DeepSlide.Telemetry.PipelineTelemetryExtensions.IngestionCredential(setting) is not null);
+
+    [Theory]
+    [InlineData("InstrumentationKey=abc")]
+    [InlineData("Authorization=Key")]
+    public void An_ingestion_setting_that_is_not_Entra_is_refused(string setting) =>
+        Assert.Contains("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", Assert.Throws<InvalidOperationException>(() => DeepSlide.Telemetry.PipelineTelemetryExtensions.IngestionCredential(setting)).Message);
 
     [Fact]
     public void A_setting_the_binder_cannot_read_fails_the_worker_at_start()
@@ -147,6 +163,12 @@ public sealed class SettingsBindingTests
         }
 
         at++;
+        if (name == "format")
+        {
+            // Inside a format, a value known only after deployment is an identity's id in this template.
+            arguments = [.. arguments.Select(a => a ?? "00000000-0000-0000-0000-000000000000")];
+        }
+
         if (arguments.Any(a => a is null))
         {
             return null;
