@@ -219,6 +219,14 @@ resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-0
   location: location
 }
 
+// The platform's own identity for the worker app: the KEDA scaler (which needs Service Bus Data Owner to read the
+// queue's length) and the image pull. Its Container Apps lifecycle is None, so code in the container can't get a token
+// for it, and the worker's code keeps Data Receiver only.
+resource platformIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${baseName}-worker-platform'
+  location: location
+}
+
 module worker 'modules/worker.bicep' = if (!empty(workerImage)) {
   name: 'worker'
   dependsOn: [
@@ -232,6 +240,7 @@ module worker 'modules/worker.bicep' = if (!empty(workerImage)) {
     workspaceId: monitoring.outputs.workspaceId
     identityId: workerIdentity.id
     identityClientId: workerIdentity.properties.clientId
+    platformIdentityId: platformIdentity.id
     registryLoginServer: registry.outputs.loginServer
     image: workerImage
     gpuProfile: gpuProfile
@@ -460,8 +469,8 @@ module workerRangeScaler 'modules/servicebus-role.bicep' = {
     namespaceName: serviceBus.outputs.namespaceName
     queueName: rangeQueue
     roleId: roles.serviceBusDataOwner
-    principalId: workerIdentity.properties.principalId
-    purpose: 'worker: Azure Service Bus Data Owner on the range queue only (the KEDA scaler reads the queue length, a manage operation)'
+    principalId: platformIdentity.properties.principalId
+    purpose: 'worker platform: Azure Service Bus Data Owner on the range queue only (the KEDA scaler reads the queue length, a manage operation)'
   }
 }
 
@@ -469,8 +478,8 @@ module workerPull 'modules/registry-role.bicep' = {
   name: 'role-worker-pull'
   params: {
     registryName: registry.outputs.name
-    principalId: workerIdentity.properties.principalId
-    purpose: 'worker: AcrPull on the registry (pulls its image by identity)'
+    principalId: platformIdentity.properties.principalId
+    purpose: 'worker platform: AcrPull on the registry (pulls the worker image by identity)'
   }
 }
 

@@ -5,6 +5,8 @@ param appName string
 param workspaceId string
 param identityId string
 param identityClientId string
+@description('The identity of the scaler and the image pull; the app\'s code cannot use it (lifecycle None).')
+param platformIdentityId string
 param registryLoginServer string
 param image string
 
@@ -78,6 +80,7 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${platformIdentityId}': {}
     }
   }
   properties: {
@@ -88,7 +91,18 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
       registries: [
         {
           server: registryLoginServer
+          identity: platformIdentityId
+        }
+      ]
+      // https://learn.microsoft.com/azure/container-apps/managed-identity#control-managed-identity-availability
+      identitySettings: [
+        {
+          identity: platformIdentityId
+          lifecycle: 'None'
+        }
+        {
           identity: identityId
+          lifecycle: 'Main'
         }
       ]
     }
@@ -168,7 +182,7 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
             name: 'tile-ranges'
             custom: {
               type: 'azure-servicebus'
-              identity: identityId
+              identity: platformIdentityId
               metadata: {
                 namespace: serviceBusNamespace
                 queueName: rangeQueue

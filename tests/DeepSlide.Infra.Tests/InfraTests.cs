@@ -194,6 +194,7 @@ public sealed partial class InfraTests
             JsonNode parameters = module["properties"]!["parameters"]!;
             string principal = (string)parameters["principalId"]!["value"]!;
             string who = principal.Contains("'functions'", StringComparison.Ordinal) ? "functions"
+                : principal.Contains("worker-platform", StringComparison.Ordinal) ? "platform"
                 : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker"
                 : principal.Contains("'slide-events'", StringComparison.Ordinal) ? "events"
                 : principal;
@@ -230,8 +231,8 @@ public sealed partial class InfraTests
                 $"worker blobDataContributor data/{PipelineNames.ResultsContainer}",
                 $"worker queueDataMessageSender data/{PipelineNames.CompletionQueue}",
                 $"worker serviceBusDataReceiver {PipelineNames.RangeQueue}",
-                $"worker serviceBusDataOwner {PipelineNames.RangeQueue}",
-                "worker acrPull",
+                $"platform serviceBusDataOwner {PipelineNames.RangeQueue}",
+                "platform acrPull",
                 "functions monitoringMetricsPublisher",
                 "worker monitoringMetricsPublisher",
                 "events blobDataContributor data/slide-events-deadletter",
@@ -243,6 +244,14 @@ public sealed partial class InfraTests
         Assert.Equal("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", (string)roles["blobDataReader"]!);
         Assert.Equal("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", (string)roles["serviceBusDataSender"]!);
         Assert.Equal("17d1049b-9a84-46fb-8f53-869881c3d3ab", (string)roles["storageAccountContributor"]!);
+
+        // The scaler's Data Owner and the image pull sit on an identity the worker's code can't use (lifecycle None).
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single()["properties"]!;
+        JsonArray identitySettings = app["configuration"]!["identitySettings"]!.AsArray();
+        Assert.Equal("[parameters('platformIdentityId')]", (string)identitySettings.Single(i => (string)i!["lifecycle"]! == "None")!["identity"]!);
+        Assert.Equal("[parameters('identityId')]", (string)identitySettings.Single(i => (string)i!["lifecycle"]! == "Main")!["identity"]!);
+        Assert.Equal("[parameters('platformIdentityId')]", (string)app["template"]!["scale"]!["rules"]![0]!["custom"]!["identity"]!);
+        Assert.Equal("[parameters('platformIdentityId')]", (string)app["configuration"]!["registries"]![0]!["identity"]!);
 
         // Application Insights takes Entra tokens only, and both apps ask for them.
         Assert.True((bool)CompiledTemplate.OfType("Microsoft.Insights/components").Single()["properties"]!["DisableLocalAuth"]!);
