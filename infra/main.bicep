@@ -79,8 +79,18 @@ param logRetentionDays int = 30
 @description('The model bundle (prefix in the models container) that uploads are classified with.')
 param modelPrefix string = 'default'
 
-@description('Most Functions instances.')
+// Older Flex Consumption docs give 40 as the lowest allowed maximum, newer ones 1
+// (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out): 40 deploys under either.
+@description('Most Functions instances (Flex Consumption).')
+@minValue(40)
+@maxValue(1000)
 param functionMaxInstances int = 40
+
+// Durable Functions on Flex Consumption: an always-ready instance for the "durable" group keeps orchestrations from
+// waiting on a cold start at every step (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#always-ready-instances).
+@description('Always-ready instances for the durable group (orchestrator and activities); 0 scales them to zero too.')
+@minValue(0)
+param durableAlwaysReady int = 1
 
 @description('Create the Event Grid subscription. It needs the Functions blob extension key, which exists once the app code is published: set false on the very first deployment of a new environment.')
 param slideEventsEnabled bool = true
@@ -209,6 +219,7 @@ module functions 'modules/functions.bicep' = {
     rangeDeadline: rangeDeadline
     maxRedispatches: maxRedispatches
     maximumInstanceCount: functionMaxInstances
+    durableAlwaysReady: durableAlwaysReady
     instanceMemoryMB: 2048
   }
 }

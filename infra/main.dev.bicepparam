@@ -7,7 +7,8 @@ param gpuProfile = 'Consumption-GPU-NC8as-T4'
 param workerMaxReplicas = 2
 param resultRetentionDays = 14
 param logRetentionDays = 30
-param functionMaxInstances = 10
+param functionMaxInstances = 40
+param durableAlwaysReady = 1
 
 // Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
 // the worker image once it is pushed, and the slide events once the Functions app's code is published.

@@ -10,6 +10,7 @@ param workerBatchSize = 128
 param resultRetentionDays = 365
 param logRetentionDays = 90
 param functionMaxInstances = 100
+param durableAlwaysReady = 1
 
 // Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
 // the worker image once it is pushed, and the slide events once the Functions app's code is published.

@@ -13,6 +13,7 @@ param tilesPerRange int
 param rangeDeadline string
 param maxRedispatches int
 param maximumInstanceCount int
+param durableAlwaysReady int
 param instanceMemoryMB int
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -132,6 +133,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        alwaysReady: durableAlwaysReady > 0 ? [
+          {
+            name: 'durable'
+            instanceCount: durableAlwaysReady
+          }
+        ] : []
       }
       runtime: {
         name: 'dotnet-isolated'

@@ -253,6 +253,11 @@ public sealed partial class InfraTests
         Assert.Equal("[parameters('platformIdentityId')]", (string)app["template"]!["scale"]!["rules"]![0]!["custom"]!["identity"]!);
         Assert.Equal("[parameters('platformIdentityId')]", (string)app["configuration"]!["registries"]![0]!["identity"]!);
 
+        // Flex Consumption: a maximum instance count every documented floor allows, and an always-ready durable group.
+        JsonNode scale = CompiledTemplate.OfType("Microsoft.Web/sites").Single()["properties"]!["functionAppConfig"]!["scaleAndConcurrency"]!;
+        Assert.Contains("'durable'", (string)scale["alwaysReady"]!, StringComparison.Ordinal);
+        Assert.Equal(40, (int)CompiledTemplate.Template["parameters"]!["functionMaxInstances"]!["minValue"]!);
+
         // Application Insights takes Entra tokens only, and both apps ask for them.
         Assert.True((bool)CompiledTemplate.OfType("Microsoft.Insights/components").Single()["properties"]!["DisableLocalAuth"]!);
         Assert.Contains("3913510d-42f4-4e42-8a64-420c390055eb", CompiledTemplate.Module("role-worker-telemetry").ToJsonString(), StringComparison.Ordinal);
