@@ -92,6 +92,9 @@ param functionMaxInstances int = 40
 @minValue(0)
 param durableAlwaysReady int = 1
 
+@description('Client id of the HTTP API\'s Entra app registration (docs/deploy.md creates it; the parameter files read DEEPSLIDE_API_CLIENT_ID). Empty: the API answers 401 to every call.')
+param apiClientId string = ''
+
 @description('Create the Event Grid subscription. It needs the Functions blob extension key, which exists once the app code is published: set false on the very first deployment of a new environment.')
 param slideEventsEnabled bool = true
 
@@ -220,6 +223,7 @@ module functions 'modules/functions.bicep' = {
     maxRedispatches: maxRedispatches
     maximumInstanceCount: functionMaxInstances
     durableAlwaysReady: durableAlwaysReady
+    apiClientId: apiClientId
     instanceMemoryMB: 2048
   }
 }

@@ -13,6 +13,8 @@ param functionMaxInstances = 100
 param durableAlwaysReady = 1
 
 // Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
-// the worker image once it is pushed, and the slide events once the Functions app's code is published.
+// the worker image once it is pushed, the slide events once the Functions app's code is published, and the API's
+// Entra app registration.
 param workerImage = readEnvironmentVariable('DEEPSLIDE_WORKER_IMAGE', '')
 param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))
+param apiClientId = readEnvironmentVariable('DEEPSLIDE_API_CLIENT_ID', '')

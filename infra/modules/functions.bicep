@@ -15,6 +15,8 @@ param maxRedispatches int
 param maximumInstanceCount int
 param durableAlwaysReady int
 param instanceMemoryMB int
+@description('Client id of the API\'s Entra app registration; empty keeps the API closed (every call gets 401).')
+param apiClientId string
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
@@ -143,6 +145,47 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       runtime: {
         name: 'dotnet-isolated'
         version: '10.0'
+      }
+    }
+  }
+}
+
+// The HTTP API takes Entra ID tokens for its own audience only; the functions then check the caller's app role
+// (Runs.Read or Runs.ReadWrite). Authentication also strips any X-MS-CLIENT-PRINCIPAL header a client sends, which is
+// why it is always on, even before an app registration exists. Event Grid's webhook is excluded: it authenticates
+// with the blob extension's key and sends no token.
+// https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad
+resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/blobs'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: !empty(apiClientId)
+        registration: {
+          clientId: apiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${apiClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
       }
     }
   }

@@ -21,10 +21,15 @@ public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRu
 
     [Function("Rerun")]
     public async Task<HttpResponseData> RerunAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequestData request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "runs")] HttpRequestData request,
         [DurableClient] DurableTaskClient client,
         FunctionContext context)
     {
+        if (CallerRoles.Refusal(request, CallerRoles.ReadWrite) is { } refusal)
+        {
+            return await ProblemAsync(request, refusal.Status, refusal.Detail);
+        }
+
         RerunRequest? body;
         try
         {
@@ -63,10 +68,15 @@ public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRu
 
     [Function("ListRuns")]
     public async Task<HttpResponseData> ListAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{slideId}")] HttpRequestData request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "runs/{slideId}")] HttpRequestData request,
         string slideId,
         FunctionContext context)
     {
+        if (CallerRoles.Refusal(request, CallerRoles.Read, CallerRoles.ReadWrite) is { } refusal)
+        {
+            return await ProblemAsync(request, refusal.Status, refusal.Detail);
+        }
+
         HttpResponseData response = request.CreateResponse(HttpStatusCode.OK);
         await response.WriteAsJsonAsync(await store.ListAsync(slideId, context.CancellationToken));
         return response;
@@ -74,12 +84,17 @@ public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRu
 
     [Function("GetRun")]
     public async Task<HttpResponseData> GetAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{slideId}/{runId}")] HttpRequestData request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "runs/{slideId}/{runId}")] HttpRequestData request,
         string slideId,
         string runId,
         [DurableClient] DurableTaskClient client,
         FunctionContext context)
     {
+        if (CallerRoles.Refusal(request, CallerRoles.Read, CallerRoles.ReadWrite) is { } refusal)
+        {
+            return await ProblemAsync(request, refusal.Status, refusal.Detail);
+        }
+
         SlideRun? run = await store.GetAsync(slideId, runId, context.CancellationToken);
         if (run is null)
         {

@@ -34,13 +34,37 @@ internal sealed class FakeContext : FunctionContext
     public override IInvocationFeatures Features => null!;
 }
 
-internal sealed class FakeRequest(FunctionContext context, string method, string? body = null) : HttpRequestData(context)
+internal sealed class FakeRequest(FunctionContext context, string method, string? body = null, params string[] roles) : HttpRequestData(context)
 {
+    /// <summary>A request as App Service authentication passes it on: the caller's claims, here its app roles.</summary>
+    public FakeRequest(FunctionContext context, string method, string? body = null)
+        : this(context, method, body, DeepSlide.Functions.CallerRoles.ReadWrite)
+    {
+    }
+
     public override Stream Body { get; } = new MemoryStream(Encoding.UTF8.GetBytes(body ?? string.Empty));
 
-    public override HttpHeadersCollection Headers { get; } = [];
+    public override HttpHeadersCollection Headers { get; } = Principal(roles);
 
     public override IReadOnlyCollection<IHttpCookie> Cookies { get; } = [];
+
+    private static HttpHeadersCollection Principal(string[] roles)
+    {
+        var headers = new HttpHeadersCollection();
+        if (roles.Length > 0)
+        {
+            string json = System.Text.Json.JsonSerializer.Serialize(new
+            {
+                auth_typ = "aad",
+                name_typ = "name",
+                role_typ = "roles",
+                claims = roles.Select(r => new { typ = "roles", val = r }).Append(new { typ = "name", val = "pathologist@lab.example" }),
+            });
+            headers.Add(DeepSlide.Functions.CallerRoles.Header, Convert.ToBase64String(Encoding.UTF8.GetBytes(json)));
+        }
+
+        return headers;
+    }
 
     public override Uri Url { get; } = new("https://func.example/api/runs");
 

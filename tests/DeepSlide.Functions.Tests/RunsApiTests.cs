@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using DeepSlide.Functions;
 using DeepSlide.Orchestration;
 using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.Local;
@@ -69,6 +70,31 @@ public sealed class RunsApiTests : IAsyncLifetime
     {
         var response = (FakeResponse)await call(new FakeContext());
         return (response.StatusCode, JsonDocument.Parse(response.Text).RootElement.Clone(), response);
+    }
+
+    [Fact]
+    public async Task Only_callers_with_an_app_role_get_in_and_reading_needs_less_than_rerunning()
+    {
+        const string body = """{"slide": "lab-a/case 7.svs"}""";
+        (HttpStatusCode anonymous, JsonElement why, _) = await CallAsync(c => Api.RerunAsync(new FakeRequest(c, "POST", body, roles: []), Host.Client, c));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous);
+        Assert.Contains("no authenticated caller", why.GetProperty("detail").GetString());
+
+        (HttpStatusCode reader, why, _) = await CallAsync(c => Api.RerunAsync(new FakeRequest(c, "POST", body, CallerRoles.Read), Host.Client, c));
+        Assert.Equal(HttpStatusCode.Forbidden, reader);
+        Assert.Contains("Runs.ReadWrite", why.GetProperty("detail").GetString());
+
+        (HttpStatusCode other, _, _) = await CallAsync(c => Api.ListAsync(new FakeRequest(c, "GET", null, "Slides.Admin"), "lab-a_case 7.svs", c));
+        Assert.Equal(HttpStatusCode.Forbidden, other);
+        (HttpStatusCode listed, _, _) = await CallAsync(c => Api.ListAsync(new FakeRequest(c, "GET", null, CallerRoles.Read), "lab-a_case 7.svs", c));
+        Assert.Equal(HttpStatusCode.OK, listed);
+        (HttpStatusCode forged, _, _) = await CallAsync(c =>
+        {
+            var request = new FakeRequest(c, "GET", null, roles: []);
+            request.Headers.Add(CallerRoles.Header, "not base64 !");
+            return Api.GetAsync(request, "lab-a_case 7.svs", "r1", Host.Client, c);
+        });
+        Assert.Equal(HttpStatusCode.Unauthorized, forged);
     }
 
     [Theory]

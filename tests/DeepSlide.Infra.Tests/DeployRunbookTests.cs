@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace DeepSlide.Infra.Tests;
@@ -31,7 +32,7 @@ public sealed partial class DeployRunbookTests
     {
         string parameters = File.ReadAllText(CompiledTemplate.InfraFile(file));
         string[] exported = [.. ExportedVariable().Matches(Runbook).Select(m => m.Groups["name"].Value).Distinct()];
-        Assert.Equal(["DEEPSLIDE_SLIDE_EVENTS", "DEEPSLIDE_WORKER_IMAGE"], exported.Order());
+        Assert.Equal(["DEEPSLIDE_API_CLIENT_ID", "DEEPSLIDE_SLIDE_EVENTS", "DEEPSLIDE_WORKER_IMAGE"], exported.Order());
         Assert.All(exported, name => Assert.Contains($"readEnvironmentVariable('{name}'", parameters));
     }
 
@@ -42,6 +43,20 @@ public sealed partial class DeployRunbookTests
         Assert.Equal(string.Empty, (string)main["parameters"]!["workerImage"]!["defaultValue"]!);
         Assert.Equal("[not(empty(parameters('workerImage')))]", (string)CompiledTemplate.Module("worker")["condition"]!);
         Assert.DoesNotContain("quickstart", main.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_API_takes_Entra_tokens_only_and_Event_Grids_webhook_still_gets_through()
+    {
+        JsonNode auth = CompiledTemplate.OfType("Microsoft.Web/sites/config").Single(c => ((string)c["name"]!).Contains("authsettingsV2", StringComparison.Ordinal))["properties"]!;
+        Assert.True((bool)auth["platform"]!["enabled"]!);
+        Assert.True((bool)auth["globalValidation"]!["requireAuthentication"]!);
+        Assert.Equal("Return401", (string)auth["globalValidation"]!["unauthenticatedClientAction"]!);
+        Assert.Equal(["/runtime/webhooks/blobs"], auth["globalValidation"]!["excludedPaths"]!.AsArray().Select(p => (string)p!));
+        string roles = File.ReadAllText(CompiledTemplate.InfraFile("api-roles.json"));
+        Assert.Contains($"\"{Functions.CallerRoles.Read}\"", roles);
+        Assert.Contains($"\"{Functions.CallerRoles.ReadWrite}\"", roles);
+        Assert.DoesNotContain("?code=", Runbook);
     }
 
     [GeneratedRegex(@"az deployment group (create|what-if)")]

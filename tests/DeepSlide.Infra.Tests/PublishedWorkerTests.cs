@@ -45,8 +45,12 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         Assert.True(publish.Success, "the Dockerfile has no 'RUN dotnet publish ... -o /app' line");
         Match entry = EntryPoint().Match(dockerfile);
         Assert.True(entry.Success, "the Dockerfile has no ENTRYPOINT [\"/app/...\"]");
+        // As docker build does: the build context, less what .dockerignore leaves out, in a clean folder. Publishing in
+        // the checkout itself would share obj/ with the normal (framework-dependent) build of the same RID.
+        string context = Path.Combine(_folder, "src");
+        CopyBuildContext(CompiledTemplate.RepositoryRoot, context);
         string output = Path.Combine(_folder, "app");
-        (int exit, string log) = await RunAsync("dotnet", ["publish", .. publish.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-o", output, "--nologo"], CompiledTemplate.RepositoryRoot);
+        (int exit, string log) = await RunAsync("dotnet", ["publish", .. publish.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-o", output, "--nologo"], context);
         Assert.True(exit == 0, log);
 
         // The CUDA base image has no .NET runtime (Ubuntu 24.04's archive stops at .NET 8), so the output must carry
@@ -144,6 +148,53 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         }
 
         return (slide, Math.Min(4, plan.Tiles.Count));
+    }
+
+    // Copies the repository as Docker's build context: .dockerignore's "**/name" drops any folder or file of that name,
+    // "**/*.ext" any file with that extension, and any other line that path from the root.
+    private static void CopyBuildContext(string root, string target)
+    {
+        string[] rules = File.ReadAllLines(Path.Combine(root, ".dockerignore")).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+        bool Ignored(string relative)
+        {
+            string[] segments = relative.Split('/');
+            foreach (string rule in rules)
+            {
+                if (rule.StartsWith("**/*.", StringComparison.Ordinal) ? relative.EndsWith(rule[4..], StringComparison.Ordinal)
+                    : rule.StartsWith("**/", StringComparison.Ordinal) ? segments.Contains(rule[3..])
+                    : relative == rule || relative.StartsWith(rule + "/", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        var pending = new Stack<string>([root]);
+        while (pending.Count > 0)
+        {
+            string folder = pending.Pop();
+            foreach (string entry in Directory.EnumerateFileSystemEntries(folder))
+            {
+                string relative = Path.GetRelativePath(root, entry).Replace('\\', '/');
+                if (Ignored(relative))
+                {
+                    continue;
+                }
+
+                if (Directory.Exists(entry))
+                {
+                    pending.Push(entry);
+                }
+                else
+                {
+                    string destination = Path.Combine(target, relative);
+                    Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                    File.Copy(entry, destination);
+                }
+            }
+        }
     }
 
     private static async Task<(int Exit, string Log)> RunAsync(string file, IEnumerable<string> arguments, string directory)
