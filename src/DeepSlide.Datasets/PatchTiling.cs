@@ -11,7 +11,7 @@ public sealed record PatchTiling(int Window, int? Level, double? Mpp, double? Ma
     /// <summary>Class colours [r, g, b] from the annotations' QuPath classifications, when they gave any.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int>>? Colours { get; init; }
 
-    /// <summary>How the patches were labelled: "slide", "annotations" (some slides), or "refined".</summary>
+    /// <summary>How the patches were labelled: "slide", or "annotations" (some slides had them).</summary>
     public string Labels { get; init; } = "slide";
 
     public const string FileName = "tiling.json";

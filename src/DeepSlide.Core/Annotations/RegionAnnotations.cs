@@ -21,7 +21,7 @@ public sealed class AnnotatedRegion
     /// <summary>The outer ring first, then the holes; each ring closed (first position equals last).</summary>
     public IReadOnlyList<IReadOnlyList<(double X, double Y)>> Rings { get; }
 
-    /// <summary>Which feature of the file this came from, for error messages ("feature 3 (id …)").</summary>
+    /// <summary>Which feature of the file this came from ("feature 3 (id …)").</summary>
     public string Feature { get; }
 
     public double MinX { get; }
@@ -82,9 +82,6 @@ public enum LabelSource
 
     /// <summary>Most of the patch's tissue lies outside every annotation, and an outside class was named.</summary>
     Outside,
-
-    /// <summary>Relabelled by weak-label refinement.</summary>
-    Refined,
 }
 
 /// <summary>A patch's label from region annotations, or none when no class holds most of its tissue.</summary>
