@@ -114,6 +114,29 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
         {
           name: 'worker'
           image: image
+          // /healthz answers 503 once the range loop has been silent for two lock durations: the replica is
+          // restarted and its range returns to the queue. Model loading on start can take a while, hence the delay.
+          probes: [
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: 8080
+              }
+              initialDelaySeconds: 30
+              periodSeconds: 30
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/healthz'
+                port: 8080
+              }
+              initialDelaySeconds: 10
+              periodSeconds: 15
+            }
+          ]
           resources: gpuResources
           env: [
             {
@@ -151,6 +174,10 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
             {
               name: 'Worker__Device'
               value: 'Cuda'
+            }
+            {
+              name: 'Worker__HealthPort'
+              value: '8080'
             }
             {
               // A replica with more than one vCPU has 8 GiB of ephemeral storage in all, image layers and scratch

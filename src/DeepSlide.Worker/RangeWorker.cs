@@ -25,13 +25,15 @@ public sealed class RangeWorker(
     RangeProcessor processor,
     IRangeCompletionSink completions,
     ILogger<RangeWorker>? logger = null,
-    TimeSpan? lockDuration = null)
+    TimeSpan? lockDuration = null,
+    WorkerHealth? health = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger<RangeWorker>.Instance;
     private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
 
     public async Task<RangeOutcome> RunOnceAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
+        health?.Beat();
         ReceivedTileRange? received = await transport.ReceiveAsync(wait, cancellationToken);
         if (received is null)
         {
@@ -104,6 +106,7 @@ public sealed class RangeWorker(
             {
                 await Task.Delay(_renewEvery, cancellationToken);
                 await received.RenewLockAsync(cancellationToken);
+                health?.Beat();
             }
         }
         catch (OperationCanceledException)

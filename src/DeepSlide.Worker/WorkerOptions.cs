@@ -44,4 +44,7 @@ public sealed class WorkerOptions
     public int Threads { get; set; } = Environment.ProcessorCount;
 
     public ExecutionDevice Device { get; set; } = ExecutionDevice.Auto;
+
+    /// <summary>Port of the <c>/healthz</c> endpoint the platform probes; 0 (the default, as on one machine) opens none.</summary>
+    public int HealthPort { get; set; }
 }

@@ -73,6 +73,9 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         env["Worker__RangeQueue"] = $"ranges-{suffix}";
         env["Worker__CompletionQueue"] = $"done-{suffix}";
         env["Worker__CacheFolder"] = Path.Combine(_folder, "cache");
+        int healthPort = LocalServer.FreePort();
+        Assert.Equal("8080", env["Worker__HealthPort"]);
+        env["Worker__HealthPort"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var start = new ProcessStartInfo(Path.Combine(output, entry.Groups["program"].Value)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach ((string name, string? value) in env)
         {
@@ -109,6 +112,12 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
             Assert.True(notice.Succeeded, notice.Error);
             Assert.Equal(tiles, notice.Patches);
             Assert.NotNull(await stores.Results.GetVersionAsync(notice.OutputBlob!));
+
+            // What the platform's liveness and readiness probes ask.
+            using var http = new HttpClient();
+            HttpResponseMessage health = await http.GetAsync($"http://127.0.0.1:{healthPort}/healthz");
+            Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal("ok", await health.Content.ReadAsStringAsync());
         }
         finally
         {

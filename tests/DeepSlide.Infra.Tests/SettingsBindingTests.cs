@@ -41,6 +41,11 @@ public sealed class SettingsBindingTests
         // container-apps/storage-mounts): the slide cache must leave room for the image, models and outputs.
         Assert.InRange(options.SlideCacheBytes, 1L << 30, 6L << 30);
 
+        // The health endpoint listens where the platform probes it.
+        JsonNode container = CompiledTemplate.OfType("Microsoft.App/containerApps").Single()["properties"]!["template"]!["containers"]![0]!;
+        Assert.All(container["probes"]!.AsArray(), probe => Assert.Equal(options.HealthPort, (int)probe!["httpGet"]!["port"]!));
+        Assert.Equal(["Liveness", "Readiness"], container["probes"]!.AsArray().Select(p => (string)p!["type"]!).Order());
+
         // Telemetry ingestion by the worker's own identity: the setting must be one the telemetry setup reads.
         Assert.NotNull(DeepSlide.Telemetry.PipelineTelemetryExtensions.IngestionCredential(env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]));
     }

@@ -4,6 +4,7 @@ using DeepSlide.Inference;
 using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.ServiceBus;
 using DeepSlide.Pipeline.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -63,12 +64,18 @@ public static class Extensions
             sp.GetRequiredService<SlideCache>(),
             sp.GetRequiredService<ModelCache>(),
             Path.Combine(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.CacheFolder, "scratch")));
+        builder.Services.AddSingleton(sp => new WorkerHealth(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.LockDuration));
         builder.Services.AddSingleton(sp => new RangeWorker(
             sp.GetRequiredService<ITileRangeTransport>(),
             sp.GetRequiredService<RangeProcessor>(),
             sp.GetRequiredService<IRangeCompletionSink>(),
             sp.GetRequiredService<ILogger<RangeWorker>>(),
-            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.LockDuration));
+            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.LockDuration,
+            sp.GetRequiredService<WorkerHealth>()));
+        if (builder.Configuration.GetValue<int>($"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthPort)}") is int port and > 0)
+        {
+            builder.Services.AddHostedService(sp => new HealthEndpointService(sp.GetRequiredService<WorkerHealth>(), port, sp.GetRequiredService<ILogger<HealthEndpointService>>()));
+        }
         builder.Services.AddHostedService<RangeWorkerService>();
         return builder;
     }
