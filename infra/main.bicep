@@ -14,7 +14,7 @@ param environmentName string
 @maxLength(10)
 param namePrefix string = 'deepslide'
 
-@description('Service Bus tier: Standard, or Premium for isolation and predictable latency.')
+@description('Service Bus tier: Standard, or Premium for isolation and predictable latency. privateNetworking always uses Premium, the only tier with private endpoints.')
 @allowed([
   'Standard'
   'Premium'
@@ -95,6 +95,15 @@ param durableAlwaysReady int = 1
 @description('Client id of the HTTP API\'s Entra app registration (docs/deploy.md creates it; the parameter files read DEEPSLIDE_API_CLIENT_ID). Empty: the API answers 401 to every call.')
 param apiClientId string = ''
 
+// Slides and results are patient data: prod keeps every data path inside a virtual network (docs/deploy.md, "Private
+// networking"). A Container Apps environment's network is fixed when it is created, so set this before the first
+// deployment that has a worker image.
+@description('Put storage, Service Bus (Premium), Cosmos DB and the Functions app behind private endpoints in a virtual network, with public network access off; the worker\'s environment joins the same network. Event Grid still reaches the Functions app, through an access rule for its service tag only.')
+param privateNetworking bool = false
+
+@description('Address space of the virtual network (privateNetworking): a /16 leaves room for its three subnets and growth.')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
 @description('Create the Event Grid subscription. It needs the Functions blob extension key, which exists once the app code is published: set false on the very first deployment of a new environment.')
 param slideEventsEnabled bool = true
 
@@ -113,6 +122,66 @@ var eventsDeadLetterContainer = 'slide-events-deadletter'
 var suffix = uniqueString(resourceGroup().id, environmentName)
 var baseName = '${namePrefix}-${environmentName}'
 var compactName = toLower(take('${namePrefix}${environmentName}${suffix}', 20))
+var hostStorageName = '${compactName}fh'
+var dataStorageName = '${compactName}dt'
+var serviceBusName = 'sb-${baseName}-${suffix}'
+var cosmosName = 'cosmos-${baseName}-${suffix}'
+var functionAppName = 'func-${baseName}-${suffix}'
+var serviceBusTier = privateNetworking ? 'Premium' : serviceBusSku
+
+// One private DNS zone per private-link group, and one endpoint per service and group the pipeline uses: both
+// storage accounts' blobs and queues, the host's tables (the durable task hub), Service Bus, Cosmos DB and the
+// Functions app itself (the API and deployments). https://learn.microsoft.com/azure/private-link/private-endpoint-dns
+var dnsZones = {
+  blob: 'privatelink.blob.${environment().suffixes.storage}'
+  queue: 'privatelink.queue.${environment().suffixes.storage}'
+  table: 'privatelink.table.${environment().suffixes.storage}'
+  namespace: 'privatelink.servicebus.windows.net'
+  Sql: 'privatelink.documents.azure.com'
+  sites: 'privatelink.azurewebsites.net'
+}
+var privateEndpoints = [
+  {
+    name: 'host-blob'
+    target: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    group: 'blob'
+  }
+  {
+    name: 'host-queue'
+    target: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    group: 'queue'
+  }
+  {
+    name: 'host-table'
+    target: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    group: 'table'
+  }
+  {
+    name: 'data-blob'
+    target: resourceId('Microsoft.Storage/storageAccounts', dataStorageName)
+    group: 'blob'
+  }
+  {
+    name: 'data-queue'
+    target: resourceId('Microsoft.Storage/storageAccounts', dataStorageName)
+    group: 'queue'
+  }
+  {
+    name: 'service-bus'
+    target: resourceId('Microsoft.ServiceBus/namespaces', serviceBusName)
+    group: 'namespace'
+  }
+  {
+    name: 'cosmos'
+    target: resourceId('Microsoft.DocumentDB/databaseAccounts', cosmosName)
+    group: 'Sql'
+  }
+  {
+    name: 'functions'
+    target: resourceId('Microsoft.Web/sites', functionAppName)
+    group: 'sites'
+  }
+]
 
 // Built-in role definition ids.
 var roles = {
@@ -138,11 +207,41 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  params: {
+    location: location
+    name: 'vnet-${baseName}'
+    addressPrefix: vnetAddressPrefix
+    dnsZones: map(items(dnsZones), z => z.value)
+  }
+}
+
+module endpoints 'modules/private-endpoint.bicep' = [for e in privateEndpoints: if (privateNetworking) {
+  name: 'pe-${e.name}'
+  dependsOn: [
+    hostStorage
+    dataStorage
+    serviceBus
+    cosmos
+    functions
+  ]
+  params: {
+    location: location
+    name: 'pe-${baseName}-${e.name}'
+    subnetId: network!.outputs.endpointsSubnetId
+    targetId: e.target
+    groupId: e.group
+    dnsZoneName: dnsZones[e.group]
+  }
+}]
+
 module hostStorage 'modules/storage.bicep' = {
   name: 'host-storage'
   params: {
     location: location
-    name: '${compactName}fh'
+    name: hostStorageName
+    privateOnly: privateNetworking
     containers: [
       deploymentContainer
     ]
@@ -153,7 +252,9 @@ module dataStorage 'modules/storage.bicep' = {
   name: 'data-storage'
   params: {
     location: location
-    name: '${compactName}dt'
+    name: dataStorageName
+    privateOnly: privateNetworking
+    trustedServicesOnly: true
     containers: [
       slidesContainer
       resultsContainer
@@ -175,8 +276,9 @@ module serviceBus 'modules/servicebus.bicep' = {
   name: 'service-bus'
   params: {
     location: location
-    name: 'sb-${baseName}-${suffix}'
-    sku: serviceBusSku
+    name: serviceBusName
+    sku: serviceBusTier
+    privateOnly: privateNetworking
     queueName: rangeQueue
     lockDuration: 'PT${rangeLockMinutes}M'
     maxDeliveryCount: maxDeliveryCount
@@ -188,7 +290,8 @@ module cosmos 'modules/cosmos.bicep' = {
   name: 'cosmos'
   params: {
     location: location
-    name: 'cosmos-${baseName}-${suffix}'
+    name: cosmosName
+    privateOnly: privateNetworking
     mode: cosmosMode
     provisionedThroughput: cosmosThroughput
     databaseName: databaseName
@@ -210,7 +313,9 @@ module functions 'modules/functions.bicep' = {
   params: {
     location: location
     planName: 'plan-${baseName}'
-    appName: 'func-${baseName}-${suffix}'
+    appName: functionAppName
+    subnetId: network.?outputs.functionsSubnetId ?? ''
+    privateInbound: privateNetworking
     hostStorageName: hostStorage.outputs.name
     dataStorageName: dataStorage.outputs.name
     serviceBusNamespace: serviceBus.outputs.namespaceName
@@ -268,6 +373,7 @@ module worker 'modules/worker.bicep' = if (!empty(workerImage)) {
     maxDeliveryCount: maxDeliveryCount
     batchSize: workerBatchSize
     appInsightsName: monitoring.outputs.appInsightsName
+    infrastructureSubnetId: network.?outputs.workerSubnetId ?? ''
   }
 }
 
@@ -509,3 +615,4 @@ output registryLoginServer string = registry.outputs.loginServer
 output workerAppName string = worker.?outputs.name ?? ''
 output containerAppsEnvironment string = worker.?outputs.environmentName ?? ''
 output appInsightsName string = monitoring.outputs.appInsightsName
+output virtualNetwork string = network.?outputs.vnetName ?? ''

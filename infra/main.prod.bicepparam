@@ -12,6 +12,10 @@ param logRetentionDays = 90
 param functionMaxInstances = 100
 param durableAlwaysReady = 1
 
+// Patient data stays inside the virtual network: private endpoints for storage, Service Bus, Cosmos DB and the
+// Functions app, public network access off (docs/deploy.md, "Private networking").
+param privateNetworking = true
+
 // Set per deployment from the environment, so the one documented command serves every deployment (docs/deploy.md):
 // the worker image once it is pushed, the slide events once the Functions app's code is published, and the API's
 // Entra app registration.

@@ -8,6 +8,8 @@ param name string
 ])
 param mode string
 param provisionedThroughput int
+@description('Reachable only through a private endpoint: public network access off.')
+param privateOnly bool = false
 param databaseName string
 param containerName string
 param partitionKeyPath string
@@ -20,6 +22,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     databaseAccountOfferType: 'Standard'
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
     consistencyPolicy: {
       defaultConsistencyLevel: 'Session'
     }
@@ -89,4 +92,5 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
 }
 
 output accountName string = account.name
+output id string = account.id
 output endpoint string = account.properties.documentEndpoint

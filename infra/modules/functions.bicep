@@ -18,6 +18,12 @@ param instanceMemoryMB int
 @description('Client id of the API\'s Entra app registration; empty keeps the API closed (every call gets 401).')
 param apiClientId string
 
+@description('Subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: no virtual network.')
+param subnetId string = ''
+
+@description('Inbound through a private endpoint only, except Event Grid\'s deliveries of upload events.')
+param privateInbound bool = false
+
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
 }
@@ -53,9 +59,28 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    // Event Grid delivers to public endpoints only, never into a private endpoint
+    // (https://learn.microsoft.com/azure/event-grid/consume-private-endpoints), so the public endpoint stays on and
+    // its access restrictions let in the AzureEventGrid service tag alone; the API and deployments (scm) go through
+    // the private endpoint. https://learn.microsoft.com/azure/app-service/app-service-ip-restrictions#set-a-service-tag-based-rule
+    publicNetworkAccess: 'Enabled'
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      ipSecurityRestrictionsDefaultAction: privateInbound ? 'Deny' : 'Allow'
+      ipSecurityRestrictions: privateInbound ? [
+        {
+          name: 'event-grid'
+          description: 'Upload events (the blob trigger\'s webhook, which also checks the blob extension key)'
+          action: 'Allow'
+          tag: 'ServiceTag'
+          ipAddress: 'AzureEventGrid'
+          priority: 100
+        }
+      ] : []
+      scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictionsDefaultAction: privateInbound ? 'Deny' : 'Allow'
       appSettings: [
         // The Functions host and the durable task hub (host.json names the hub), by identity.
         {

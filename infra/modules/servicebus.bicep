@@ -7,6 +7,8 @@ param name string
   'Premium'
 ])
 param sku string
+@description('Reachable only through a private endpoint (Premium only): public network access off.')
+param privateOnly bool = false
 param queueName string
 param lockDuration string
 param maxDeliveryCount int
@@ -22,6 +24,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -39,5 +42,6 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
 }
 
 output namespaceName string = namespace.name
+output id string = namespace.id
 output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
 output queueName string = queue.name

@@ -4,6 +4,15 @@ param name string
 param containers array = []
 param queues array = []
 
+@description('Reachable only through private endpoints: public network access off.')
+param privateOnly bool = false
+
+// Event Grid writes undeliverable events into the data account with its own identity as a trusted service, which a
+// disabled public endpoint would refuse; the firewall then denies every network but lets trusted services through.
+// https://learn.microsoft.com/azure/event-grid/manage-event-delivery#dead-letter-with-managed-identity
+@description('With privateOnly: keep the public endpoint for trusted Azure services only (firewall deny-all, bypass AzureServices).')
+param trustedServicesOnly bool = false
+
 @description('Days after which blobs under these prefixes are deleted; 0 keeps them.')
 param deleteAfterDays int = 0
 param deletePrefixes array = []
@@ -21,7 +30,13 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateOnly && !trustedServicesOnly ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      defaultAction: privateOnly ? 'Deny' : 'Allow'
+      bypass: privateOnly && trustedServicesOnly ? 'AzureServices' : 'None'
+      ipRules: []
+      virtualNetworkRules: []
+    }
   }
 }
 

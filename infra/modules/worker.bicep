@@ -26,6 +26,9 @@ param maxDeliveryCount int
 param batchSize int
 param appInsightsName string
 
+@description('Subnet (delegated to Microsoft.App/environments) the environment is injected into; empty: the platform\'s network.')
+param infrastructureSubnetId string = ''
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -42,6 +45,12 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
   name: environmentName
   location: location
   properties: {
+    // The worker has no ingress, so the environment is internal: it reaches Service Bus, storage and Cosmos through
+    // the private endpoints in its virtual network.
+    vnetConfiguration: empty(infrastructureSubnetId) ? null : {
+      infrastructureSubnetId: infrastructureSubnetId
+      internal: true
+    }
     appLogsConfiguration: {
       destination: 'azure-monitor'
     }
