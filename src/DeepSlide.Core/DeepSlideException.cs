@@ -15,6 +15,7 @@ public enum DeepSlideErrorReason
     InvalidArgument,
     InvalidDataset,
     InvalidModel,
+    SlideTooLarge,
 }
 
 /// <summary>

@@ -52,7 +52,9 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         {
             string printable = SlideBlobName.Printable(slideBlob);
             string reason = $"slide blob '{printable}' was rejected: {problem}";
-            await store.UpsertAsync(NewRun(printable) with { Status = RunStatus.Failed, Error = reason }, cancellationToken);
+            // Filed under the slide id of the name as given, so a lab that looks the name up finds why it was refused.
+            SlideRun refused = NewRun(printable) with { SlideId = SlideRun.SlideIdOf(string.IsNullOrEmpty(slideBlob) ? printable : slideBlob), Status = RunStatus.Failed, Error = reason };
+            await store.UpsertAsync(refused, cancellationToken);
             span?.SetStatus(ActivityStatusCode.Error, reason);
             return RunStart.Refused(reason);
         }

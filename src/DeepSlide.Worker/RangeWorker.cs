@@ -17,7 +17,8 @@ public enum RangeOutcome
 /// The worker's loop body: take a range, process it (renewing its lock while the model runs), then send a completion
 /// notice and complete it. A range whose input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and
 /// reported as failed, with the reason, so the run can fail cleanly; any other error gives the range back for another
-/// delivery. Nothing escapes to crash the host. Every log line carries the run id, and the range's span joins the
+/// delivery, and on the last delivery the queue allows it is dead-lettered and reported failed as well, so an
+/// unexpected error still ends the run instead of leaving it waiting. Nothing escapes to crash the host. Every log line carries the run id, and the range's span joins the
 /// run's trace through the message's trace context.
 /// </summary>
 public sealed class RangeWorker(
@@ -26,7 +27,8 @@ public sealed class RangeWorker(
     IRangeCompletionSink completions,
     ILogger<RangeWorker>? logger = null,
     TimeSpan? lockDuration = null,
-    WorkerHealth? health = null)
+    WorkerHealth? health = null,
+    int maxDeliveryCount = int.MaxValue)
 {
     private readonly ILogger _logger = logger ?? NullLogger<RangeWorker>.Instance;
     private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
@@ -76,6 +78,16 @@ public sealed class RangeWorker(
             await received.AbandonAsync(CancellationToken.None);
             _logger.LogInformation("{Kind} {Range} of run {RunId} given back: the worker is stopping", message.Kind, message.Range, message.RunId);
             return RangeOutcome.Abandoned;
+        }
+        catch (Exception ex) when (received.DeliveryCount >= maxDeliveryCount)
+        {
+            await StopAsync(renewing, renewal);
+            string reason = $"{message.Kind} {message.Range} of {message.SlideBlob} failed on each of its {received.DeliveryCount} deliveries; the last: unexpected {ex.GetType().Name}: {ex.Message}";
+            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, reason, message.Kind), CancellationToken.None);
+            await received.DeadLetterAsync(reason, CancellationToken.None);
+            span?.SetStatus(ActivityStatusCode.Error, reason);
+            _logger.LogError(ex, "{Kind} {Range} of run {RunId} dead-lettered after {Delivery} deliveries", message.Kind, message.Range, message.RunId, received.DeliveryCount);
+            return RangeOutcome.DeadLettered;
         }
         catch (Exception ex)
         {

@@ -9,7 +9,7 @@ public sealed class ClassifierCliTests : IDisposable
     private string In(string relative) => Path.Combine(_folder, relative);
 
     [Fact]
-    public async Task Train_tune_and_classify_a_folder_with_one_corrupt_slide()
+    public async Task Train_tune_and_classify_a_folder_with_one_corrupt_and_one_impossibly_large_slide()
     {
         Assert.Equal(0, (await CliRun.RunAsync("synth", "-o", In("slides"), "--slides-per-class", "2", "--width", "1400", "--height", "1100", "--format", "aperio")).ExitCode);
         Assert.Equal(0, (await CliRun.RunAsync("tiles", "-i", In("slides"), "-o", In("patches"), "--val", "0.5", "--test", "0")).ExitCode);
@@ -30,15 +30,19 @@ public sealed class ClassifierCliTests : IDisposable
         }
 
         File.WriteAllText(In("to-classify/broken.svs"), "not a slide");
+        File.WriteAllBytes(In("to-classify/huge.tif"), DeepSlide.Tests.Shared.TiffBuilder.Tiled(1_000_000, 1_000_000));
         CliResult classify = await CliRun.RunAsync("classify", "-m", In("model"), "-i", In("to-classify"), "-o", In("results"));
         Assert.Equal(2, classify.ExitCode);
         Assert.Contains("learned    not available: the learned aggregator needs at least 3 validation slides per class", classify.Output);
         Assert.Contains($"error: {In("to-classify/broken.svs")}: ", classify.Error);
+        Assert.Contains($"error: {In("to-classify/huge.tif")}: the slide is 1,000,000 x 1,000,000 px", classify.Error);
+        Assert.Equal(2, classify.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         string[] rows = File.ReadAllLines(In("results/slides.csv"));
         Assert.Equal("img,predicted,percent_adenocarcinoma,percent_benign,percent_squamous,count_adenocarcinoma,count_benign,count_squamous", rows[0]);
-        Assert.Equal(8, rows.Length);
+        Assert.Equal(9, rows.Length);
         Assert.StartsWith("broken.svs,failed,", rows.Single(r => r.StartsWith("broken", StringComparison.Ordinal)));
-        Assert.Equal(7, Directory.GetFiles(In("results"), "*.json").Length);
+        Assert.StartsWith("huge.tif,failed,", rows.Single(r => r.StartsWith("huge", StringComparison.Ordinal)));
+        Assert.Equal(8, Directory.GetFiles(In("results"), "*.json").Length);
         string failure = File.ReadAllText(In("results/broken.json"));
         Assert.Contains("\"status\": \"failed\"", failure);
         Assert.Contains("\"error\":", failure);

@@ -156,7 +156,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
-    public async Task A_corrupt_slide_and_a_text_file_end_failed_with_the_reason_their_messages_poisoned_once_and_a_blank_image_ends_with_no_tissue()
+    public async Task A_corrupt_slide_a_text_file_and_a_million_pixel_square_slide_end_failed_with_the_reason_their_messages_poisoned_once_and_a_blank_image_ends_with_no_tissue()
     {
         await using var pipeline = NewPipeline();
         await pipeline.UploadModelAsync();
@@ -166,11 +166,13 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         byte[] bytes = await File.ReadAllBytesAsync(good);
         await File.WriteAllBytesAsync(Path.Combine(_folder, "truncated.svs"), bytes[..(bytes.Length / 3)]);
         await File.WriteAllTextAsync(Path.Combine(_folder, "notes.txt"), "not a slide");
+        await File.WriteAllBytesAsync(Path.Combine(_folder, "huge.tif"), DeepSlide.Tests.Shared.TiffBuilder.Tiled(1_000_000, 1_000_000));
 
         foreach ((string blob, string file, string reason) in new[]
         {
             ("lab-c/truncated.svs", "truncated.svs", "lab-c/truncated.svs"),
             ("lab-c/notes.txt", "notes.txt", "lab-c/notes.txt"),
+            ("lab-c/huge.tif", "huge.tif", "lab-c/huge.tif: the slide is 1,000,000 x 1,000,000 px"),
         })
         {
             BlobVersion version = await pipeline.UploadSlideAsync(blob, Path.Combine(_folder, file));
@@ -196,7 +198,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
 
         await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
         IReadOnlyList<(TileRangeMessage Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
-        Assert.Equal(["lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message.SlideBlob).Order());
+        Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message.SlideBlob).Order());
         Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message.Kind));
     }
 
@@ -310,7 +312,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
             RunStart start = await host.Starter.StartForUploadAsync(name, "\"0x1\"", pipeline.Options.ModelPrefix);
             Assert.False(start.Started);
             Assert.Contains(problem, start.Rejected);
-            SlideRun stored = Assert.Single(await host.Runs.ListAsync(SlideRun.SlideIdOf(SlideBlobName.Printable(name))));
+            SlideRun stored = Assert.Single(await host.Runs.ListAsync(SlideRun.SlideIdOf(name)));
             Assert.Equal(RunStatus.Failed, stored.Status);
             Assert.Equal(start.Rejected, stored.Error);
             Assert.True(stored.SlideId.Length <= 255);

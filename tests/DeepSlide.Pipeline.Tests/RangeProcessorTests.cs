@@ -157,6 +157,49 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_unexpected_error_on_the_last_delivery_dead_letters_the_range_with_a_failed_notice()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}", MaxDeliveryCount = 2, LockDuration = TimeSpan.FromSeconds(30) };
+        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var completionQueue = queues.GetQueueClient($"completions-{suffix}");
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        var broken = new BrokenDownloads(store);
+        var worker = new RangeWorker(
+            transport,
+            new RangeProcessor(new PipelineStores(broken, store, store), new SlideCache(broken, In("slides"), 1L << 30), models, In("scratch")),
+            sink,
+            lockDuration: options.LockDuration,
+            maxDeliveryCount: options.MaxDeliveryCount);
+        await transport.SendAsync([new TileRangeMessage("run6", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(5, local.Plan!.Tiles.Count))]);
+
+        // The first delivery is given back (the trouble may pass); the last one ends the range, reported failed.
+        Assert.Equal(RangeOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(RangeOutcome.DeadLettered, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
+
+        RangeCompletion notice = RangeCompletion.FromJson(Assert.Single((await completionQueue.ReceiveMessagesAsync(10)).Value).Body.ToString());
+        Assert.False(notice.Succeeded);
+        Assert.Equal(("run6", 0), (notice.RunId, notice.Range));
+        Assert.Contains("slides/slide.svs failed on each of its 2 deliveries", notice.Error);
+        Assert.Contains("IOException: the disk is on fire", notice.Error);
+        Assert.Equal(notice.Error, Assert.Single(await transport.PeekDeadLettersAsync(10)).Reason);
+    }
+
+    // A slide store whose downloads fail with an error no step expects.
+    private sealed class BrokenDownloads(IBlobStore inner) : IBlobStore
+    {
+        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
+
+        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
+
+        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+    }
+
+    [Fact]
     public async Task A_worker_stopped_mid_range_gives_the_range_back_at_once()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();

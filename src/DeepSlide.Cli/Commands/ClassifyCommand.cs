@@ -59,12 +59,14 @@ internal static class ClassifyCommand
                     Visualization.ResultPictures.Write(reader, result, outFolder, pictures);
                 }
             }
-            catch (DeepSlideException ex) when (slides.Count > 1)
+            catch (Exception ex) when (slides.Count > 1 && ex is not OperationCanceledException)
             {
-                // One bad slide in a folder is reported and recorded; the others still get classified.
-                result = new SlideResult(path, SlideStatus.Failed, null, new PatchProbabilities(classifier.Manifest.Classes, []), [], classifier.ExecutionProvider, 0, ex.Message);
+                // One bad slide in a folder is reported and recorded; the others still get classified. An exception
+                // that is not the domain's is a bug, but it still fails only this slide, with the slide named.
+                string message = ex is DeepSlideException ? ex.Message : $"{path}: unexpected {ex.GetType().Name}: {ex.Message}";
+                result = new SlideResult(path, SlideStatus.Failed, null, new PatchProbabilities(classifier.Manifest.Classes, []), [], classifier.ExecutionProvider, 0, message);
                 await ResultFiles.WriteFailureAsync(result, outFolder, cancellationToken);
-                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                await Console.Error.WriteLineAsync($"error: {message}");
             }
 
             progress.Done();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using DeepSlide.Imaging;
 
 namespace DeepSlide.Slides;
@@ -13,20 +14,51 @@ public static class SlideReaderExtensions
         return image;
     }
 
+    /// <summary>Most source pixels one whole-slide read decodes: about a 92,000 x 92,000 level, minutes of decoding.</summary>
+    public const long MaxDecodedPixels = 1L << 33;
+
+    /// <summary>Most bytes of one source strip.</summary>
+    private const long MaxStripBytes = 512L << 20;
+
     /// <summary>
     /// Reads the whole slide at <paramref name="downsample"/> (relative to level 0), from the finest level that is
-    /// not finer than needed, strip by strip, so memory stays bounded by the output size plus one strip.
+    /// not finer than needed, strip by strip, so memory stays bounded by the output size plus one strip. A slide
+    /// whose nearest level would need more than <see cref="MaxDecodedPixels"/> decoded (a huge slide with no
+    /// pyramid) is refused with a <see cref="DeepSlideException"/> instead of being read for hours.
     /// </summary>
     public static RgbImage ReadAtDownsample(this ISlideReader reader, double downsample)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(downsample, 1.0);
+        if (!(downsample >= 1.0) || double.IsInfinity(downsample))
+        {
+            throw new ArgumentOutOfRangeException(nameof(downsample), downsample, "the downsample must be a finite number of at least 1.");
+        }
+
         SlideInfo info = reader.Info;
-        int width = (int)Math.Max(1, Math.Ceiling(info.Width / downsample));
-        int height = (int)Math.Max(1, Math.Ceiling(info.Height / downsample));
+        double outWidth = Math.Max(1, Math.Ceiling(info.Width / downsample));
+        double outHeight = Math.Max(1, Math.Ceiling(info.Height / downsample));
         SlideLevel level = info.BestLevelForDownsample(downsample);
+        double scale = downsample / level.Downsample;
+        double decoded = (double)level.Width * level.Height;
+        double stripBytes = level.Width * (Math.Ceiling(scale) + 2) * 3;
+        string? tooLarge =
+            decoded > MaxDecodedPixels ? $"reading it would decode {decoded / 1e9:#,0.#} Gpx, more than the {MaxDecodedPixels / 1e9:0.#} Gpx allowed"
+            : stripBytes > MaxStripBytes ? $"reading it needs {stripBytes / (1 << 20):N0} MiB per strip of rows, more than the {MaxStripBytes >> 20} MiB allowed"
+            : outWidth * outHeight * 3 > Array.MaxLength ? $"the {outWidth:N0} x {outHeight:N0} px result would not fit in memory"
+            : null;
+        if (tooLarge is not null)
+        {
+            throw new DeepSlideException(
+                DeepSlideErrorReason.SlideTooLarge,
+                info.Path,
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the slide is {info.Width:N0} x {info.Height:N0} px and its nearest level to a {downsample:0.#}x downsample is level {level.Index} ({level.Width:N0} x {level.Height:N0}); {tooLarge}. Save the slide with a pyramid (lower-resolution levels)."));
+        }
+
+        int width = (int)outWidth;
+        int height = (int)outHeight;
         var output = new RgbImage(width, height);
 
-        double scale = downsample / level.Downsample;
         int levelWidth = (int)level.Width;
         // At most about 8 Mpx of the source level per read, whatever the slide's width.
         int outputRowsPerStrip = (int)Math.Clamp((8_000_000 / (levelWidth * scale)) - 1, 1, 32);

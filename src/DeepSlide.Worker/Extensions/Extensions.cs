@@ -71,7 +71,8 @@ public static class Extensions
             sp.GetRequiredService<IRangeCompletionSink>(),
             sp.GetRequiredService<ILogger<RangeWorker>>(),
             sp.GetRequiredService<IOptions<WorkerOptions>>().Value.LockDuration,
-            sp.GetRequiredService<WorkerHealth>()));
+            sp.GetRequiredService<WorkerHealth>(),
+            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxDeliveryCount));
         if (builder.Configuration.GetValue<int>($"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthPort)}") is int port and > 0)
         {
             builder.Services.AddHostedService(sp => new HealthEndpointService(sp.GetRequiredService<WorkerHealth>(), port, sp.GetRequiredService<ILogger<HealthEndpointService>>()));
