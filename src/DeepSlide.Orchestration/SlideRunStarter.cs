@@ -29,6 +29,30 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
     public Task<RunStart> StartRerunAsync(string slideBlob, string slideETag, string modelPrefix, string request, CancellationToken cancellationToken = default) =>
         StartAsync(slideBlob, slideETag, modelPrefix, PipelineNames.RunIdForRerun(slideBlob ?? string.Empty, slideETag, modelPrefix, request), cancellationToken);
 
+    /// <summary>
+    /// Refuses a blob known only by <paramref name="slideBlob"/> (locally: the readable start of a name the storage
+    /// emulator cannot list) with a Failed run filed under that name's slide id.
+    /// </summary>
+    public async Task<RunStart> RefuseAsync(string slideBlob, string reason, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset now = (clock ?? TimeProvider.System).GetUtcNow();
+        await store.UpsertAsync(
+            new SlideRun
+            {
+                Id = PipelineNames.RunIdForUpload(slideBlob, string.Empty),
+                SlideId = SlideRun.SlideIdOf(slideBlob),
+                SlideBlob = SlideBlobName.Printable(slideBlob) + "…",
+                SlideETag = string.Empty,
+                ModelPrefix = string.Empty,
+                CreatedUtc = now,
+                UpdatedUtc = now,
+                Status = RunStatus.Failed,
+                Error = reason,
+            },
+            cancellationToken);
+        return RunStart.Refused(reason);
+    }
+
     private async Task<RunStart> StartAsync(string slideBlob, string slideETag, string modelPrefix, string runId, CancellationToken cancellationToken)
     {
         using Activity? span = Tracing.StartActivity("slide uploaded", ActivityKind.Consumer);

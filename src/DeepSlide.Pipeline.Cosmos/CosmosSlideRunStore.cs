@@ -73,6 +73,22 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         return runs.OrderByDescending(r => r.CreatedUtc).ToList();
     }
 
+    /// <summary>
+    /// Every run of every slide, newest first: a read of the whole container, for the local stack's status and its
+    /// history file (a cross-partition query would need a query plan the local emulator does not serve).
+    /// </summary>
+    public async Task<IReadOnlyList<SlideRun>> ListAllAsync(CancellationToken cancellationToken = default)
+    {
+        var runs = new List<SlideRun>();
+        using FeedIterator<SlideRun> feed = container.GetItemQueryIterator<SlideRun>((string?)null);
+        while (feed.HasMoreResults)
+        {
+            runs.AddRange(await feed.ReadNextAsync(cancellationToken));
+        }
+
+        return runs.OrderByDescending(r => r.CreatedUtc).ToList();
+    }
+
     private async Task<IReadOnlyList<SlideRun>> QueryAsync(string slideId, QueryDefinition query, CancellationToken cancellationToken)
     {
         var runs = new List<SlideRun>();

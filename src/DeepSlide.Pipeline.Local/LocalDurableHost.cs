@@ -122,7 +122,7 @@ public sealed class LocalDurableHost : IAsyncDisposable
         if (options.WatchSlides)
         {
             workerBuilder.Services.AddHostedService(sp => new SlideWatcherService(
-                ((AzureBlobStore)stores.Slides).Container,
+                SlideListing.Probing(options.StorageConnection, ((AzureBlobStore)stores.Slides).Container.Name),
                 sp.GetRequiredService<SlideRunStarter>(),
                 options,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<SlideWatcherService>()));

@@ -32,6 +32,8 @@ public sealed record LocalStackState(string StorageConnection, string CosmosEndp
 /// <summary>
 /// The event-driven pipeline on one machine, as <c>deepslide local up</c> runs it: Azurite and cosmosdb-server, the
 /// local durable host watching the slides container, and in-process worker hosts configured as the container is.
+/// Everything lives in one folder and survives a restart: Azurite's data (slides, results, queues, the durable task
+/// hub) and the run history (<see cref="RunHistory"/>).
 /// </summary>
 public sealed class LocalStack : IAsyncDisposable
 {
@@ -51,6 +53,7 @@ public sealed class LocalStack : IAsyncDisposable
             parts.Add(azurite);
             CosmosServer cosmos = await CosmosServer.StartAsync(cosmosPort);
             parts.Add(cosmos);
+            parts.Add(await RunHistory.StartAsync(folder, cosmos.Endpoint, TimeSpan.FromSeconds(5), loggers.CreateLogger<RunHistory>()));
             var state = new LocalStackState(azurite.ConnectionString, cosmos.Endpoint, PipelineNames.DefaultModelPrefix);
             if (modelFolder is not null)
             {

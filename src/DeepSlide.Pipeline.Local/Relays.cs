@@ -79,33 +79,76 @@ internal sealed class CompletionRelayService(QueueClient queue, QueueClient pois
 /// <summary>
 /// Lists the slides container and starts a run for every blob version it has not seen: locally what Event Grid's
 /// BlobCreated subscription does. A version seen twice (a restart, a repeated listing) maps to the same run id, so it
-/// starts nothing new.
+/// starts nothing new. A listing that fails is logged and tried again at the next poll, and a name the listing cannot
+/// carry is refused with a Failed run like any other name that cannot be a slide: the watcher never stops.
 /// </summary>
 internal sealed class SlideWatcherService(BlobContainerClient slides, SlideRunStarter starter, LocalPipelineOptions options, ILogger logger) : BackgroundService
 {
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly SlideListing _listing = new(slides);
+    private string? _lastProblem;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            while (!stoppingToken.IsCancellationRequested)
+            try
             {
-                await foreach (BlobItem blob in slides.GetBlobsAsync(cancellationToken: stoppingToken))
+                await foreach (ListedSlide blob in _listing.ListAsync(stoppingToken))
                 {
-                    // Listings give ETags bare; the pipeline passes them quoted, as a blob's properties give them.
-                    string etag = blob.Properties.ETag?.ToString("H") ?? string.Empty;
-                    if (_seen.Add($"{blob.Name}\n{etag}"))
+                    if (blob.ETag is null)
                     {
-                        await StartAsync(blob.Name, etag, stoppingToken);
+                        if (_seen.Add($"unlistable\n{blob.Name}"))
+                        {
+                            await RefuseUnlistableAsync(blob.Name, stoppingToken);
+                        }
+                    }
+                    else if (_seen.Add($"{blob.Name}\n{blob.ETag}"))
+                    {
+                        await StartAsync(blob.Name, blob.ETag, stoppingToken);
                     }
                 }
 
+                _lastProblem = null;
                 await Task.Delay(options.PollInterval, stoppingToken);
             }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Said once per distinct problem, not at every poll.
+                if (ex.Message != _lastProblem)
+                {
+                    logger.LogWarning(ex, "listing the '{Container}' container failed; trying again", slides.Name);
+                    _lastProblem = ex.Message;
+                }
+
+                try
+                {
+                    await Task.Delay(options.PollInterval * 5, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    }
+
+    private async Task RefuseUnlistableAsync(string readable, CancellationToken cancellationToken)
+    {
+        string reason = $"a blob in '{slides.Name}' whose name starts '{SlideBlobName.Printable(readable)}' and then has a character XML cannot carry (a control character) can't be listed by the local storage emulator, so it is not classified; delete or rename it. (In Azure such a name is refused as a slide name.)";
+        logger.LogWarning("{Reason}", reason);
+        try
         {
+            await starter.RefuseAsync(readable, reason, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            _seen.Remove($"unlistable\n{readable}");
+            logger.LogWarning(ex, "could not record the refusal of '{Slide}…'", SlideBlobName.Printable(readable));
         }
     }
 

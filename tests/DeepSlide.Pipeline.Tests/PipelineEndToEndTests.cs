@@ -298,6 +298,31 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
+    public async Task A_name_Azurite_cannot_list_is_refused_and_the_uploads_around_it_still_complete()
+    {
+        await using var pipeline = NewPipeline();
+        await pipeline.UploadModelAsync();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        await pipeline.StartWorkerAsync();
+        string good = LocalPipeline.WriteSlide(_folder, "good.svs", seed: 17);
+
+        // Put by another storage client: from then on Azurite answers every listing of the container with a 500.
+        var slides = new Azure.Storage.Blobs.BlobContainerClient(pipeline.Storage.ConnectionString, PipelineNames.SlidesContainer);
+        await slides.GetBlobClient("raw/ctl\u0001.tif").UploadAsync(new BinaryData("x"u8.ToArray()));
+        BlobVersion before = await pipeline.UploadSlideAsync("lab-e/before.svs", good);
+        BlobVersion after = await pipeline.UploadSlideAsync("raw/ctm.svs", good);
+
+        SlideRun refused = await host.WaitForRunAsync(SlideRun.SlideIdOf("raw/ctl"), PipelineNames.RunIdForUpload("raw/ctl", string.Empty), RunTimeout);
+        Assert.Equal(RunStatus.Failed, refused.Status);
+        Assert.Contains("whose name starts 'raw/ctl'", refused.Error);
+        foreach ((string blob, BlobVersion version) in new[] { ("lab-e/before.svs", before), ("raw/ctm.svs", after) })
+        {
+            SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), PipelineNames.RunIdForUpload(blob, version.ETag), RunTimeout);
+            Assert.Equal(RunStatus.Completed, run.Status);
+        }
+    }
+
+    [Fact]
     public async Task Blob_names_that_cannot_be_slides_are_refused_with_a_failed_run_that_says_why()
     {
         await using var pipeline = NewPipeline();

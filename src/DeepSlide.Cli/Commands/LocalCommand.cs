@@ -80,7 +80,6 @@ internal static class LocalCommand
             SlideBlobName.Validate(blob);
             PipelineStores stores = await new StorageAccount(stack.StorageConnection).StoresAsync(cancellationToken);
             BlobVersion version = await PipelineStores.UploadFileAsync(stores.Slides, blob, path, cancellationToken);
-            await File.AppendAllLinesAsync(Path.Combine(folder, "uploads.txt"), [blob], cancellationToken);
             string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
             Console.WriteLine($"uploaded {blob} ({version.Length / 1e6:F1} MB); run {runId}");
             if (parse.GetValue(wait))
@@ -104,28 +103,35 @@ internal static class LocalCommand
     private static Command Status()
     {
         var state = StateOption();
-        var slide = new Argument<string?>("slide") { Description = "A slide's blob name (default: every slide uploaded with 'local upload').", Arity = ArgumentArity.ZeroOrOne };
+        var slide = new Argument<string?>("slide") { Description = "A slide's blob name (default: every run in the local results store).", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("status", "Show runs from the local results store (cosmosdb-server).") { slide, state };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(state)!;
             LocalStackState stack = LocalStackState.Load(folder);
-            string uploads = Path.Combine(folder, "uploads.txt");
-            IEnumerable<string> slides = parse.GetValue(slide) is { } one ? [one] : File.Exists(uploads) ? (await File.ReadAllLinesAsync(uploads, cancellationToken)).Distinct() : [];
-            ISlideRunStore runs = await RunsAsync(stack, cancellationToken);
-            var all = new List<SlideRun>();
-            foreach (string blob in slides)
+            CosmosSlideRunStore runs = await RunsAsync(stack, cancellationToken);
+            if (parse.GetValue(slide) is not { } blob)
             {
-                all.AddRange(await runs.ListAsync(SlideRun.SlideIdOf(blob), cancellationToken));
+                Print(await runs.ListAllAsync(cancellationToken));
+                return 0;
             }
 
-            Print(all.OrderByDescending(r => r.CreatedUtc).ToList());
+            var found = new List<SlideRun>(await runs.ListAsync(SlideRun.SlideIdOf(blob), cancellationToken));
+
+            // A name the local storage emulator cannot list was refused under its readable start.
+            string readable = SlideListing.Readable(blob);
+            if (readable != blob && await runs.GetAsync(SlideRun.SlideIdOf(readable), PipelineNames.RunIdForUpload(readable, string.Empty), cancellationToken) is { } refused)
+            {
+                found.Add(refused);
+            }
+
+            Print(found.OrderByDescending(r => r.CreatedUtc).ToList());
             return 0;
         });
         return command;
     }
 
-    private static async Task<ISlideRunStore> RunsAsync(LocalStackState stack, CancellationToken cancellationToken)
+    private static async Task<CosmosSlideRunStore> RunsAsync(LocalStackState stack, CancellationToken cancellationToken)
     {
         var client = new CosmosClient(stack.CosmosEndpoint, CosmosServer.Key, CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true));
         return await CosmosSlideRunStore.CreateAsync(client, PipelineNames.Database, PipelineNames.RunsContainer, cancellationToken);

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Azure.Storage.Blobs;
+using DeepSlide.Cli;
+using DeepSlide.Pipeline.Local;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DeepSlide.Cli.Tests;
+
+/// <summary>The local stack as a user drives it: <c>deepslide local upload</c> and <c>local status</c> against <c>local up</c>'s stack.</summary>
+public sealed class LocalStackCliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("deepslide-local-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task Twenty_concurrent_uploads_and_an_unlistable_name_all_show_in_status_and_still_do_after_a_restart()
+    {
+        string state = Path.Combine(_folder, "state");
+        string slide = Path.Combine(_folder, "x.svs");
+        await File.WriteAllTextAsync(slide, "not a slide");
+        string[] names = [.. Enumerable.Range(0, 20).Select(i => $"lab/slide-{i:00}.svs")];
+        const string unlistable = "raw/ctl\u0001.tif";
+
+        await using (LocalStack stack = await LocalStack.StartAsync(state, workers: 0, modelFolder: null, NullLoggerFactory.Instance))
+        {
+            // Separate processes, as people and scripts run them.
+            int[] exits = await Task.WhenAll(names.Select(name => UploadProcessAsync(slide, state, name)));
+            Assert.All(exits, exit => Assert.Equal(0, exit));
+
+            // Put by another storage client: Azurite then fails every listing of the container.
+            await new BlobContainerClient(stack.State.StorageConnection, "slides").GetBlobClient(unlistable).UploadAsync(new BinaryData("x"u8.ToArray()));
+
+            string status = await StatusUntilAsync(state, s => names.All(s.Contains) && s.Contains("raw/ctl…", StringComparison.Ordinal));
+            Assert.Equal(21, status.Split('\n').Count(l => l.Contains("  run-", StringComparison.Ordinal)));
+            CliResult one = await CliRun.RunAsync("local", "status", unlistable, "--state", state);
+            Assert.Contains("raw/ctl…", one.Output);
+            Assert.Contains("Failed", one.Output);
+            Assert.Contains("can't be listed by the local storage emulator", one.Output);
+
+            // An upload after the unlistable name is still picked up.
+            Assert.Equal(0, await UploadProcessAsync(slide, state, "zz/after.svs"));
+            await StatusUntilAsync(state, s => s.Contains("zz/after.svs", StringComparison.Ordinal));
+        }
+
+        await using (LocalStack restarted = await LocalStack.StartAsync(state, workers: 0, modelFolder: null, NullLoggerFactory.Instance))
+        {
+            CliResult status = await CliRun.RunAsync("local", "status", "--state", state);
+            Assert.All(names.Append("zz/after.svs").Append("raw/ctl…"), name => Assert.Contains(name, status.Output));
+        }
+    }
+
+    private static async Task<string> StatusUntilAsync(string state, Func<string, bool> done)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); ; await Task.Delay(500))
+        {
+            CliResult status = await CliRun.RunAsync("local", "status", "--state", state);
+            Assert.Equal(0, status.ExitCode);
+            if (done(status.Output))
+            {
+                return status.Output;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, status.Output);
+        }
+    }
+
+    private static async Task<int> UploadProcessAsync(string slide, string state, string name)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { typeof(DeepSlideCli).Assembly.Location, "local", "upload", slide, "--state", state, "--name", name })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, await output + await error);
+        return process.ExitCode;
+    }
+}
