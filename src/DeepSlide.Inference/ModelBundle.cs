@@ -5,18 +5,26 @@ using DeepSlide.Models;
 
 namespace DeepSlide.Inference;
 
-/// <summary>A folder with model.onnx and manifest.json. Loading validates the manifest and the file's SHA-256.</summary>
+/// <summary>
+/// A folder with model.onnx and manifest.json. Loading validates the manifest and the file's SHA-256; a manifest that
+/// records none (one written by hand or by another tool) loads with <see cref="IntegrityWarning"/> saying so and
+/// giving the hash to record.
+/// </summary>
 public sealed class ModelBundle
 {
     public const string ManifestFileName = "manifest.json";
 
     public static readonly JsonSerializerOptions Json = ModelManifestJson.Options;
 
-    private ModelBundle(string folder, ModelManifest manifest)
+    private ModelBundle(string folder, ModelManifest manifest, string? integrityWarning = null)
     {
         Folder = folder;
         Manifest = manifest;
+        IntegrityWarning = integrityWarning;
     }
+
+    /// <summary>Why the model file's integrity could not be checked, or null when it was.</summary>
+    public string? IntegrityWarning { get; }
 
     public string Folder { get; }
 
@@ -33,22 +41,24 @@ public sealed class ModelBundle
         }
 
         ModelManifest manifest = ModelManifestJson.Parse(File.ReadAllText(manifestPath), manifestPath);
-        var bundle = new ModelBundle(folder, manifest);
-        if (!File.Exists(bundle.OnnxPath))
+        string onnxPath = Path.Combine(folder, manifest.Onnx.File);
+        if (!File.Exists(onnxPath))
         {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, bundle.OnnxPath, "the model file named in the manifest does not exist.");
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, onnxPath, "the model file named in the manifest does not exist.");
         }
 
-        if (manifest.Onnx.Sha256 is string expected)
+        string actual = Sha256(onnxPath);
+        if (manifest.Onnx.Sha256 is not string expected)
         {
-            string actual = Sha256(bundle.OnnxPath);
-            if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, bundle.OnnxPath, $"the file's SHA-256 is {actual}, but the manifest says {expected}; the file was changed or corrupted.");
-            }
+            return new ModelBundle(folder, manifest, $"{manifestPath} records no onnx.sha256, so {manifest.Onnx.File} was not checked against it; the file's SHA-256 is {actual}: add it as onnx.sha256 to have it checked.");
         }
 
-        return bundle;
+        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, onnxPath, $"the file's SHA-256 is {actual}, but the manifest says {expected}; the file was changed or corrupted.");
+        }
+
+        return new ModelBundle(folder, manifest);
     }
 
     /// <summary>Writes a bundle, recording the ONNX file's SHA-256 in the manifest.</summary>

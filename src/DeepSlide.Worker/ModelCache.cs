@@ -6,9 +6,10 @@ namespace DeepSlide.Worker;
 
 /// <summary>
 /// Model bundles under a blob prefix (<c>{prefix}/manifest.json</c> and its ONNX file), downloaded once per version
-/// and loaded once per process: ONNX Runtime sessions live as long as the worker.
+/// and loaded once per process: ONNX Runtime sessions live as long as the worker. The downloaded copy is deleted once
+/// its session is made, so the disk holds no model between loads.
 /// </summary>
-public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions options) : IDisposable
+public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions options, Microsoft.Extensions.Logging.ILogger? logger = null) : IDisposable
 {
     private readonly Dictionary<string, Task<PatchClassifier>> _loaded = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -42,13 +43,26 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
 
     private async Task<PatchClassifier> LoadAsync(string prefix, BlobVersion manifest, CancellationToken cancellationToken)
     {
-        string local = Path.Combine(folder, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prefix}|{manifest.ETag}")))[..16]);
-        Directory.CreateDirectory(local);
-        string manifestPath = Path.Combine(local, ModelBundle.ManifestFileName);
-        await store.DownloadAsync(manifest.Name, manifest.ETag, manifestPath, cancellationToken);
-        string onnxFile = ModelManifestJson.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken), manifest.Name).Onnx.File;
-        await PipelineStores.DownloadCurrentAsync(
-            store, $"{prefix.TrimEnd('/')}/{onnxFile}", Path.Combine(local, onnxFile), "the model file named in the manifest is not stored.", DeepSlideErrorReason.InvalidModel, cancellationToken);
-        return PatchClassifier.Load(ModelBundle.Load(local), options);
+        string local = Path.Combine(folder, $"{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(local);
+            string manifestPath = Path.Combine(local, ModelBundle.ManifestFileName);
+            await store.DownloadAsync(manifest.Name, manifest.ETag, manifestPath, cancellationToken);
+            string onnxFile = ModelManifestJson.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken), manifest.Name).Onnx.File;
+            await PipelineStores.DownloadCurrentAsync(
+                store, $"{prefix.TrimEnd('/')}/{onnxFile}", Path.Combine(local, onnxFile), "the model file named in the manifest is not stored.", DeepSlideErrorReason.InvalidModel, cancellationToken);
+            ModelBundle bundle = ModelBundle.Load(local);
+            if (bundle.IntegrityWarning is string warning)
+            {
+                Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "model {Prefix}: {Warning}", prefix, warning.Replace(local, manifest.Name, StringComparison.Ordinal));
+            }
+
+            return PatchClassifier.Load(bundle, options);
+        }
+        finally
+        {
+            Directory.Delete(local, recursive: true);
+        }
     }
 }

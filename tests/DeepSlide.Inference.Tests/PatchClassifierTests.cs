@@ -139,6 +139,16 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
     }
 
     [Fact]
+    public void A_manifest_without_a_checksum_loads_with_a_warning_that_gives_the_file_s_hash()
+    {
+        Assert.Null(fixture.Bundle.IntegrityWarning);
+        string folder = fixture.CopyWith("unhashed", m => m["onnx"]!.AsObject().Remove("sha256"));
+        ModelBundle bundle = ModelBundle.Load(folder);
+        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(bundle.OnnxPath)));
+        Assert.Equal($"{Path.Combine(folder, "manifest.json")} records no onnx.sha256, so {bundle.Manifest.Onnx.File} was not checked against it; the file's SHA-256 is {hash}: add it as onnx.sha256 to have it checked.", bundle.IntegrityWarning);
+    }
+
+    [Fact]
     public void A_corrupt_onnx_file_is_an_error_not_a_crash()
     {
         string folder = fixture.CopyWith("corrupt", m => m["onnx"]!.AsObject().Remove("sha256"), "not an onnx model"u8.ToArray());

@@ -6,6 +6,7 @@ using DeepSlide.Orchestration;
 using DeepSlide.Pipeline.Local;
 using DeepSlide.Pipeline.Storage;
 using DeepSlide.Results;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepSlide.Pipeline.Tests;
@@ -69,8 +70,11 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         string slide = LocalPipeline.WriteSlide(_folder, "case-01.svs", seed: 11);
         SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
         LocalDurableHost host = await pipeline.StartHostAsync();
+        IHost first = await pipeline.StartWorkerAsync();
         await pipeline.StartWorkerAsync();
-        await pipeline.StartWorkerAsync();
+
+        // Locally a range's lock is short and renewed, so a killed worker's range comes back within a minute.
+        Assert.Equal(TimeSpan.FromSeconds(30), first.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeepSlide.Worker.WorkerOptions>>().Value.LockDuration);
 
         string blob = $"lab-a/{pipeline.Options.ModelPrefix}/case-01.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);

@@ -22,6 +22,11 @@ internal static class ClassifyCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             ModelBundle bundle = ModelBundle.Load(parse.GetValue(model)!);
+            if (bundle.IntegrityWarning is string warning)
+            {
+                await Console.Error.WriteLineAsync($"warning: {warning}");
+            }
+
             using PatchClassifier classifier = PatchClassifier.Load(bundle, inference.Read(parse));
             IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(bundle.Manifest);
             string outFolder = parse.GetValue(output)!;

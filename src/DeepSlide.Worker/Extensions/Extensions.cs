@@ -34,7 +34,7 @@ public static class Extensions
         builder.Services.AddSingleton(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            return new ModelCache(sp.GetRequiredService<PipelineStores>().Models, Path.Combine(o.CacheFolder, "models"), new InferenceOptions { BatchSize = o.BatchSize, Device = o.Device, Threads = o.Threads });
+            return new ModelCache(sp.GetRequiredService<PipelineStores>().Models, Path.Combine(o.CacheFolder, "models"), new InferenceOptions { BatchSize = o.BatchSize, Device = o.Device, Threads = o.Threads }, sp.GetRequiredService<ILogger<ModelCache>>());
         });
         builder.Services.AddSingleton<ITileRangeTransport>(sp =>
         {
