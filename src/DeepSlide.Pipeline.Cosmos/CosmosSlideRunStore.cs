@@ -89,6 +89,20 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         return runs.OrderByDescending(r => r.CreatedUtc).ToList();
     }
 
+    /// <summary>Removes a run's document; false when it was not stored.</summary>
+    public async Task<bool> DeleteAsync(SlideRun run, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await container.DeleteItemAsync<SlideRun>(run.Id, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     private async Task<IReadOnlyList<SlideRun>> QueryAsync(string slideId, QueryDefinition query, CancellationToken cancellationToken)
     {
         var runs = new List<SlideRun>();

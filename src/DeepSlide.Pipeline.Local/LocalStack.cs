@@ -112,6 +112,8 @@ public sealed class LocalStack : IAsyncDisposable
             ["Worker:RangeQueue"] = options.RangeQueue,
             ["Worker:CompletionQueue"] = options.CompletionQueue,
             ["Worker:CacheFolder"] = cacheFolder,
+            // The slides are in Azurite on the same disk already: each worker's copy is kept small.
+            ["Worker:SlideCacheBytes"] = (2L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Worker:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Worker:LockDuration"] = (lockDuration ?? LocalLockDuration).ToString(),
             ["Worker:Threads"] = (threads ?? Environment.ProcessorCount).ToString(System.Globalization.CultureInfo.InvariantCulture),

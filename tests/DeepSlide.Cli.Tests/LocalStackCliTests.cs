@@ -47,6 +47,12 @@ public sealed class LocalStackCliTests : IDisposable
         {
             CliResult status = await CliRun.RunAsync("local", "status", "--state", state);
             Assert.All(names.Append("zz/after.svs").Append("raw/ctl…"), name => Assert.Contains(name, status.Output));
+
+            // Clean takes only finished runs: the refusal (Failed), not the uploads no worker has taken.
+            CliResult clean = await CliRun.RunAsync("local", "clean", "--older-than", "0", "--state", state);
+            Assert.True(clean.ExitCode == 0, clean.Error);
+            Assert.StartsWith("removed 1 finished run(s) older than 0 days", clean.Output);
+            Assert.DoesNotContain("raw/ctl…", (await CliRun.RunAsync("local", "status", "--state", state)).Output);
         }
     }
 

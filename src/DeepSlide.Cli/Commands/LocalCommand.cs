@@ -20,6 +20,7 @@ internal static class LocalCommand
         command.Subcommands.Add(Up());
         command.Subcommands.Add(Upload());
         command.Subcommands.Add(Status());
+        command.Subcommands.Add(Clean());
         return command;
     }
 
@@ -32,7 +33,8 @@ internal static class LocalCommand
         var workers = new Option<int>("--workers") { Description = "Worker hosts to run.", DefaultValueFactory = _ => 2 };
         var blobPort = new Option<int>("--blob-port") { Description = "Azurite's blob port; queue and table take the next two.", DefaultValueFactory = _ => 10000 };
         var cosmosPort = new Option<int>("--cosmos-port") { Description = "cosmosdb-server's port.", DefaultValueFactory = _ => 8081 };
-        var command = new Command("up", "Start the local stack and run until Ctrl+C. Slides put into the 'slides' container are classified.") { state, model, workers, blobPort, cosmosPort };
+        var keepDays = new Option<double>("--keep-days") { Description = "Finished runs' outputs and documents are removed this many days after their last update, checked hourly; 0 keeps everything.", DefaultValueFactory = _ => 30 };
+        var command = new Command("up", "Start the local stack and run until Ctrl+C. Slides put into the 'slides' container are classified.") { state, model, workers, blobPort, cosmosPort, keepDays };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(state)!;
@@ -45,9 +47,23 @@ internal static class LocalCommand
             await using LocalStack stack = await LocalStack.StartAsync(folder, parse.GetValue(workers), parse.GetValue(model), loggers, parse.GetValue(blobPort), parse.GetValue(cosmosPort));
             Console.WriteLine($"local stack up: {parse.GetValue(workers)} workers, storage {stack.State.StorageConnection}");
             Console.WriteLine($"cosmos {stack.State.CosmosEndpoint}; upload with 'deepslide local upload <slide>', watch with 'deepslide local status'. Ctrl+C stops.");
+            double days = parse.GetValue(keepDays);
+            Console.WriteLine(days > 0 ? $"finished runs are removed {days:0.#} days after their last update (--keep-days 0 keeps them)" : "finished runs are kept (--keep-days 0)");
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                while (true)
+                {
+                    if (days > 0)
+                    {
+                        CleanSummary cleaned = await LocalRetention.CleanAsync(stack.State.StorageConnection, await RunsAsync(stack.State, cancellationToken), DateTimeOffset.UtcNow.AddDays(-days), slides: false, cancellationToken);
+                        if (cleaned.Runs > 0)
+                        {
+                            Console.WriteLine($"removed {cleaned.Runs} run(s) older than {days:0.#} days: {cleaned.Blobs} blobs, {cleaned.Bytes / 1e6:F1} MB");
+                        }
+                    }
+
+                    await Task.Delay(TimeSpan.FromHours(1), cancellationToken);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -126,6 +142,23 @@ internal static class LocalCommand
             }
 
             Print(found.OrderByDescending(r => r.CreatedUtc).ToList());
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Clean()
+    {
+        var state = StateOption();
+        var olderThan = new Option<double>("--older-than") { Description = "Remove finished runs last updated more than this many days ago (0: every finished run).", DefaultValueFactory = _ => 7 };
+        var slides = new Option<bool>("--slides") { Description = "Also delete those runs' slides from the 'slides' container, unless a kept run uses them." };
+        var command = new Command("clean", "Remove finished runs' outputs and documents from the running local stack, to bound its folder.") { state, olderThan, slides };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            LocalStackState stack = LocalStackState.Load(parse.GetValue(state)!);
+            double days = parse.GetValue(olderThan);
+            CleanSummary cleaned = await LocalRetention.CleanAsync(stack.StorageConnection, await RunsAsync(stack, cancellationToken), DateTimeOffset.UtcNow.AddDays(-days), parse.GetValue(slides), cancellationToken);
+            Console.WriteLine($"removed {cleaned.Runs} finished run(s) older than {days:0.#} days: {cleaned.Blobs} output blobs and {cleaned.Slides} slides, {cleaned.Bytes / 1e6:F1} MB; Azurite frees the disk within 10 minutes");
             return 0;
         });
         return command;
