@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DeepSlide.Patches;
 using DeepSlide.Slides;
+using DeepSlide.Slides.Fuzzing;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
@@ -15,18 +16,40 @@ internal static class BenchCommand
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
+    private static int Fuzz(string folder, int count, int seed)
+    {
+        var watch = Stopwatch.StartNew();
+        FuzzReport report = SlideReaderFuzzer.Run(folder, count, seed, TimeSpan.FromSeconds(60), c =>
+        {
+            // Each case is printed before the next starts, so a crash of the process still names the last one.
+            if (c.IsDefect || c.Index % 100 == 0)
+            {
+                Console.WriteLine(string.Create(C, $"case {c.Index} ({c.Base}, {c.Mutation}): {c.Outcome} [{c.Seconds:0.00} s]"));
+            }
+        });
+        Console.WriteLine(string.Create(C, $"fuzz seed {seed}: {report.Cases.Count} cases in {watch.Elapsed.TotalSeconds:0.0} s: {report.Read} read, {report.Refused} refused, {report.Defects.Count} defects; slowest {report.Cases.Max(c => c.Seconds):0.00} s"));
+        return report.Defects.Count == 0 ? 0 : 1;
+    }
+
     public static Command Create()
     {
         var work = new Option<string>("--work") { Description = "Folder for the benchmark slides (kept between runs).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "deepslide-bench") };
         var memory = new Option<bool>("--memory") { Description = "Also compare peak memory streaming a 10,000² and a 60,000² slide (writes a large slide once).", DefaultValueFactory = _ => true };
         var classify = new Option<bool>("--classify") { Description = "Also measure inference: the bare model against end-to-end classification of a slide.", DefaultValueFactory = _ => true };
+        var fuzz = new Option<int>("--fuzz") { Description = "Instead: feed the slide readers this many mutated TIFFs and report any that end in an error other than the product's own, or hang." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --fuzz mutations.", DefaultValueFactory = _ => 1 };
         var inference = new InferenceOptionSet();
-        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify };
+        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify, fuzz, seed };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(work)!;
             Directory.CreateDirectory(folder);
+            if (parse.GetValue(fuzz) is int cases and > 0)
+            {
+                return Fuzz(Path.Combine(folder, "fuzz"), cases, parse.GetValue(seed));
+            }
+
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
             string slide = EnsureSlide(folder, 20_000, 15_000);
 

@@ -69,7 +69,8 @@ public static class SlideReaderExtensions
             for (int row = 0; row < height; row += outputRowsPerStrip)
             {
                 int rows = Math.Min(outputRowsPerStrip, height - row);
-                int srcTop = (int)Math.Floor(row * scale);
+                // A level whose declared size disagrees with its downsample (a damaged pyramid) is read within its bounds.
+                int srcTop = Math.Min((int)Math.Floor(row * scale), (int)level.Height - 1);
                 int srcBottom = Math.Min((int)level.Height, Math.Max(srcTop + 1, (int)Math.Ceiling((row + rows) * scale)));
                 int srcRows = srcBottom - srcTop;
                 long y0 = (long)Math.Round(srcTop * level.Downsample);

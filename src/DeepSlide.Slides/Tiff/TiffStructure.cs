@@ -25,6 +25,9 @@ public sealed record TiffDirectory(
 /// </summary>
 public sealed class TiffStructure
 {
+    /// <summary>The largest tile read: 4096 x 4096 px (scanners write 240 to 1,024 px tiles).</summary>
+    public const long MaxTilePixels = 1L << 24;
+
     private TiffStructure(IReadOnlyList<TiffDirectory> directories) => Directories = directories;
 
     public IReadOnlyList<TiffDirectory> Directories { get; }
@@ -106,10 +109,11 @@ public sealed class TiffStructure
                 throw Corrupt(r.Path, $"directory {index}, tag {tag}: its values lie past the end of the file; the file is truncated.");
             }
 
-            var values = new long[type is 5 ? 2 * n : n];
+            bool rational = type is 5 or 10;
+            var values = new long[rational ? 2 * n : n];
             for (long k = 0; k < values.Length; k++)
             {
-                int itemSize = type is 5 ? 4 : size;
+                int itemSize = rational ? 4 : size;
                 values[k] = r.At(valueAt + k * itemSize, itemSize);
             }
 
@@ -132,6 +136,23 @@ public sealed class TiffStructure
             throw Corrupt(r.Path, $"directory {index} does not say where its image data is.");
         }
 
+        if (tiled)
+        {
+            // OpenSlide allocates a whole tile per read and aborts the process when it cannot: refuse tiles no
+            // scanner writes before it sees them, and a tile table too short for the image.
+            long tileWidth = One(322, 0), tileHeight = One(323, 0);
+            if (tileWidth <= 0 || tileHeight <= 0 || tileWidth * tileHeight > MaxTilePixels)
+            {
+                throw Corrupt(r.Path, $"directory {index} has {tileWidth} x {tileHeight} px tiles; tiles of 1 to {MaxTilePixels:N0} px are read.");
+            }
+
+            long across = (width + tileWidth - 1) / tileWidth, down = (height + tileHeight - 1) / tileHeight;
+            if (across * down > offsets.Length)
+            {
+                throw Corrupt(r.Path, $"directory {index} lists {offsets.Length} tiles, but a {width} x {height} px image of {tileWidth} x {tileHeight} px tiles has {across * down}.");
+            }
+        }
+
         for (int k = 0; k < offsets.Length; k++)
         {
             if (offsets[k] + counts[k] > length)
@@ -142,7 +163,7 @@ public sealed class TiffStructure
             }
         }
 
-        double? xResolution = tags.TryGetValue(282, out long[]? res) && res[1] != 0 ? res[0] / (double)res[1] : null;
+        double? xResolution = tags.TryGetValue(282, out long[]? res) && res.Length >= 2 && res[1] != 0 ? res[0] / (double)res[1] : null;
         return new TiffDirectory(
             width,
             height,
