@@ -121,7 +121,7 @@ internal sealed class SlideWatcherService(BlobContainerClient slides, SlideRunSt
                 // Said once per distinct problem, not at every poll.
                 if (ex.Message != _lastProblem)
                 {
-                    logger.LogWarning(ex, "listing the '{Container}' container failed; trying again", slides.Name);
+                    logger.LogWarning("listing the '{Container}' container failed ({Reason}); trying again", slides.Name, ex.Message);
                     _lastProblem = ex.Message;
                 }
 
