@@ -49,14 +49,37 @@ public sealed class ServiceBusTransport : ITileRangeTransport
                 continue;
             }
 
-            return new Received(this, TileRangeMessage.FromJson(message.Body.ToString()), message);
+            TileRangeMessage range;
+            try
+            {
+                range = TileRangeMessage.FromJson(message.Body.ToString());
+            }
+            catch (DeepSlideException ex)
+            {
+                await _receiver.DeadLetterMessageAsync(message, "NotATileRange", ex.Problem, cancellationToken);
+                continue;
+            }
+
+            return new Received(this, range, message);
         }
     }
 
-    public async Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<ServiceBusReceivedMessage> messages = await _deadLetters.PeekMessagesAsync(max, cancellationToken: cancellationToken);
-        return messages.Select(m => (TileRangeMessage.FromJson(m.Body.ToString()), m.DeadLetterErrorDescription ?? m.DeadLetterReason ?? string.Empty)).ToList();
+        return messages.Select(m => (TryParse(m.Body.ToString()), m.DeadLetterErrorDescription ?? m.DeadLetterReason ?? string.Empty)).ToList();
+    }
+
+    private static TileRangeMessage? TryParse(string body)
+    {
+        try
+        {
+            return TileRangeMessage.FromJson(body);
+        }
+        catch (DeepSlideException)
+        {
+            return null;
+        }
     }
 
     public async ValueTask DisposeAsync()

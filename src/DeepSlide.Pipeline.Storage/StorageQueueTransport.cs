@@ -56,10 +56,21 @@ public sealed class StorageQueueTransport : ITileRangeTransport
             QueueMessage? message = (await _queue.ReceiveMessageAsync(_options.LockDuration, cancellationToken)).Value;
             if (message is not null)
             {
-                TileRangeMessage range = TileRangeMessage.FromJson(message.Body.ToString());
+                string body = message.Body.ToString();
                 if (message.DequeueCount > _options.MaxDeliveryCount)
                 {
-                    await PoisonAsync(range, message.MessageId, message.PopReceipt, $"delivered {message.DequeueCount - 1} times without completion", cancellationToken);
+                    await PoisonAsync(body, message.MessageId, message.PopReceipt, $"delivered {message.DequeueCount - 1} times without completion", cancellationToken);
+                    continue;
+                }
+
+                TileRangeMessage range;
+                try
+                {
+                    range = TileRangeMessage.FromJson(body);
+                }
+                catch (DeepSlideException ex)
+                {
+                    await PoisonAsync(body, message.MessageId, message.PopReceipt, ex.Problem, cancellationToken);
                     continue;
                 }
 
@@ -75,18 +86,30 @@ public sealed class StorageQueueTransport : ITileRangeTransport
         }
     }
 
-    public async Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
     {
         PeekedMessage[] peeked = (await _poison.PeekMessagesAsync(Math.Clamp(max, 1, 32), cancellationToken)).Value;
-        return peeked.Select(p => p.Body.ToObjectFromJson<PoisonEnvelope>()!).Select(e => (TileRangeMessage.FromJson(e.Range), e.Reason)).ToList();
+        return peeked.Select(p => p.Body.ToObjectFromJson<PoisonEnvelope>()!).Select(e => (TryParse(e.Range), e.Reason)).ToList();
+    }
+
+    private static TileRangeMessage? TryParse(string body)
+    {
+        try
+        {
+            return TileRangeMessage.FromJson(body);
+        }
+        catch (DeepSlideException)
+        {
+            return null;
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private async Task PoisonAsync(TileRangeMessage range, string messageId, string popReceipt, string reason, CancellationToken cancellationToken)
+    private async Task PoisonAsync(string body, string messageId, string popReceipt, string reason, CancellationToken cancellationToken)
     {
         // Poison first, then delete: a failure in between duplicates the range rather than losing it.
-        await _poison.SendMessageAsync(BinaryData.FromObjectAsJson(new PoisonEnvelope(range.ToJson(), reason)), cancellationToken: cancellationToken);
+        await _poison.SendMessageAsync(BinaryData.FromObjectAsJson(new PoisonEnvelope(body, reason)), cancellationToken: cancellationToken);
         await _queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken);
     }
 
@@ -104,7 +127,7 @@ public sealed class StorageQueueTransport : ITileRangeTransport
             _popReceipt = (await owner._queue.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken)).Value.PopReceipt;
 
         public override Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default) =>
-            owner.PoisonAsync(Message, message.MessageId, _popReceipt, reason, cancellationToken);
+            owner.PoisonAsync(Message.ToJson(), message.MessageId, _popReceipt, reason, cancellationToken);
 
         public override async Task RenewLockAsync(CancellationToken cancellationToken = default) =>
             _popReceipt = (await owner._queue.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: owner._options.LockDuration, cancellationToken: cancellationToken)).Value.PopReceipt;

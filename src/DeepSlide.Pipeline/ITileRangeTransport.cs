@@ -12,7 +12,10 @@ public sealed record TileRangeQueueOptions
     public TimeSpan LockDuration { get; init; } = TimeSpan.FromMinutes(5);
 }
 
-/// <summary>Carries tile ranges from the orchestration to inference workers, at least once.</summary>
+/// <summary>
+/// Carries tile ranges from the orchestration to inference workers, at least once. A received body that is not a
+/// range is dead-lettered with the reason, never handed to a worker.
+/// </summary>
 public interface ITileRangeTransport : IAsyncDisposable
 {
     Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default);
@@ -20,8 +23,11 @@ public interface ITileRangeTransport : IAsyncDisposable
     /// <summary>The next range, locked to this receiver, or null when none arrives within <paramref name="maxWait"/>.</summary>
     Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
 
-    /// <summary>Ranges that were dead-lettered, with their reasons (for operators and tests).</summary>
-    Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Ranges that were dead-lettered, with their reasons (for operators and tests); a message that was never a range
+    /// (a body that does not parse) comes with a null message.
+    /// </summary>
+    Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A range a worker holds: complete it when its output is stored, or give it back.</summary>

@@ -46,7 +46,26 @@ public sealed record TileRangeMessage(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static TileRangeMessage FromJson(string json) =>
-        JsonSerializer.Deserialize<TileRangeMessage>(json, Json)
-        ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "an empty tile-range message.");
+    /// <summary>The message a body holds; a body that is not one (not JSON, a field missing, an unknown kind) fails with a <see cref="DeepSlideException"/>.</summary>
+    public static TileRangeMessage FromJson(string json)
+    {
+        TileRangeMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize<TileRangeMessage>(json, Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"the message is not a tile range: {ex.Message}");
+        }
+
+        string? problem =
+            message is null ? "the message is empty."
+            : string.IsNullOrEmpty(message.RunId) || string.IsNullOrEmpty(message.SlideBlob) || string.IsNullOrEmpty(message.SlideETag) || message.PlanBlob is null || string.IsNullOrEmpty(message.ModelPrefix)
+                ? "the message lacks its run id, slide, slide version, plan or model."
+            : message.Kind is not (WorkKind.Plan or WorkKind.Range or WorkKind.Pictures) ? $"the message's kind '{message.Kind}' is none of plan, range, pictures."
+            : message.Start < 0 || message.Count < 0 ? "the message's tile range is negative."
+            : null;
+        return problem is null ? message! : throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, problem);
+    }
 }

@@ -30,13 +30,27 @@ public sealed class RangeWorker(
     WorkerHealth? health = null,
     int maxDeliveryCount = int.MaxValue)
 {
+    private static readonly TimeSpan ReceiveRetryDelay = TimeSpan.FromSeconds(2);
+
     private readonly ILogger _logger = logger ?? NullLogger<RangeWorker>.Instance;
     private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
 
     public async Task<RangeOutcome> RunOnceAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
         health?.Beat();
-        ReceivedTileRange? received = await transport.ReceiveAsync(wait, cancellationToken);
+        ReceivedTileRange? received;
+        try
+        {
+            received = await transport.ReceiveAsync(wait, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The queue is unreachable or answered nonsense: wait a moment and ask again; the host stays up.
+            _logger.LogWarning("receiving a range failed ({Reason}); trying again", ex.Message);
+            await Task.Delay(ReceiveRetryDelay, cancellationToken);
+            return RangeOutcome.Idle;
+        }
+
         if (received is null)
         {
             return RangeOutcome.Idle;

@@ -201,9 +201,9 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Empty(empty.Calls);
 
         await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
-        IReadOnlyList<(TileRangeMessage Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
-        Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message.SlideBlob).Order());
-        Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message.Kind));
+        IReadOnlyList<(TileRangeMessage? Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
+        Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message!.SlideBlob).Order());
+        Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message!.Kind));
     }
 
     [Fact]

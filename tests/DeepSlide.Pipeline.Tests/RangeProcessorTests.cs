@@ -151,8 +151,8 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal((true, RangeProcessor.OutputBlob("run7", 0), count), (notices[0].Succeeded, notices[0].OutputBlob, notices[0].Patches));
         Assert.False(notices[1].Succeeded);
         Assert.Contains("slides/bad.svs", notices[1].Error);
-        (TileRangeMessage deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
-        Assert.Equal("run7:1", deadRange.MessageId);
+        (TileRangeMessage? deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
+        Assert.Equal("run7:1", deadRange!.MessageId);
         Assert.Equal(notices[1].Error, reason);
     }
 
@@ -187,6 +187,43 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Contains("slides/slide.svs failed on each of its 2 deliveries", notice.Error);
         Assert.Contains("IOException: the disk is on fire", notice.Error);
         Assert.Equal(notice.Error, Assert.Single(await transport.PeekDeadLettersAsync(10)).Reason);
+    }
+
+    [Fact]
+    public async Task A_failing_receive_leaves_the_worker_running_and_the_next_range_is_taken()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" };
+        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        var worker = new RangeWorker(
+            new FailingFirstReceive(transport),
+            new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            sink);
+        await queues.GetQueueClient(options.QueueName).SendMessageAsync("garbage");
+        await transport.SendAsync([new TileRangeMessage("run5", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(3, local.Plan!.Tiles.Count))]);
+
+        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(RangeOutcome.Completed, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Null(Assert.Single(await transport.PeekDeadLettersAsync(10)).Message);
+    }
+
+    // A queue that cannot be reached on the first call.
+    private sealed class FailingFirstReceive(ITileRangeTransport inner) : ITileRangeTransport
+    {
+        private int _calls;
+
+        public Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+
+        public Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _calls) == 1 ? throw new HttpRequestException("connection refused") : inner.ReceiveAsync(maxWait, cancellationToken);
+
+        public Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     // A slide store whose downloads fail with an error no step expects.
@@ -237,7 +274,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
             return received;
         }
 
-        public Task<IReadOnlyList<(TileRangeMessage Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+        public Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

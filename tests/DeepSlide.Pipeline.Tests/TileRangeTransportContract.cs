@@ -10,6 +10,9 @@ public abstract class TileRangeTransportContract
     /// <summary>A transport on a fresh queue; skips the test when the broker is not available here.</summary>
     protected abstract Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options);
 
+    /// <summary>Puts a body on the transport's queue as any other sender could, bypassing the transport.</summary>
+    protected abstract Task SendRawAsync(TileRangeQueueOptions options, string body);
+
     private Task<ITileRangeTransport> Fresh(int maxDeliveries = 3, double lockSeconds = 30) =>
         CreateAsync(new TileRangeQueueOptions
         {
@@ -78,9 +81,30 @@ public abstract class TileRangeTransportContract
         }
 
         Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(2)));
-        (TileRangeMessage message, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
-        Assert.Equal("run4:7", message.MessageId);
+        (TileRangeMessage? message, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
+        Assert.Equal("run4:7", message!.MessageId);
         Assert.Contains("2 times without completion", reason);
+    }
+
+    [SkippableFact]
+    public async Task A_body_that_is_not_a_range_is_dead_lettered_with_the_reason_and_the_next_range_still_arrives()
+    {
+        var options = new TileRangeQueueOptions { QueueName = $"ranges-{Guid.NewGuid():N}"[..20], MaxDeliveryCount = 3, LockDuration = TimeSpan.FromSeconds(30) };
+        await using ITileRangeTransport transport = await CreateAsync(options);
+        await SendRawAsync(options, "not json at all");
+        await SendRawAsync(options, "{\"runId\": \"run6\", \"kind\": \"explode\"}");
+        await transport.SendAsync([Range("run6", 1)]);
+
+        ReceivedTileRange range = (await transport.ReceiveAsync(TimeSpan.FromSeconds(5)))!;
+        Assert.Equal("run6:1", range.Message.MessageId);
+        await range.CompleteAsync();
+        Assert.Null(await transport.ReceiveAsync(TimeSpan.FromSeconds(1)));
+
+        IReadOnlyList<(TileRangeMessage? Message, string Reason)> dead = await transport.PeekDeadLettersAsync(10);
+        Assert.Equal(2, dead.Count);
+        Assert.All(dead, d => Assert.Null(d.Message));
+        Assert.Contains(dead, d => d.Reason.StartsWith("the message is not a tile range:", StringComparison.Ordinal));
+        Assert.Contains(dead, d => d.Reason == "the message lacks its run id, slide, slide version, plan or model.");
     }
 
     [SkippableFact]

@@ -9,6 +9,9 @@ public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : TileRan
 {
     protected override async Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options) =>
         await StorageQueueTransport.CreateAsync(StorageQueueTransport.ServiceClient(azurite.ConnectionString), options);
+
+    protected override async Task SendRawAsync(TileRangeQueueOptions options, string body) =>
+        await StorageQueueTransport.ServiceClient(azurite.ConnectionString).GetQueueClient(options.QueueName).SendMessageAsync(body);
 }
 
 /// <summary>
@@ -33,5 +36,12 @@ public sealed class ServiceBusTransportTests : TileRangeTransportContract
             DeadLetteringOnMessageExpiration = true,
         });
         return new ServiceBusTransport(new ServiceBusClient(connection), options);
+    }
+
+    protected override async Task SendRawAsync(TileRangeQueueOptions options, string body)
+    {
+        await using var client = new ServiceBusClient(Environment.GetEnvironmentVariable(Variable));
+        await using ServiceBusSender sender = client.CreateSender(options.QueueName);
+        await sender.SendMessageAsync(new ServiceBusMessage(body));
     }
 }

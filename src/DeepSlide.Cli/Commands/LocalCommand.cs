@@ -43,6 +43,9 @@ internal static class LocalCommand
                 .AddFilter("DeepSlide", LogLevel.Information)
                 .AddFilter("Microsoft", LogLevel.Warning)
                 .AddFilter("DurableTask", LogLevel.Warning)
+                // The local sidecar sends no keep-alives, so an idle worker stream logs "will attempt to reconnect"
+                // every two minutes and then reconnects; a run's own failures are logged by DeepSlide's categories.
+                .AddFilter("Microsoft.DurableTask", LogLevel.Error)
                 .AddFilter("Grpc", LogLevel.Warning));
             await using LocalStack stack = await LocalStack.StartAsync(folder, parse.GetValue(workers), parse.GetValue(model), loggers, parse.GetValue(blobPort), parse.GetValue(cosmosPort));
             Console.WriteLine($"local stack up: {parse.GetValue(workers)} workers, storage {stack.State.StorageConnection}");
