@@ -56,22 +56,25 @@ public sealed class SlideCache
 
             if (!_downloads.TryGetValue(key, out download!))
             {
-                download = DownloadAsync(blob, etag, key, cancellationToken);
+                // Shared by every caller of this version, so no one caller's cancellation ends it for the others;
+                // it leaves the table when it ends, however it ends, so a failed download is tried afresh.
+                download = DownloadAsync(blob, etag, key, CancellationToken.None);
                 _downloads[key] = download;
+                download.ContinueWith(
+                    _ =>
+                    {
+                        lock (_gate)
+                        {
+                            _downloads.Remove(key);
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
             }
         }
 
-        try
-        {
-            return await download;
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _downloads.Remove(key);
-            }
-        }
+        return await download.WaitAsync(cancellationToken);
     }
 
     private async Task<string> DownloadAsync(string blob, string etag, string key, CancellationToken cancellationToken)

@@ -25,12 +25,28 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         {
             if (!_loaded.TryGetValue(key, out load!))
             {
-                load = LoadAsync(prefix, version, cancellationToken);
+                // Shared by every caller, so no one caller's cancellation ends it; a load that fails leaves the table,
+                // so the next call tries again instead of getting the same failure until the worker restarts.
+                load = LoadAsync(prefix, version, CancellationToken.None);
                 _loaded[key] = load;
+                load.ContinueWith(
+                    failed =>
+                    {
+                        lock (_gate)
+                        {
+                            if (_loaded.TryGetValue(key, out Task<PatchClassifier>? current) && current == failed)
+                            {
+                                _loaded.Remove(key);
+                            }
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
             }
         }
 
-        return await load;
+        return await load.WaitAsync(cancellationToken);
     }
 
     public void Dispose()

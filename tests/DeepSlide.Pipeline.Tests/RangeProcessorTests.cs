@@ -211,6 +211,40 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Null(Assert.Single(await transport.PeekDeadLettersAsync(10)).Message);
     }
 
+    [Fact]
+    public async Task A_model_load_that_fails_once_succeeds_on_the_next_call()
+    {
+        (AzureBlobStore store, _, _) = await SetupAsync();
+        var flaky = new FailingFirstDownload(store);
+        using var models = new ModelCache(flaky, In("models"), new InferenceOptions());
+
+        Assert.Equal("the network dropped", (await Assert.ThrowsAsync<IOException>(() => models.GetAsync("models/v1"))).Message);
+        PatchClassifier classifier = await models.GetAsync("models/v1");
+        Assert.Same(classifier, await models.GetAsync("models/v1"));
+
+        // A caller that gives up does not cancel the load for the others.
+        using var models2 = new ModelCache(store, In("models2"), new InferenceOptions());
+        using var giveUp = new CancellationTokenSource();
+        Task<PatchClassifier> first = models2.GetAsync("models/v1", giveUp.Token);
+        Task<PatchClassifier> second = models2.GetAsync("models/v1");
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.NotNull(await second);
+    }
+
+    // A model store whose first download fails as a dropped connection would.
+    private sealed class FailingFirstDownload(IBlobStore inner) : IBlobStore
+    {
+        private int _downloads;
+
+        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
+
+        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _downloads) == 1 ? throw new IOException("the network dropped") : inner.DownloadAsync(name, etag, path, cancellationToken);
+
+        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+    }
+
     // A queue that cannot be reached on the first call.
     private sealed class FailingFirstReceive(ITileRangeTransport inner) : ITileRangeTransport
     {
