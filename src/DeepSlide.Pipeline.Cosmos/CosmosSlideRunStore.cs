@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Azure.Cosmos;
 
 namespace DeepSlide.Pipeline.Cosmos;
@@ -35,16 +36,49 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         return new CosmosSlideRunStore(c);
     }
 
-    /// <summary>Writes the run unless the store already holds a later revision of it (a repeated, stale write).</summary>
+    /// <summary>
+    /// Writes the run unless the store already holds a later revision of it (a repeated, stale write). The check and
+    /// the write are one: the write names the version it checked (If-Match on the document's ETag) and starts over
+    /// when another write came in between, so of two racing writes the higher revision is the one left.
+    /// </summary>
     public async Task UpsertAsync(SlideRun run, CancellationToken cancellationToken = default)
     {
-        if (run.Revision > 0 && await GetAsync(run.SlideId, run.Id, cancellationToken) is { } stored && stored.Revision >= run.Revision)
+        var partition = new PartitionKey(run.SlideId);
+        if (run.Revision <= 0)
         {
+            await container.UpsertItemAsync(run, partition, cancellationToken: cancellationToken);
             return;
         }
 
-        await container.UpsertItemAsync(run, new PartitionKey(run.SlideId), cancellationToken: cancellationToken);
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            StoredVersion? stored = (await QueryAsync<StoredVersion>(
+                run.SlideId,
+                new QueryDefinition("SELECT c._etag, c.revision FROM c WHERE c.slideId = @slide AND c.id = @id").WithParameter("@slide", run.SlideId).WithParameter("@id", run.Id),
+                cancellationToken)).SingleOrDefault();
+            try
+            {
+                if (stored is null)
+                {
+                    await container.CreateItemAsync(run, partition, cancellationToken: cancellationToken);
+                }
+                else if (stored.Revision < run.Revision)
+                {
+                    await container.ReplaceItemAsync(run, run.Id, partition, new ItemRequestOptions { IfMatchEtag = stored.ETag }, cancellationToken);
+                }
+
+                return;
+            }
+            catch (CosmosException ex) when (ex.StatusCode is System.Net.HttpStatusCode.PreconditionFailed or System.Net.HttpStatusCode.Conflict)
+            {
+                // Another write came in between: look again.
+            }
+        }
+
+        throw new InvalidOperationException($"run {run.Id}: revision {run.Revision} could not be written; the document kept changing under 50 attempts.");
     }
+
+    private sealed record StoredVersion([property: JsonPropertyName("_etag")] string ETag, int Revision);
 
     public async Task<bool> TryCreateAsync(SlideRun run, CancellationToken cancellationToken = default)
     {
@@ -103,15 +137,18 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         }
     }
 
-    private async Task<IReadOnlyList<SlideRun>> QueryAsync(string slideId, QueryDefinition query, CancellationToken cancellationToken)
+    private Task<IReadOnlyList<SlideRun>> QueryAsync(string slideId, QueryDefinition query, CancellationToken cancellationToken) =>
+        QueryAsync<SlideRun>(slideId, query, cancellationToken);
+
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string slideId, QueryDefinition query, CancellationToken cancellationToken)
     {
-        var runs = new List<SlideRun>();
-        using FeedIterator<SlideRun> feed = container.GetItemQueryIterator<SlideRun>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(slideId) });
+        var items = new List<T>();
+        using FeedIterator<T> feed = container.GetItemQueryIterator<T>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(slideId) });
         while (feed.HasMoreResults)
         {
-            runs.AddRange(await feed.ReadNextAsync(cancellationToken));
+            items.AddRange(await feed.ReadNextAsync(cancellationToken));
         }
 
-        return runs;
+        return items;
     }
 }

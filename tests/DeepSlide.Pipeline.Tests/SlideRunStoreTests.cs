@@ -62,6 +62,20 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
     }
 
     [Fact]
+    public async Task Of_racing_writes_of_different_revisions_the_highest_is_left()
+    {
+        CosmosSlideRunStore store = await Store();
+        for (int round = 0; round < 10; round++)
+        {
+            SlideRun run = Run("race.svs", $"run-race-{round}", 0);
+            int[] revisions = [.. Enumerable.Range(1, 8).OrderBy(_ => Random.Shared.Next())];
+            await Task.WhenAll(revisions.Select(r => Task.Run(() => store.UpsertAsync(run with { Revision = r, RangesDone = r }))));
+            SlideRun stored = (await store.GetAsync("race.svs", run.Id))!;
+            Assert.Equal((8, 8), (stored.Revision, stored.RangesDone));
+        }
+    }
+
+    [Fact]
     public async Task Creating_a_run_that_exists_is_refused_and_leaves_it_as_it_was()
     {
         CosmosSlideRunStore store = await Store();
