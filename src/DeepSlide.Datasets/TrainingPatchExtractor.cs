@@ -4,6 +4,7 @@ using DeepSlide.Patches;
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
 using DeepSlide.Tissue;
+using nietras.SeparatedValues;
 
 namespace DeepSlide.Datasets;
 
@@ -106,7 +107,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
         var overlap = trainCounts.ToDictionary(kv => kv.Key, kv => Math.Clamp(Math.Sqrt(target / (double)kv.Value), 1, options.MaxOverlapFactor));
 
         var noTissue = new List<string>();
-        var manifest = new List<string> { "split,class,slide,x,y,tissue,file,label_source" };
+        var manifest = new List<string[]>();
         var extracted = new Dictionary<(SplitPart, string), List<string>>();
         var slidesOf = new Dictionary<(SplitPart, string), HashSet<string>>();
         var rejectedOf = new Dictionary<(SplitPart, string), int>();
@@ -245,7 +246,7 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
         }
 
         Directory.CreateDirectory(outputFolder);
-        await File.WriteAllLinesAsync(Path.Combine(outputFolder, "patches.csv"), manifest, cancellationToken);
+        WriteCsv(Path.Combine(outputFolder, "patches.csv"), ["split", "class", "slide", "x", "y", "tissue", "file", "label_source"], manifest);
         var colours = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
         foreach (var labeller in planned.Values.Select(p => p.Labeller).Where(l => l.Annotations is not null))
         {
@@ -258,16 +259,44 @@ public sealed class TrainingPatchExtractor(PatchExtractionOptions options)
         bool anyAnnotated = planned.Values.Any(p => p.Labeller.Annotations is not null);
         PatchTiling tiling = PatchTiling.From(options.Tiling) with { Colours = colours.Count > 0 ? colours : null, Labels = anyAnnotated ? "annotations" : "slide" };
         await File.WriteAllTextAsync(Path.Combine(outputFolder, PatchTiling.FileName), tiling.ToJson(), cancellationToken);
-        await File.WriteAllLinesAsync(
+        WriteCsv(
             Path.Combine(outputFolder, "slides.csv"),
-            [ValidationSlides.Header, .. split.Select(s => $"{s.Slide.Name},{s.Slide.ClassName},{s.Part.ToString().ToLowerInvariant()},{planned[s.Slide.Path].Labeller.Source},{Path.GetFullPath(s.Slide.Path)}")],
-            cancellationToken);
+            ValidationSlides.Header.Split(','),
+            [.. split.Select(s => new[] { s.Slide.Name, s.Slide.ClassName, s.Part.ToString().ToLowerInvariant(), planned[s.Slide.Path].Labeller.Source.ToString(), Path.GetFullPath(s.Slide.Path) })]);
         var annotated = split.Where(s => planned[s.Slide.Path].Labeller.Annotations is not null).Select(s => s.Slide.Path).ToList();
         return new ExtractionSummary(split, results, noTissue, dataset.Ignored) { Annotated = annotated, LeftOutMixed = leftOut };
     }
 
-    private static string Csv(SplitPart part, string className, string slide, long x, long y, float tissue, string file, LabelSource source) =>
-        string.Create(CultureInfo.InvariantCulture, $"{part.ToString().ToLowerInvariant()},{Quote(className)},{Quote(slide)},{x},{y},{(float.IsNaN(tissue) ? string.Empty : tissue.ToString("0.###", CultureInfo.InvariantCulture))},{Quote(file)},{source.ToString().ToLowerInvariant()}");
+    private static string[] Csv(SplitPart part, string className, string slide, long x, long y, float tissue, string file, LabelSource source) =>
+    [
+        part.ToString().ToLowerInvariant(),
+        className,
+        slide,
+        x.ToString(CultureInfo.InvariantCulture),
+        y.ToString(CultureInfo.InvariantCulture),
+        float.IsNaN(tissue) ? string.Empty : tissue.ToString("0.###", CultureInfo.InvariantCulture),
+        file,
+        source.ToString().ToLowerInvariant(),
+    ];
 
-    private static string Quote(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+    /// <summary>A CSV file, quoted where a field holds a comma, quote or line break, header first even with no rows.</summary>
+    private static void WriteCsv(string path, string[] header, IReadOnlyList<string[]> rows)
+    {
+        using SepWriter writer = Sep.New(',').Writer(o => o with { Escape = true }).ToFile(path);
+        writer.Header.Add(header);
+        if (rows.Count == 0)
+        {
+            writer.Header.Write();
+        }
+
+        foreach (string[] cells in rows)
+        {
+            using SepWriter.Row row = writer.NewRow();
+            for (int c = 0; c < header.Length; c++)
+            {
+                row[header[c]].Set(cells[c]);
+            }
+        }
+    }
+
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using nietras.SeparatedValues;
 
 namespace DeepSlide.Datasets;
 
@@ -22,27 +22,33 @@ public static class ValidationSlides
             throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, path, "no such folder of class folders, or slides.csv.");
         }
 
-        string[] lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || (lines[0] != Header && lines[0] != OldHeader))
-        {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"expected the header '{Header}' (the slides.csv written by 'deepslide tiles').");
-        }
-
-        int columns = lines[0].Split(',').Length;
-
         var slides = new List<LabelledSlide>();
-        for (int i = 1; i < lines.Length; i++)
+        try
         {
-            string[] cells = lines[i].Split(',', columns);
-            if (cells.Length != columns)
+            using SepReader reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromFile(path);
+            string header = string.Join(',', reader.Header.ColNames);
+            if (header != Header && header != OldHeader)
             {
-                throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, string.Create(CultureInfo.InvariantCulture, $"line {i + 1} does not have {columns} cells."));
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"expected the header '{Header}' (the slides.csv written by 'deepslide tiles').");
             }
 
-            if (cells[2] == split)
+            int columns = reader.Header.ColNames.Count;
+            foreach (SepReader.Row row in reader)
             {
-                slides.Add(new LabelledSlide(cells[^1], cells[1]));
+                if (row.ColCount != columns)
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"line {row.LineNumberFrom} does not have {columns} cells.");
+                }
+
+                if (row["split"].ToString() == split)
+                {
+                    slides.Add(new LabelledSlide(row["path"].ToString(), row["class"].ToString()));
+                }
             }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, ex.Message);
         }
 
         return slides.Count > 0 ? slides : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"no '{split}' slides are listed.");

@@ -1,3 +1,5 @@
+using nietras.SeparatedValues;
+
 namespace DeepSlide.Evaluation;
 
 /// <summary>
@@ -13,42 +15,59 @@ public sealed record SlideLabels(IReadOnlyDictionary<string, string> Truth, IRea
             throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, path, "the labels file does not exist.");
         }
 
-        string[] lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
-        if (lines.Length == 0)
+        // Blank lines are allowed (hand-edited files end with some); fields may be quoted.
+        string text = string.Join('\n', File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
+        if (text.Length == 0)
         {
             throw new DeepSlideException(DeepSlideErrorReason.EmptyFile, path, "the labels file is empty; it needs the header 'img,gt' and one line per slide.");
         }
 
-        string[] header = lines.Length > 0 ? lines[0].Split(',').Select(h => h.Trim()).ToArray() : [];
-        if (header.Length < 2 || header[0] != "img" || header[1] != "gt")
-        {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, "the labels file must start with the header 'img,gt' (DeepSlide's format), then optional reader columns.");
-        }
-
-        string[] readers = header[2..];
         var truth = new Dictionary<string, string>(StringComparer.Ordinal);
-        var reads = readers.ToDictionary(r => r, _ => new Dictionary<string, string>(StringComparer.Ordinal));
-        for (int i = 1; i < lines.Length; i++)
+        string[] readers;
+        var reads = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        try
         {
-            string[] cells = lines[i].Split(',').Select(c => c.Trim()).ToArray();
-            if (cells.Length != header.Length || cells[0].Length == 0 || cells[1].Length == 0)
+            using SepReader reader = Sep.New(',').Reader(o => o with { Unescape = true, Trim = SepTrim.All, DisableColCountCheck = true }).FromText(text);
+            string[] header = [.. reader.Header.ColNames];
+            if (header.Length < 2 || header[0] != "img" || header[1] != "gt")
             {
-                throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"line {i + 1} has {cells.Length} cells or an empty img/gt; {header.Length} are expected.");
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, "the labels file must start with the header 'img,gt' (DeepSlide's format), then optional reader columns.");
             }
 
-            string slide = Path.GetFileNameWithoutExtension(cells[0]);
-            if (!truth.TryAdd(slide, cells[1]))
+            readers = header[2..];
+            foreach (string r in readers)
             {
-                throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"slide '{slide}' is labelled twice (line {i + 1}).");
+                reads[r] = new Dictionary<string, string>(StringComparer.Ordinal);
             }
 
-            for (int r = 0; r < readers.Length; r++)
+            foreach (SepReader.Row row in reader)
             {
-                if (cells[2 + r].Length > 0)
+                int line = row.LineNumberFrom;
+                if (row.ColCount != header.Length || row[0].ToString().Length == 0 || row[1].ToString().Length == 0)
                 {
-                    reads[readers[r]][slide] = cells[2 + r];
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"line {line} has {row.ColCount} cells or an empty img/gt; {header.Length} are expected.");
+                }
+
+                string img = row[0].ToString(), gt = row[1].ToString();
+
+                string slide = Path.GetFileNameWithoutExtension(img);
+                if (!truth.TryAdd(slide, gt))
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"slide '{slide}' is labelled twice (line {line}).");
+                }
+
+                for (int r = 0; r < readers.Length; r++)
+                {
+                    if (row[2 + r].ToString() is { Length: > 0 } read)
+                    {
+                        reads[readers[r]][slide] = read;
+                    }
                 }
             }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, ex.Message);
         }
 
         return new SlideLabels(truth, readers, reads.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, string>)kv.Value));

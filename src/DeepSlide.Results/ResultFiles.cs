@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using DeepSlide.Aggregation;
+using nietras.SeparatedValues;
 
 namespace DeepSlide.Results;
 
@@ -66,54 +67,59 @@ public static class ResultFiles
     /// <summary>DeepSlide's patch CSV: <c>x,y,prediction,confidence</c>, level-0 coordinates.</summary>
     public static string PatchCsv(SlideResult r)
     {
-        var text = new StringBuilder("x,y,prediction,confidence\n");
+        using SepWriter writer = CsvWriter(["x", "y", "prediction", "confidence"]);
         for (int i = 0; i < r.Patches.Count; i++)
         {
             (int cls, float confidence) = r.Patches.Prediction(i);
             var tile = r.Plan!.Tiles[i];
-            text.Append(CultureInfo.InvariantCulture, $"{tile.X},{tile.Y},{Csv(r.Patches.Classes[cls])},{confidence:0.######}\n");
+            using SepWriter.Row row = writer.NewRow();
+            row["x"].Set(tile.X.ToString(CultureInfo.InvariantCulture));
+            row["y"].Set(tile.Y.ToString(CultureInfo.InvariantCulture));
+            row["prediction"].Set(r.Patches.Classes[cls]);
+            row["confidence"].Set(confidence.ToString("0.######", CultureInfo.InvariantCulture));
         }
 
-        return text.ToString();
+        return Text(writer);
     }
 
     /// <summary>DeepSlide's slide CSV: the thresholding label, then the share and count of counted patches per class.</summary>
     public static string SlideCsv(IReadOnlyList<SlideResult> results, IReadOnlyList<string> classes)
     {
-        var text = new StringBuilder("img,predicted");
-        foreach (string c in classes)
-        {
-            text.Append(CultureInfo.InvariantCulture, $",percent_{Csv(c)}");
-        }
-
-        foreach (string c in classes)
-        {
-            text.Append(CultureInfo.InvariantCulture, $",count_{Csv(c)}");
-        }
-
-        text.Append('\n');
+        string[] header = ["img", "predicted", .. classes.Select(c => $"percent_{c}"), .. classes.Select(c => $"count_{c}")];
+        using SepWriter writer = CsvWriter(header);
         foreach (SlideResult r in results)
         {
             SlideCall? call = r.Call(PrimaryMethod);
-            string label = r.Status == SlideStatus.Classified ? call?.Label ?? string.Empty : r.Status;
-            text.Append(CultureInfo.InvariantCulture, $"{Csv(Path.GetFileName(r.SlidePath))},{Csv(label)}");
+            using SepWriter.Row row = writer.NewRow();
+            row[0].Set(Path.GetFileName(r.SlidePath));
+            row[1].Set(r.Status == SlideStatus.Classified ? call?.Label ?? string.Empty : r.Status);
             for (int c = 0; c < classes.Count; c++)
             {
-                text.Append(CultureInfo.InvariantCulture, $",{(call?.Scores[c] ?? 0):0.######}");
+                row[2 + c].Set((call?.Scores[c] ?? 0).ToString("0.######", CultureInfo.InvariantCulture));
+                row[2 + classes.Count + c].Set(((int)Math.Round((call?.Scores[c] ?? 0) * r.Patches.Count)).ToString(CultureInfo.InvariantCulture));
             }
-
-            for (int c = 0; c < classes.Count; c++)
-            {
-                text.Append(CultureInfo.InvariantCulture, $",{(int)Math.Round((call?.Scores[c] ?? 0) * r.Patches.Count)}");
-            }
-
-            text.Append('\n');
         }
 
-        return text.ToString();
+        return Text(writer);
     }
 
-    private static string Csv(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+    // Quoted where a field holds a comma, quote or line break; the header is written even with no rows.
+    private static SepWriter CsvWriter(string[] header)
+    {
+        SepWriter writer = Sep.New(',').Writer(o => o with { Escape = true }).ToText();
+        writer.Header.Add(header);
+        return writer;
+    }
+
+    private static string Text(SepWriter writer)
+    {
+        if (writer.ToString().Length == 0)
+        {
+            writer.Header.Write();
+        }
+
+        return writer.ToString();
+    }
 }
 
 /// <summary>A slide result as read back from its JSON file.</summary>

@@ -1,3 +1,5 @@
+using nietras.SeparatedValues;
+
 namespace DeepSlide.Cli.Tests;
 
 public sealed class ClassifierCliTests : IDisposable
@@ -65,6 +67,66 @@ public sealed class ClassifierCliTests : IDisposable
         Assert.True(cam.ExitCode == 0, cam.Error);
         Assert.NotEmpty(Directory.GetFiles(In("cam"), "*.png"));
         Assert.Equal(6, Directory.GetFiles(In("results/patches"), "*.parquet").Length);
+    }
+
+    [Fact]
+    public async Task Class_and_slide_names_with_commas_and_quotes_round_trip_through_tiles_tune_classify_and_evaluate()
+    {
+        Assert.Equal(0, (await CliRun.RunAsync("synth", "-o", In("synth"), "--slides-per-class", "2", "--width", "1400", "--height", "1100", "--format", "aperio")).ExitCode);
+        var renamed = new Dictionary<string, string> { ["adenocarcinoma"] = "adeno, NOS", ["benign"] = "benign \"normal\"", ["squamous"] = "squamous" };
+        var labels = new List<(string Slide, string Class)>();
+        foreach ((string from, string to) in renamed)
+        {
+            Directory.CreateDirectory(In($"slides/{to}"));
+            foreach (string slide in Directory.GetFiles(In($"synth/{from}"), "*.svs"))
+            {
+                string name = $"case, {Path.GetFileNameWithoutExtension(slide)} \"x\".svs";
+                File.Copy(slide, In($"slides/{to}/{name}"));
+                labels.Add((name, to));
+            }
+        }
+
+        static string Quote(string value) => $"\"{value.Replace("\"", "\"\"")}\"";
+        File.WriteAllLines(In("labels.csv"), ["img,gt", .. labels.Select(l => $"{Quote(l.Slide)},{Quote(l.Class)}")]);
+
+        Assert.Equal(0, (await CliRun.RunAsync("tiles", "-i", In("slides"), "-o", In("patches"), "--val", "0.5", "--test", "0")).ExitCode);
+        CliResult train = await CliRun.RunAsync("train", "-p", In("patches"), "-o", In("model"), "--epochs", "3");
+        Assert.True(train.ExitCode == 0, train.Error);
+        CliResult tune = await CliRun.RunAsync("tune", "-m", In("model"), "-s", In("patches/slides.csv"));
+        Assert.True(tune.ExitCode == 0, tune.Error);
+        CliResult classify = await CliRun.RunAsync("classify", "-m", In("model"), "-i", In("slides"), "-o", In("results"), "--pictures", "false");
+        Assert.True(classify.ExitCode == 0, classify.Error);
+        CliResult evaluate = await CliRun.RunAsync("evaluate", "-r", In("results"), "-l", In("labels.csv"), "-o", In("report"), "--bootstrap", "50");
+        Assert.True(evaluate.ExitCode == 0, evaluate.Error);
+
+        // Every table reads back, quoted fields whole, with a library that knows CSV (not a split on commas).
+        static List<string[]> Rows(string path)
+        {
+            using var reader = Sep.New(',').Reader(o => o with { Unescape = true }).FromFile(path);
+            var rows = new List<string[]>();
+            foreach (SepReader.Row row in reader)
+            {
+                string[] cells = new string[row.ColCount];
+                for (int i = 0; i < cells.Length; i++)
+                {
+                    cells[i] = row[i].ToString();
+                }
+
+                rows.Add(cells);
+            }
+
+            return rows;
+        }
+
+        Assert.Equal(labels.Select(l => l.Slide[..^4]).Order(), Rows(In("patches/slides.csv")).Select(r => r[0]).Order());
+        Assert.Equal(labels.Select(l => l.Class).Order(), Rows(In("patches/slides.csv")).Select(r => r[1]).Order());
+        Assert.Contains(Rows(In("patches/patches.csv")), r => r[1] == "adeno, NOS" && r[2].StartsWith("case, ", StringComparison.Ordinal));
+        List<string[]> classified = Rows(In("results/slides.csv"));
+        Assert.Equal(labels.Select(l => l.Slide).Order(), classified.Select(r => r[0]).Order());
+        Assert.All(classified, r => Assert.Equal(2 + (2 * renamed.Count), r.Length));
+        Assert.Contains("percent_adeno, NOS", File.ReadLines(In("results/slides.csv")).First());
+        Assert.Contains("benign \"normal\"", File.ReadAllText(In("report/report.md")));
+        Assert.DoesNotContain("not evaluated", File.ReadAllText(In("report/report.md")));
     }
 
     [Fact]

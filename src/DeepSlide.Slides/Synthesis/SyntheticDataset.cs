@@ -1,5 +1,6 @@
 using System.Globalization;
 using DeepSlide.Synthesis;
+using nietras.SeparatedValues;
 
 namespace DeepSlide.Slides.Synthesis;
 
@@ -94,9 +95,17 @@ public static class SyntheticDataset
             SyntheticTruth.WriteLegend(classes, options.TruthFolder);
         }
 
-        File.WriteAllLines(
-            Path.Combine(folder, "labels.csv"),
-            ["img,gt", .. written.Select(w => $"{Path.GetFileName(w.Item1)},{w.Item2}")]);
+        using (SepWriter labels = Sep.New(',').Writer(o => o with { Escape = true }).ToFile(Path.Combine(folder, "labels.csv")))
+        {
+            labels.Header.Add(["img", "gt"]);
+            foreach ((string path, string className) in written)
+            {
+                using SepWriter.Row row = labels.NewRow();
+                row["img"].Set(Path.GetFileName(path));
+                row["gt"].Set(className);
+            }
+        }
+
         return written;
     }
 }
