@@ -17,6 +17,8 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
 {
     private const string MissingOutput = "a completed range's output is not stored.";
 
+    private const int ParallelDownloads = 8;
+
     public async Task<AggregateOutcome> AggregateAsync(AggregateRequest request, CancellationToken cancellationToken = default)
     {
         using Activity? span = DispatchActivity.Tracing.StartActivity("aggregate", ActivityKind.Internal, request.Run.TraceParent);
@@ -40,34 +42,53 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
         float[]? features = null;
         Directory.CreateDirectory(scratch);
         string local = Path.Combine(scratch, $"{Guid.NewGuid():N}");
+        var gate = new object();
         try
         {
-            foreach (WorkItem range in request.Ranges.OrderBy(r => r.Range))
-            {
-                string blob = RunBlobs.Range(request.RunId, range.Range);
-                await PipelineStores.DownloadCurrentAsync(stores.Results, blob, local, MissingOutput, cancellationToken: cancellationToken);
-                PatchProbabilities part = await PatchParquet.ReadProbabilitiesAsync(local, manifest.Classes, cancellationToken);
-                if (part.Count != range.Count)
+            // Ranges are fetched several at once: in Azure each blob read is a round trip of tens of milliseconds, and a
+            // slide has up to 500 ranges (twice that with features). Each range writes its own slice of the arrays.
+            await Parallel.ForEachAsync(
+                request.Ranges,
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelDownloads, CancellationToken = cancellationToken },
+                async (range, token) =>
                 {
-                    throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, blob, $"range {range.Range} has {part.Count} patches; {range.Count} were sent.");
-                }
-
-                part.Values.CopyTo(values.AsSpan(range.Start * classes));
-                if (needsFeatures)
-                {
-                    string featuresBlob = RunBlobs.RangeFeatures(request.RunId, range.Range);
-                    await PipelineStores.DownloadCurrentAsync(stores.Results, featuresBlob, local, MissingOutput, cancellationToken: cancellationToken);
-                    ReadOnlySpan<float> rows = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(local, cancellationToken));
-                    int featureCount = range.Count == 0 ? 0 : rows.Length / range.Count;
-                    features ??= new float[request.Patches * featureCount];
-                    if (featureCount == 0 || rows.Length != range.Count * featureCount || features.Length != request.Patches * featureCount)
+                    string file = Path.Combine(scratch, $"{Guid.NewGuid():N}");
+                    try
                     {
-                        throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, featuresBlob, $"the features hold {rows.Length} values, which is not {range.Count} patches' worth.");
-                    }
+                        string blob = RunBlobs.Range(request.RunId, range.Range);
+                        await PipelineStores.DownloadCurrentAsync(stores.Results, blob, file, MissingOutput, cancellationToken: token);
+                        PatchProbabilities part = await PatchParquet.ReadProbabilitiesAsync(file, manifest.Classes, token);
+                        if (part.Count != range.Count)
+                        {
+                            throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, blob, $"range {range.Range} has {part.Count} patches; {range.Count} were sent.");
+                        }
 
-                    rows.CopyTo(features.AsSpan(range.Start * featureCount));
-                }
-            }
+                        part.Values.CopyTo(values.AsSpan(range.Start * classes));
+                        if (needsFeatures)
+                        {
+                            string featuresBlob = RunBlobs.RangeFeatures(request.RunId, range.Range);
+                            await PipelineStores.DownloadCurrentAsync(stores.Results, featuresBlob, file, MissingOutput, cancellationToken: token);
+                            float[] rows = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(file, token)).ToArray();
+                            int featureCount = range.Count == 0 ? 0 : rows.Length / range.Count;
+                            float[] all;
+                            lock (gate)
+                            {
+                                all = features ??= new float[request.Patches * Math.Max(featureCount, 1)];
+                            }
+
+                            if (featureCount == 0 || rows.Length != range.Count * featureCount || all.Length != request.Patches * featureCount)
+                            {
+                                throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, featuresBlob, $"the features hold {rows.Length} values, which is not {range.Count} patches' worth.");
+                            }
+
+                            rows.CopyTo(all.AsSpan(range.Start * featureCount));
+                        }
+                    }
+                    finally
+                    {
+                        File.Delete(file);
+                    }
+                });
 
             var patches = new PatchProbabilities(manifest.Classes, values) { Features = features };
             IReadOnlyList<SlideCall> calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
