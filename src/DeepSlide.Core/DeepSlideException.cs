@@ -38,7 +38,4 @@ public sealed class DeepSlideException : Exception
 
     /// <summary>The problem alone, without the path.</summary>
     public string Problem { get; }
-
-    /// <summary>True when retrying the same input could succeed (no current reason is).</summary>
-    public bool IsTransient => false;
 }

@@ -18,13 +18,13 @@ IConfiguration config = builder.Configuration;
 string? Setting(string name) => config[name.Replace("__", ":", StringComparison.Ordinal)] ?? config[name];
 
 builder.Services.AddSingleton(_ => StorageAccount.FromSettings(config[FunctionsSettings.PipelineStorage], Setting(FunctionsSettings.PipelineStorageBlobUri), Setting(FunctionsSettings.PipelineStorageQueueUri)));
-builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().StoresAsync().GetAwaiter().GetResult());
+builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().Stores());
 builder.Services.AddSingleton<ITileRangeTransport>(sp =>
 {
     var queue = new TileRangeQueueOptions();
     return Setting(FunctionsSettings.ServiceBusNamespace) is { Length: > 0 } ns
         ? new ServiceBusTransport(new ServiceBusClient(ns, new DefaultAzureCredential()), queue)
-        : StorageQueueTransport.CreateAsync(sp.GetRequiredService<StorageAccount>().Queues(), queue, sp.GetRequiredService<StorageAccount>().CreatesResources).GetAwaiter().GetResult();
+        : StorageQueueTransport.Create(sp.GetRequiredService<StorageAccount>().Queues(), queue, sp.GetRequiredService<StorageAccount>().CreatesResources);
 });
 builder.Services.AddSingleton<ISlideRunStore>(_ =>
 {

@@ -7,6 +7,17 @@ namespace DeepSlide.Pipeline.Storage;
 /// <summary>The pipeline's blob store on one Azure Storage container (Azurite locally).</summary>
 public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
 {
+    // Set by Create: the container is made before the first write, not when the store is built, so a host's
+    // dependency injection does no I/O.
+    private Lazy<Task>? _creating;
+
+    /// <summary>The store on <paramref name="container"/>, which is created before the first write when <paramref name="createIfMissing"/>.</summary>
+    public static AzureBlobStore Create(BlobServiceClient service, string container, bool createIfMissing)
+    {
+        BlobContainerClient client = service.GetBlobContainerClient(container);
+        return new AzureBlobStore(client) { _creating = createIfMissing ? new Lazy<Task>(() => client.CreateIfNotExistsAsync()) : null };
+    }
+
     /// <summary>
     /// The store on <paramref name="container"/>, created first when <paramref name="createIfMissing"/> (local
     /// runs; in Azure the deployment creates containers, and a reader's identity may not create them).
@@ -61,6 +72,11 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
 
     public async Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default)
     {
+        if (_creating is not null)
+        {
+            await _creating.Value.WaitAsync(cancellationToken);
+        }
+
         BlobContentInfo info = await container.GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken);
         BlobProperties properties = await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken);
         return new BlobVersion(name, info.ETag.ToString("H"), properties.ContentLength);

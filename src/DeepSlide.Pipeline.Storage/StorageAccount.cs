@@ -41,6 +41,16 @@ public sealed record StorageAccount(string? ConnectionString, Uri? BlobServiceUr
         return ConnectionString is not null ? new QueueServiceClient(ConnectionString, options) : new QueueServiceClient(QueueServiceUri, Credential, options);
     }
 
+    /// <summary>The three containers' stores, built without I/O (containers are created before their first write when <see cref="CreatesResources"/>).</summary>
+    public PipelineStores Stores()
+    {
+        BlobServiceClient blobs = Blobs();
+        return new PipelineStores(
+            AzureBlobStore.Create(blobs, PipelineNames.SlidesContainer, CreatesResources),
+            AzureBlobStore.Create(blobs, PipelineNames.ResultsContainer, CreatesResources),
+            AzureBlobStore.Create(blobs, PipelineNames.ModelsContainer, CreatesResources));
+    }
+
     public async Task<PipelineStores> StoresAsync(CancellationToken cancellationToken = default)
     {
         BlobServiceClient blobs = Blobs();

@@ -7,6 +7,15 @@ public sealed class StorageQueueCompletionSink(QueueClient queue) : IRangeComple
 {
     public const string DefaultQueueName = PipelineNames.CompletionQueue;
 
+    private Lazy<Task>? _creating;
+
+    /// <summary>The sink, built without I/O; its queue is created before the first notice when <paramref name="createIfMissing"/>.</summary>
+    public static StorageQueueCompletionSink Create(QueueServiceClient service, string queueName, bool createIfMissing)
+    {
+        QueueClient client = service.GetQueueClient(queueName);
+        return new StorageQueueCompletionSink(client) { _creating = createIfMissing ? new Lazy<Task>(() => client.CreateIfNotExistsAsync()) : null };
+    }
+
     public static async Task<StorageQueueCompletionSink> CreateAsync(QueueServiceClient service, string queueName = DefaultQueueName, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
         QueueClient queue = service.GetQueueClient(queueName);
@@ -18,6 +27,13 @@ public sealed class StorageQueueCompletionSink(QueueClient queue) : IRangeComple
         return new StorageQueueCompletionSink(queue);
     }
 
-    public Task SendAsync(RangeCompletion completion, CancellationToken cancellationToken = default) =>
-        queue.SendMessageAsync(completion.ToJson(), cancellationToken);
+    public async Task SendAsync(RangeCompletion completion, CancellationToken cancellationToken = default)
+    {
+        if (_creating is not null)
+        {
+            await _creating.Value.WaitAsync(cancellationToken);
+        }
+
+        await queue.SendMessageAsync(completion.ToJson(), cancellationToken);
+    }
 }

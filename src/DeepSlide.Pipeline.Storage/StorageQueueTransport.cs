@@ -15,25 +15,35 @@ public sealed class StorageQueueTransport : ITileRangeTransport
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
     private readonly TileRangeQueueOptions _options;
+    private readonly Lazy<Task> _ready;
 
-    private StorageQueueTransport(QueueClient queue, QueueClient poison, TileRangeQueueOptions options)
+    private StorageQueueTransport(QueueClient queue, QueueClient poison, TileRangeQueueOptions options, bool createIfMissing)
     {
         _queue = queue;
         _poison = poison;
         _options = options;
+        _ready = new Lazy<Task>(async () =>
+        {
+            if (createIfMissing)
+            {
+                await queue.CreateIfNotExistsAsync();
+                await poison.CreateIfNotExistsAsync();
+            }
+        });
+    }
+
+    /// <summary>The transport, built without I/O; its queues are created on first use when <paramref name="createIfMissing"/>.</summary>
+    public static StorageQueueTransport Create(QueueServiceClient service, TileRangeQueueOptions? options = null, bool createIfMissing = true)
+    {
+        options ??= new TileRangeQueueOptions();
+        return new StorageQueueTransport(service.GetQueueClient(options.QueueName), service.GetQueueClient(options.QueueName + "-poison"), options, createIfMissing);
     }
 
     public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, TileRangeQueueOptions? options = null, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
-        options ??= new TileRangeQueueOptions();
-        QueueClient queue = service.GetQueueClient(options.QueueName);
-        QueueClient poison = service.GetQueueClient(options.QueueName + "-poison");
-        if (createIfMissing)
-        {
-            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        }
-        return new StorageQueueTransport(queue, poison, options);
+        StorageQueueTransport transport = Create(service, options, createIfMissing);
+        await transport._ready.Value.WaitAsync(cancellationToken);
+        return transport;
     }
 
     /// <summary>Queue clients that Base64-encode, as the Functions queue trigger expects.</summary>
@@ -42,6 +52,7 @@ public sealed class StorageQueueTransport : ITileRangeTransport
 
     public async Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default)
     {
+        await _ready.Value.WaitAsync(cancellationToken);
         foreach (TileRangeMessage range in ranges)
         {
             await _queue.SendMessageAsync(range.ToJson(), cancellationToken);
@@ -50,6 +61,7 @@ public sealed class StorageQueueTransport : ITileRangeTransport
 
     public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
+        await _ready.Value.WaitAsync(cancellationToken);
         DateTime deadline = DateTime.UtcNow + maxWait;
         while (true)
         {
@@ -88,6 +100,7 @@ public sealed class StorageQueueTransport : ITileRangeTransport
 
     public async Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
     {
+        await _ready.Value.WaitAsync(cancellationToken);
         PeekedMessage[] peeked = (await _poison.PeekMessagesAsync(Math.Clamp(max, 1, 32), cancellationToken)).Value;
         return peeked.Select(p => p.Body.ToObjectFromJson<PoisonEnvelope>()!).Select(e => (TryParse(e.Range), e.Reason)).ToList();
     }

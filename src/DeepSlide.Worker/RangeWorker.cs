@@ -75,7 +75,7 @@ public sealed class RangeWorker(
             _logger.LogInformation("{Kind} {Range} of run {RunId} done: {Count} in {Seconds:F2} s (delivery {Delivery})", message.Kind, message.Range, message.RunId, output.Patches, watch.Elapsed.TotalSeconds, received.DeliveryCount);
             return RangeOutcome.Completed;
         }
-        catch (DeepSlideException ex) when (!ex.IsTransient)
+        catch (DeepSlideException ex)
         {
             await StopAsync(renewing, renewal);
             await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, ex.Message, message.Kind), cancellationToken);

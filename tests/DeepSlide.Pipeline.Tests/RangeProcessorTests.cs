@@ -12,6 +12,7 @@ using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
 using DeepSlide.Worker;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepSlide.Pipeline.Tests;
@@ -212,6 +213,26 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public void The_worker_s_services_are_built_without_touching_storage()
+    {
+        // Nothing listens on port 9: a factory that created containers or queues would fail or hang on retries here.
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:StorageConnection"] = DeepSlide.Pipeline.Local.Azurite.ConnectionStringFor(9, 9, 9),
+            ["Worker:CacheFolder"] = In("unreached"),
+        });
+        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
+        using IHost host = builder.Build();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.NotNull(host.Services.GetRequiredService<PipelineStores>());
+        Assert.NotNull(host.Services.GetRequiredService<ITileRangeTransport>());
+        Assert.NotNull(host.Services.GetRequiredService<IRangeCompletionSink>());
+        Assert.NotNull(host.Services.GetRequiredService<RangeWorker>());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"building the services took {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_model_load_that_fails_once_succeeds_on_the_next_call()
     {
         (AzureBlobStore store, _, _) = await SetupAsync();
@@ -338,7 +359,9 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
             int count = Math.Min(6, local.Plan!.Tiles.Count);
             await sender.SendAsync([new TileRangeMessage("run9", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", 0, 0, count)]);
 
+            // The worker makes its notice queue on its first notice; the reader makes sure it is there too.
             var done = queues.GetQueueClient($"done-{suffix}");
+            await done.CreateIfNotExistsAsync();
             RangeCompletion? notice = null;
             for (var deadline = DateTime.UtcNow.AddSeconds(60); notice is null && DateTime.UtcNow < deadline;)
             {

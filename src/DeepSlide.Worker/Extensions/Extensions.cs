@@ -25,7 +25,7 @@ public static class Extensions
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
             return StorageAccount.FromSettings(o.StorageConnection, o.StorageBlobServiceUri, o.StorageQueueServiceUri, o.ManagedIdentityClientId);
         });
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().StoresAsync().GetAwaiter().GetResult());
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().Stores());
         builder.Services.AddSingleton(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
@@ -51,13 +51,13 @@ public static class Extensions
                 return new ServiceBusTransport(new ServiceBusClient(o.ServiceBusNamespace, storage.Credential ?? new DefaultAzureCredential()), queue);
             }
 
-            return StorageQueueTransport.CreateAsync(storage.Queues(), queue, storage.CreatesResources).GetAwaiter().GetResult();
+            return StorageQueueTransport.Create(storage.Queues(), queue, storage.CreatesResources);
         });
         builder.Services.AddSingleton<IRangeCompletionSink>(sp =>
         {
             WorkerOptions o = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
             StorageAccount storage = sp.GetRequiredService<StorageAccount>();
-            return StorageQueueCompletionSink.CreateAsync(storage.Queues(), o.CompletionQueue, storage.CreatesResources).GetAwaiter().GetResult();
+            return StorageQueueCompletionSink.Create(storage.Queues(), o.CompletionQueue, storage.CreatesResources);
         });
         builder.Services.AddSingleton(sp => new RangeProcessor(
             sp.GetRequiredService<PipelineStores>(),
