@@ -16,11 +16,11 @@ public sealed class SlideRunFunctions(ISlideRunStore store, ITileRangeTransport 
         new SlideRunOrchestrator().RunAsync(context, context.GetInput<SlideRunRequest>() ?? throw new InvalidOperationException("the orchestration has no input."));
 
     [Function(RecordRunActivity.Name)]
-    public Task<bool> Record([ActivityTrigger] SlideRun run) => new RecordRunActivity(store).ExecuteAsync(run);
+    public Task<bool> Record([ActivityTrigger] SlideRun run, CancellationToken cancellationToken) => new RecordRunActivity(store).ExecuteAsync(run, cancellationToken);
 
     [Function(DispatchActivity.Name)]
-    public Task<int> Dispatch([ActivityTrigger] DispatchRequest request) => new DispatchActivity(transport).ExecuteAsync(request);
+    public Task<int> Dispatch([ActivityTrigger] DispatchRequest request, CancellationToken cancellationToken) => new DispatchActivity(transport).ExecuteAsync(request, cancellationToken);
 
     [Function(AggregateActivity.Name)]
-    public Task<AggregateOutcome> Aggregate([ActivityTrigger] AggregateRequest request) => new AggregateActivity(aggregator).ExecuteAsync(request);
+    public Task<AggregateOutcome> Aggregate([ActivityTrigger] AggregateRequest request, CancellationToken cancellationToken) => new AggregateActivity(aggregator).ExecuteAsync(request, cancellationToken);
 }

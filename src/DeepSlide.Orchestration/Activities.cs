@@ -9,11 +9,12 @@ public sealed class RecordRunActivity(ISlideRunStore store) : TaskActivity<Slide
 {
     public const string Name = nameof(RecordRunActivity);
 
-    public override Task<bool> RunAsync(TaskActivityContext context, SlideRun run) => ExecuteAsync(run);
+    // Durable Task gives an activity no cancellation; the Functions host does, through ExecuteAsync.
+    public override Task<bool> RunAsync(TaskActivityContext context, SlideRun run) => ExecuteAsync(run, CancellationToken.None);
 
-    public async Task<bool> ExecuteAsync(SlideRun run)
+    public async Task<bool> ExecuteAsync(SlideRun run, CancellationToken cancellationToken)
     {
-        await store.UpsertAsync(run);
+        await store.UpsertAsync(run, cancellationToken);
         return true;
     }
 }
@@ -25,16 +26,16 @@ public sealed class DispatchActivity(ITileRangeTransport transport) : TaskActivi
 
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Orchestration);
 
-    public override Task<int> RunAsync(TaskActivityContext context, DispatchRequest request) => ExecuteAsync(request);
+    public override Task<int> RunAsync(TaskActivityContext context, DispatchRequest request) => ExecuteAsync(request, CancellationToken.None);
 
-    public async Task<int> ExecuteAsync(DispatchRequest request)
+    public async Task<int> ExecuteAsync(DispatchRequest request, CancellationToken cancellationToken)
     {
         using Activity? span = Tracing.StartActivity("dispatch", ActivityKind.Producer, request.TraceParent);
         span?.SetTag("deepslide.run_id", request.RunId);
         span?.SetTag("deepslide.messages", request.Work.Count);
         string? traceParent = span?.Id ?? request.TraceParent;
         List<TileRangeMessage> messages = request.Work.Select(w => Message(request.RunId, request.Run, w, request.Attempt, traceParent)).ToList();
-        await transport.SendAsync(messages);
+        await transport.SendAsync(messages, cancellationToken);
         return messages.Count;
     }
 
@@ -56,7 +57,7 @@ public sealed class AggregateActivity(RunAggregator aggregator) : TaskActivity<A
 {
     public const string Name = nameof(AggregateActivity);
 
-    public override Task<AggregateOutcome> RunAsync(TaskActivityContext context, AggregateRequest request) => ExecuteAsync(request);
+    public override Task<AggregateOutcome> RunAsync(TaskActivityContext context, AggregateRequest request) => ExecuteAsync(request, CancellationToken.None);
 
-    public Task<AggregateOutcome> ExecuteAsync(AggregateRequest request) => aggregator.AggregateAsync(request);
+    public Task<AggregateOutcome> ExecuteAsync(AggregateRequest request, CancellationToken cancellationToken) => aggregator.AggregateAsync(request, cancellationToken);
 }
