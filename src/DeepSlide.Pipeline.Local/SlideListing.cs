@@ -178,6 +178,13 @@ public sealed class SlideListing(BlobContainerClient container)
                 found = (readable, readable + Character(low + 1));
             }
 
+            // A failure that does not come back (Azurite busy, a blob mid-upload) is no unlistable name: the caller
+            // lists again later instead of refusing a name that is not there.
+            if ((await PageAsync(found.Item1, marker, 1, cancellationToken)).Items is not null)
+            {
+                throw new InvalidOperationException($"listing the '{container.Name}' container failed once and then listed; it is tried again.");
+            }
+
             _unlistable[marker] = found;
             return found;
         }

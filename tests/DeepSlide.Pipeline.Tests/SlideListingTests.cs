@@ -73,6 +73,46 @@ public sealed class SlideListingTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(["raw/a", "raw/a\t", "raw/a\tb.svs"], listed.Select(l => l.Name));
     }
 
+    [Fact]
+    public async Task A_listing_that_fails_once_is_not_taken_for_an_unlistable_name()
+    {
+        BlobContainerClient plain = await ContainerAsync(["a.svs"]);
+        var options = new BlobClientOptions { Retry = { MaxRetries = 0 } };
+        options.AddPolicy(new FirstListFails(), Azure.Core.HttpPipelinePosition.PerCall);
+        var listing = new SlideListing(new BlobContainerClient(azurite.ConnectionString, plain.Name, options));
+
+        // The first pass fails as a busy emulator would; it refuses nothing, and the next pass lists the blob.
+        var first = new List<ListedSlide>();
+        await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (ListedSlide slide in listing.ListAsync())
+            {
+                first.Add(slide);
+            }
+        });
+        Assert.DoesNotContain(first, l => l.ETag is null);
+        var second = new List<ListedSlide>();
+        await foreach (ListedSlide slide in listing.ListAsync())
+        {
+            second.Add(slide);
+        }
+
+        Assert.Equal(["a.svs"], second.Select(l => l.Name));
+    }
+
+    // Answers the first container listing with a 500, as Azurite does for an unlistable name or when it is busy.
+    private sealed class FirstListFails : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int _lists;
+
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) => throw new NotSupportedException();
+
+        public override ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            message.Request.Uri.Query.Contains("comp=list", StringComparison.Ordinal) && Interlocked.Increment(ref _lists) == 1
+                ? throw new Azure.RequestFailedException(500, "busy")
+                : ProcessNextAsync(message, pipeline);
+    }
+
     private async Task<BlobContainerClient> ContainerAsync(string[] names)
     {
         BlobContainerClient container = SlideListing.Probing(azurite.ConnectionString, $"slides{Guid.NewGuid():N}"[..20]);
