@@ -19,11 +19,11 @@ public sealed class LocalServer : IAsyncDisposable
     }
 
     // The emulator runs under a shell that ends it (SIGKILL: node servers can ignore SIGTERM) within a second of the
-    // process that started it going away, so a crashed test host or CLI never leaves an emulator behind. The shell
-    // ignores Ctrl+C, which a terminal sends to the whole process group: it must outlive the emulator, not die first
-    // and leave it running.
+    // process that started it going away, so a crashed test host or CLI never leaves an emulator behind. A terminal's
+    // Ctrl+C goes to its whole foreground process group: the shell ignores it, and the emulator runs in a session of
+    // its own, so both keep serving while the stack that owns them shuts down in order.
     private const string Watchdog =
-        "trap '' INT TERM HUP; \"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null; wait $child";
+        "trap '' INT TERM HUP; setsid \"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null; wait $child";
 
     /// <summary>Starts <paramref name="executable"/> and returns once every port accepts connections (30 s at most).</summary>
     public static Task<LocalServer> StartAsync(string executable, IEnumerable<string> arguments, params int[] ports) =>
