@@ -18,8 +18,8 @@ public enum RangeOutcome
 /// notice and complete it. A range whose input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and
 /// reported as failed, with the reason, so the run can fail cleanly; any other error gives the range back for another
 /// delivery, and on the last delivery the queue allows it is dead-lettered and reported failed as well, so an
-/// unexpected error still ends the run instead of leaving it waiting. Nothing escapes to crash the host. Every log line carries the run id, and the range's span joins the
-/// run's trace through the message's trace context.
+/// unexpected error still ends the run instead of leaving it waiting. Nothing escapes to crash the host. Every log
+/// line carries the run id, and the range's span joins the run's trace through the message's trace context.
 /// </summary>
 public sealed class RangeWorker(
     ITileRangeTransport transport,
