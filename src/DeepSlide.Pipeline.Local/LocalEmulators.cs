@@ -31,18 +31,28 @@ public sealed class Azurite : IAsyncDisposable
         string? owned = folder is null ? Directory.CreateTempSubdirectory("deepslide-azurite-").FullName : null;
         folder ??= owned!;
         Directory.CreateDirectory(folder);
-        int blob = blobPort ?? LocalServer.FreePort(), queue = queuePort ?? LocalServer.FreePort(), table = tablePort ?? LocalServer.FreePort();
         string P(int port) => port.ToString(CultureInfo.InvariantCulture);
-        LocalServer server = await LocalServer.StartAsync(
-            "azurite",
-            [
-                "--blobHost", "127.0.0.1", "--blobPort", P(blob), "--queueHost", "127.0.0.1", "--queuePort", P(queue),
-                "--tableHost", "127.0.0.1", "--tablePort", P(table), "--location", folder, "--skipApiVersionCheck", "--silent",
-            ],
-            blob,
-            queue,
-            table);
-        return new Azurite(server, ConnectionStringFor(blob, queue, table), owned);
+        for (int attempt = 1; ; attempt++)
+        {
+            int blob = blobPort ?? LocalServer.FreePort(), queue = queuePort ?? LocalServer.FreePort(), table = tablePort ?? LocalServer.FreePort();
+            try
+            {
+                LocalServer server = await LocalServer.StartAsync(
+                    "azurite",
+                    [
+                        "--blobHost", "127.0.0.1", "--blobPort", P(blob), "--queueHost", "127.0.0.1", "--queuePort", P(queue),
+                        "--tableHost", "127.0.0.1", "--tablePort", P(table), "--location", folder, "--skipApiVersionCheck", "--silent",
+                    ],
+                    blob,
+                    queue,
+                    table);
+                return new Azurite(server, ConnectionStringFor(blob, queue, table), owned);
+            }
+            catch (EmulatorExitedException) when (blobPort is null && attempt < 3)
+            {
+                // A port picked free was taken before Azurite bound it (tests start emulators in parallel): pick again.
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -75,9 +85,19 @@ public sealed class CosmosServer : IAsyncDisposable
 
     public static async Task<CosmosServer> StartAsync(int? port = null)
     {
-        int p = port ?? LocalServer.FreePort();
-        LocalServer server = await LocalServer.StartAsync("cosmosdb-server", ["-p", p.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1"], p);
-        return new CosmosServer(server, $"https://127.0.0.1:{p}/");
+        for (int attempt = 1; ; attempt++)
+        {
+            int p = port ?? LocalServer.FreePort();
+            try
+            {
+                LocalServer server = await LocalServer.StartAsync("cosmosdb-server", ["-p", p.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1"], p);
+                return new CosmosServer(server, $"https://127.0.0.1:{p}/");
+            }
+            catch (EmulatorExitedException) when (port is null && attempt < 3)
+            {
+                // The free port was taken before the server bound it: pick again.
+            }
+        }
     }
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();

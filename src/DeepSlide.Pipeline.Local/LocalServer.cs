@@ -45,8 +45,20 @@ public sealed class LocalServer : IAsyncDisposable
         }
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {executable}.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                said.Enqueue(line);
+                while (said.Count > 5 && said.TryDequeue(out _))
+                {
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -66,9 +78,13 @@ public sealed class LocalServer : IAsyncDisposable
                 }
                 catch (SocketException)
                 {
-                    string why = process.HasExited ? $"exited with code {process.ExitCode}" : "did not listen within 30 s";
+                    bool exited = process.HasExited;
+                    string why = exited ? $"exited with code {process.ExitCode}" : "did not listen within 30 s";
                     await new LocalServer(process).DisposeAsync();
-                    throw new InvalidOperationException($"{executable} {why} before it listened on port {port}.");
+                    string output = said.IsEmpty ? string.Empty : $" It said: {string.Join(" | ", said)}";
+                    throw exited
+                        ? new EmulatorExitedException($"{executable} {why} before it listened on port {port}.{output}")
+                        : new InvalidOperationException($"{executable} {why} before it listened on port {port}.{output}");
                 }
             }
         }
@@ -91,3 +107,6 @@ public sealed class LocalServer : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>An emulator ended before it listened: on ports picked free a moment before, usually another process took one.</summary>
+public sealed class EmulatorExitedException(string message) : InvalidOperationException(message);
