@@ -68,7 +68,8 @@ public sealed class RunAggregator(PipelineStores stores, string scratch)
                         {
                             string featuresBlob = RunBlobs.RangeFeatures(request.RunId, range.Range);
                             await PipelineStores.DownloadCurrentAsync(stores.Results, featuresBlob, file, MissingOutput, cancellationToken: token);
-                            float[] rows = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(file, token)).ToArray();
+                            byte[] bytes = await File.ReadAllBytesAsync(file, token);
+                            ReadOnlySpan<float> rows = MemoryMarshal.Cast<byte, float>(bytes);
                             int featureCount = range.Count == 0 ? 0 : rows.Length / range.Count;
                             float[] all;
                             lock (gate)

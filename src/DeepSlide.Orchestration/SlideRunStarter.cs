@@ -33,17 +33,22 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
     /// Refuses a blob known only by <paramref name="slideBlob"/> (locally: the readable start of a name the storage
     /// emulator cannot list) with a Failed run filed under that name's slide id.
     /// </summary>
-    public async Task<RunStart> RefuseAsync(string slideBlob, string reason, CancellationToken cancellationToken = default)
+    public Task<RunStart> RefuseAsync(string slideBlob, string reason, CancellationToken cancellationToken = default) =>
+        RecordRefusalAsync(PipelineNames.RunIdForUpload(slideBlob, string.Empty), slideBlob, SlideBlobName.Printable(slideBlob) + "…", string.Empty, string.Empty, reason, cancellationToken);
+
+    // A refused name's Failed run is filed under the slide id of the name as given, so a lab that looks the name up
+    // finds why it was refused; the document shows the name printable.
+    private async Task<RunStart> RecordRefusalAsync(string runId, string slideBlob, string shown, string slideETag, string modelPrefix, string reason, CancellationToken cancellationToken)
     {
         DateTimeOffset now = (clock ?? TimeProvider.System).GetUtcNow();
         await store.UpsertAsync(
             new SlideRun
             {
-                Id = PipelineNames.RunIdForUpload(slideBlob, string.Empty),
-                SlideId = SlideRun.SlideIdOf(slideBlob),
-                SlideBlob = SlideBlobName.Printable(slideBlob) + "…",
-                SlideETag = string.Empty,
-                ModelPrefix = string.Empty,
+                Id = runId,
+                SlideId = SlideRun.SlideIdOf(string.IsNullOrEmpty(slideBlob) ? shown : slideBlob),
+                SlideBlob = shown,
+                SlideETag = slideETag,
+                ModelPrefix = modelPrefix,
                 CreatedUtc = now,
                 UpdatedUtc = now,
                 Status = RunStatus.Failed,
@@ -76,11 +81,8 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         {
             string printable = SlideBlobName.Printable(slideBlob);
             string reason = $"slide blob '{printable}' was rejected: {problem}";
-            // Filed under the slide id of the name as given, so a lab that looks the name up finds why it was refused.
-            SlideRun refused = NewRun(printable) with { SlideId = SlideRun.SlideIdOf(string.IsNullOrEmpty(slideBlob) ? printable : slideBlob), Status = RunStatus.Failed, Error = reason };
-            await store.UpsertAsync(refused, cancellationToken);
             span?.SetStatus(ActivityStatusCode.Error, reason);
-            return RunStart.Refused(reason);
+            return await RecordRefusalAsync(runId, slideBlob, printable, slideETag, modelPrefix, reason, cancellationToken);
         }
 
         if (await client.GetInstanceAsync(runId, cancellationToken) is not null)

@@ -32,27 +32,15 @@ public sealed class Azurite : IAsyncDisposable
         folder ??= owned!;
         Directory.CreateDirectory(folder);
         string P(int port) => port.ToString(CultureInfo.InvariantCulture);
-        for (int attempt = 1; ; attempt++)
-        {
-            int blob = blobPort ?? LocalServer.FreePort(), queue = queuePort ?? LocalServer.FreePort(), table = tablePort ?? LocalServer.FreePort();
-            try
-            {
-                LocalServer server = await LocalServer.StartAsync(
-                    "azurite",
-                    [
-                        "--blobHost", "127.0.0.1", "--blobPort", P(blob), "--queueHost", "127.0.0.1", "--queuePort", P(queue),
-                        "--tableHost", "127.0.0.1", "--tablePort", P(table), "--location", folder, "--skipApiVersionCheck", "--silent",
-                    ],
-                    blob,
-                    queue,
-                    table);
-                return new Azurite(server, ConnectionStringFor(blob, queue, table), owned);
-            }
-            catch (EmulatorExitedException) when (blobPort is null && attempt < 3)
-            {
-                // A port picked free was taken before Azurite bound it (tests start emulators in parallel): pick again.
-            }
-        }
+        (LocalServer server, int[] ports) = await LocalServer.StartOnPortsAsync(
+            "azurite",
+            [blobPort, queuePort, tablePort],
+            p =>
+            [
+                "--blobHost", "127.0.0.1", "--blobPort", P(p[0]), "--queueHost", "127.0.0.1", "--queuePort", P(p[1]),
+                "--tableHost", "127.0.0.1", "--tablePort", P(p[2]), "--location", folder, "--skipApiVersionCheck", "--silent",
+            ]);
+        return new Azurite(server, ConnectionStringFor(ports[0], ports[1], ports[2]), owned);
     }
 
     public async ValueTask DisposeAsync()
@@ -85,19 +73,9 @@ public sealed class CosmosServer : IAsyncDisposable
 
     public static async Task<CosmosServer> StartAsync(int? port = null)
     {
-        for (int attempt = 1; ; attempt++)
-        {
-            int p = port ?? LocalServer.FreePort();
-            try
-            {
-                LocalServer server = await LocalServer.StartAsync("cosmosdb-server", ["-p", p.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1"], p);
-                return new CosmosServer(server, $"https://127.0.0.1:{p}/");
-            }
-            catch (EmulatorExitedException) when (port is null && attempt < 3)
-            {
-                // The free port was taken before the server bound it: pick again.
-            }
-        }
+        (LocalServer server, int[] ports) = await LocalServer.StartOnPortsAsync(
+            "cosmosdb-server", [port], p => ["-p", p[0].ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1"]);
+        return new CosmosServer(server, $"https://127.0.0.1:{ports[0]}/");
     }
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();

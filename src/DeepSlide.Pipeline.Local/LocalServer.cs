@@ -25,6 +25,27 @@ public sealed class LocalServer : IAsyncDisposable
     private const string Watchdog =
         "trap '' INT TERM HUP; setsid \"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null; wait $child";
 
+    /// <summary>
+    /// Starts <paramref name="executable"/> on the <paramref name="requested"/> ports, a free one for each null, with
+    /// the arguments made from the ports it gets. Ports picked free can be taken by another process before the
+    /// emulator binds them (tests start emulators in parallel): if it then exits before listening, it is started again
+    /// on newly picked ports, twice at most.
+    /// </summary>
+    public static async Task<(LocalServer Server, int[] Ports)> StartOnPortsAsync(string executable, int?[] requested, Func<int[], IEnumerable<string>> arguments)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            int[] ports = [.. requested.Select(p => p ?? FreePort())];
+            try
+            {
+                return (await StartAsync(executable, arguments(ports), ports), ports);
+            }
+            catch (EmulatorExitedException) when (requested.Any(p => p is null) && attempt < 3)
+            {
+            }
+        }
+    }
+
     /// <summary>Starts <paramref name="executable"/> and returns once every port accepts connections (30 s at most).</summary>
     public static Task<LocalServer> StartAsync(string executable, IEnumerable<string> arguments, params int[] ports) =>
         StartOwnedAsync(Environment.ProcessId, executable, arguments, ports);

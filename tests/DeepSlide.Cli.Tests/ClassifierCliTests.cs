@@ -1,5 +1,3 @@
-using nietras.SeparatedValues;
-
 namespace DeepSlide.Cli.Tests;
 
 public sealed class ClassifierCliTests : IDisposable
@@ -99,23 +97,19 @@ public sealed class ClassifierCliTests : IDisposable
         CliResult evaluate = await CliRun.RunAsync("evaluate", "-r", In("results"), "-l", In("labels.csv"), "-o", In("report"), "--bootstrap", "50");
         Assert.True(evaluate.ExitCode == 0, evaluate.Error);
 
-        // Every table reads back, quoted fields whole, with a library that knows CSV (not a split on commas).
+        // Every table reads back, quoted fields whole, with a CSV parser the product does not use (the BCL's
+        // TextFieldParser), not a split on commas. The header row is left out.
         static List<string[]> Rows(string path)
         {
-            using var reader = Sep.New(',').Reader(o => o with { Unescape = true }).FromFile(path);
+            using var parser = new Microsoft.VisualBasic.FileIO.TextFieldParser(path) { TextFieldType = Microsoft.VisualBasic.FileIO.FieldType.Delimited, HasFieldsEnclosedInQuotes = true };
+            parser.SetDelimiters(",");
             var rows = new List<string[]>();
-            foreach (SepReader.Row row in reader)
+            while (!parser.EndOfData)
             {
-                string[] cells = new string[row.ColCount];
-                for (int i = 0; i < cells.Length; i++)
-                {
-                    cells[i] = row[i].ToString();
-                }
-
-                rows.Add(cells);
+                rows.Add(parser.ReadFields()!);
             }
 
-            return rows;
+            return rows.Skip(1).ToList();
         }
 
         Assert.Equal(labels.Select(l => l.Slide[..^4]).Order(), Rows(In("patches/slides.csv")).Select(r => r[0]).Order());

@@ -44,7 +44,7 @@ public sealed class SlideListingTests(AzuriteFixture azurite) : IClassFixture<Az
             }
 
             // Each name Azurite cannot list comes as its readable start, in order, and every other name as it is.
-            Assert.Equal(names.Select(SlideListing.Readable).Order(StringComparer.Ordinal), listed.Select(l => l.Name));
+            Assert.Equal(["", "a.svs", "raw/ctl", "raw/m.svs", "raw/x", "raw/xz.svs", "z/z.svs"], listed.Select(l => l.Name));
             Assert.Equal(["", "raw/ctl", "raw/x"], listed.Where(l => l.ETag is null).Select(l => l.Name));
             Assert.All(listed.Where(l => l.ETag is not null), l => Assert.NotEmpty(l.ETag!));
         }
