@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using DeepSlide.Functions;
@@ -17,22 +18,27 @@ FunctionsApplicationBuilder builder = FunctionsApplication.CreateBuilder(args);
 IConfiguration config = builder.Configuration;
 string? Setting(string name) => config[name.Replace("__", ":", StringComparison.Ordinal)] ?? config[name];
 
-builder.Services.AddSingleton(_ => StorageAccount.FromSettings(config[FunctionsSettings.PipelineStorage], Setting(FunctionsSettings.PipelineStorageBlobUri), Setting(FunctionsSettings.PipelineStorageQueueUri)));
+// One credential for every Azure client the app makes: each DefaultAzureCredential caches its own tokens.
+builder.Services.AddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+builder.Services.AddSingleton(sp => StorageAccount.FromSettings(
+    config[FunctionsSettings.PipelineStorage],
+    Setting(FunctionsSettings.PipelineStorageBlobUri),
+    Setting(FunctionsSettings.PipelineStorageQueueUri),
+    credential: sp.GetRequiredService<TokenCredential>()));
 builder.Services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().Stores());
-builder.Services.AddSingleton<ITileRangeTransport>(sp =>
+builder.Services.AddSingleton<IWorkTransport>(sp =>
 {
-    var queue = new TileRangeQueueOptions();
+    var queue = new WorkQueueOptions();
     return Setting(FunctionsSettings.ServiceBusNamespace) is { Length: > 0 } ns
-        ? new ServiceBusTransport(new ServiceBusClient(ns, new DefaultAzureCredential()), queue)
+        ? new ServiceBusTransport(new ServiceBusClient(ns, sp.GetRequiredService<TokenCredential>()), queue)
         : StorageQueueTransport.Create(sp.GetRequiredService<StorageAccount>().Queues(), queue, sp.GetRequiredService<StorageAccount>().CreatesResources);
 });
-builder.Services.AddSingleton<ISlideRunStore>(_ =>
+builder.Services.AddSingleton<ISlideRunStore>(sp =>
 {
     string endpoint = Setting(FunctionsSettings.CosmosEndpoint) ?? throw new InvalidOperationException($"{FunctionsSettings.CosmosEndpoint} is not set.");
-    var client = new CosmosClient(endpoint, new DefaultAzureCredential(), CosmosSlideRunStore.ClientOptions());
+    var client = new CosmosClient(endpoint, sp.GetRequiredService<TokenCredential>(), CosmosSlideRunStore.ClientOptions());
     return new CosmosSlideRunStore(client.GetContainer(PipelineNames.Database, PipelineNames.RunsContainer));
 });
-builder.Services.AddSingleton(sp => new RunAggregator(sp.GetRequiredService<PipelineStores>(), Path.Combine(Path.GetTempPath(), "deepslide-aggregate")));
 builder.Services.AddSingleton(FunctionsSettings.RunDefaults(Setting));
 builder.Services.AddSingleton(new ModelChoice(FunctionsSettings.DefaultModel(Setting)));
 

@@ -8,8 +8,11 @@ namespace DeepSlide.Functions;
 /// <summary>The model uploads are classified with.</summary>
 public sealed record ModelChoice(string Prefix);
 
-/// <summary>The orchestration and its activities as functions: the same classes the local durable host runs.</summary>
-public sealed class SlideRunFunctions(ISlideRunStore store, ITileRangeTransport transport, RunAggregator aggregator)
+/// <summary>
+/// The orchestration and its activities as functions, each a one-line binding of the class the local durable host
+/// registers through <see cref="SlideRunTasks"/>. The work itself runs on workers; nothing here reads a slide or a blob.
+/// </summary>
+public sealed class SlideRunFunctions(ISlideRunStore store, IWorkTransport transport)
 {
     [Function(SlideRunOrchestrator.Name)]
     public static Task<SlideRun> Orchestrate([OrchestrationTrigger] TaskOrchestrationContext context) =>
@@ -20,7 +23,4 @@ public sealed class SlideRunFunctions(ISlideRunStore store, ITileRangeTransport 
 
     [Function(DispatchActivity.Name)]
     public Task<int> Dispatch([ActivityTrigger] DispatchRequest request, CancellationToken cancellationToken) => new DispatchActivity(transport).ExecuteAsync(request, cancellationToken);
-
-    [Function(AggregateActivity.Name)]
-    public Task<AggregateOutcome> Aggregate([ActivityTrigger] AggregateRequest request, CancellationToken cancellationToken) => new AggregateActivity(aggregator).ExecuteAsync(request, cancellationToken);
 }

@@ -31,14 +31,14 @@ public sealed class TriggerFunctions(ISlideRunStore store, SlideRunRequest defau
     }
 
     /// <summary>A notice that is not readable throws; the host retries it and then moves it to the poison queue.</summary>
-    [Function("RangeCompleted")]
-    public async Task RangeCompletedAsync(
+    [Function("WorkCompleted")]
+    public async Task WorkCompletedAsync(
         [QueueTrigger(PipelineNames.CompletionQueue, Connection = FunctionsSettings.PipelineStorage)] string message,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
-        RangeCompletion notice = RangeCompletion.FromJson(message);
+        WorkCompletion notice = WorkCompletion.FromJson(message);
         using IDisposable? scope = logger.BeginScope("run {RunId}", notice.RunId);
-        await RangeCompletionRelay.RelayAsync(client, notice, cancellationToken);
+        await WorkCompletionRelay.RelayAsync(client, notice, cancellationToken);
     }
 }

@@ -23,7 +23,7 @@ public static class SlideClassifier
     {
         var watch = Stopwatch.StartNew();
         var manifest = classifier.Manifest;
-        tiling ??= new TilingOptions { Window = manifest.Input.Size, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
+        tiling ??= Models.ClassificationSetup.TilingFor(manifest);
         TilePlan plan = TilePlanner.Plan(reader, tiling);
         bool keepFeatures = collectFeatures || aggregators.Any(a => a.NeedsFeatures);
         PatchProbabilities patches = await ClassifyTilesAsync(reader, classifier, plan, plan.Tiles, keepFeatures, progress, cancellationToken);

@@ -20,7 +20,7 @@ public sealed class RecordRunActivity(ISlideRunStore store) : TaskActivity<Slide
 }
 
 /// <summary>Sends the run's work to the workers: one message per piece, blob references only.</summary>
-public sealed class DispatchActivity(ITileRangeTransport transport) : TaskActivity<DispatchRequest, int>
+public sealed class DispatchActivity(IWorkTransport transport) : TaskActivity<DispatchRequest, int>
 {
     public const string Name = nameof(DispatchActivity);
 
@@ -34,30 +34,29 @@ public sealed class DispatchActivity(ITileRangeTransport transport) : TaskActivi
         span?.SetTag("deepslide.run_id", request.RunId);
         span?.SetTag("deepslide.messages", request.Work.Count);
         string? traceParent = span?.Id ?? request.TraceParent;
-        List<TileRangeMessage> messages = request.Work.Select(w => Message(request.RunId, request.Run, w, request.Attempt, traceParent)).ToList();
+        List<WorkMessage> messages = request.Work.Select(w => Message(request.RunId, request.Run, w, request.Attempt, traceParent, request.RangeSize)).ToList();
         await transport.SendAsync(messages, cancellationToken);
         return messages.Count;
     }
 
-    public static TileRangeMessage Message(string runId, SlideRunRequest run, WorkItem work, int attempt, string? traceParent)
+    public static WorkMessage Message(string runId, SlideRunRequest run, WorkItem work, int attempt, string? traceParent, int rangeSize = 0)
     {
-        var message = new TileRangeMessage(runId, run.SlideBlob, run.SlideETag, RunBlobs.Plan(runId), run.ModelPrefix, work.Range, work.Start, work.Count, work.Kind, traceParent, attempt);
+        var message = new WorkMessage(runId, run.SlideBlob, run.SlideETag, RunBlobs.Plan(runId), run.ModelPrefix, work, traceParent, attempt, rangeSize);
         int bytes = System.Text.Encoding.UTF8.GetByteCount(message.ToJson());
-        if (bytes > TileRangeMessage.MaxBytes)
+        if (bytes > WorkMessage.MaxBytes)
         {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, run.SlideBlob, $"a range message would be {bytes} bytes; at most {TileRangeMessage.MaxBytes} are allowed.");
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, run.SlideBlob, $"a work message would be {bytes} bytes; at most {WorkMessage.MaxBytes} are allowed.");
         }
 
         return message;
     }
 }
 
-/// <summary>Merges the ranges' predictions and runs every aggregator the model's manifest configures.</summary>
-public sealed class AggregateActivity(RunAggregator aggregator) : TaskActivity<AggregateRequest, AggregateOutcome>
+/// <summary>The orchestration and its activities, registered once for every host that runs them outside Functions.</summary>
+public static class SlideRunTasks
 {
-    public const string Name = nameof(AggregateActivity);
-
-    public override Task<AggregateOutcome> RunAsync(TaskActivityContext context, AggregateRequest request) => ExecuteAsync(request, CancellationToken.None);
-
-    public Task<AggregateOutcome> ExecuteAsync(AggregateRequest request, CancellationToken cancellationToken) => aggregator.AggregateAsync(request, cancellationToken);
+    public static DurableTaskRegistry AddSlideRunTasks(this DurableTaskRegistry registry) => registry
+        .AddOrchestrator<SlideRunOrchestrator>()
+        .AddActivity<RecordRunActivity>()
+        .AddActivity<DispatchActivity>();
 }

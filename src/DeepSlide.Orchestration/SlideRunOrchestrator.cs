@@ -5,9 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace DeepSlide.Orchestration;
 
 /// <summary>
-/// One slide run: plan (on a worker), dispatch one message per range, wait for every range's notice (in any order,
-/// duplicates ignored, missing ones re-dispatched after the deadline a bounded number of times), aggregate, draw the
-/// pictures (on a worker) and store. Every stage is written to the results store and shown as custom status. It is
+/// One slide run, every step of it done by workers: plan, one message per range, aggregate, pictures. For each step
+/// it dispatches the work and waits for a notice per piece (in any order, duplicates ignored, missing ones
+/// re-dispatched after the deadline a bounded number of times), then stores the run. Every stage is written to the results store and shown as custom status. It is
 /// deterministic: time comes from the context, and everything else happens in activities or on workers.
 /// </summary>
 public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, SlideRun>
@@ -34,8 +34,8 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
         try
         {
             run = await RecordAsync(context, run, RunStatus.Planning, seconds, started);
-            IReadOnlyDictionary<string, RangeCompletion> planned = await waiter.RunAsync([WorkItem.Plan], null);
-            int tiles = planned[WorkItem.Plan.Key].Patches;
+            IReadOnlyDictionary<string, WorkCompletion> planned = await waiter.RunAsync([WorkItem.Plan], null);
+            int tiles = planned[WorkItem.Plan.Key].PlannedTiles;
             seconds["planning"] = Elapsed(context, started);
             if (tiles == 0)
             {
@@ -43,12 +43,12 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
                 return await RecordAsync(context, run with { Error = "no tissue was found on the slide; nothing was classified." }, RunStatus.NoTissue, seconds, started);
             }
 
-            IReadOnlyList<WorkItem> ranges = WorkItem.Ranges(tiles, request.TilesPerRange, request.MaxRanges);
+            IReadOnlyList<WorkItem> ranges = request.RangesOf(tiles).Select(WorkItem.ForRange).ToList();
             run = await RecordAsync(context, run with { RangesTotal = ranges.Count, Patches = tiles }, RunStatus.Running, seconds, started);
             DateTime inference = context.CurrentUtcDateTime;
             // Custom status follows every range; the stored document every tenth of them, to keep history small.
             int step = Math.Max(1, ranges.Count / 10);
-            IReadOnlyDictionary<string, RangeCompletion> classified = await waiter.RunAsync(ranges, async done =>
+            IReadOnlyDictionary<string, WorkCompletion> classified = await waiter.RunAsync(ranges, async done =>
             {
                 context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count));
                 if (done % step == 0 && done < ranges.Count)
@@ -64,11 +64,13 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
 
             DateTime aggregating = context.CurrentUtcDateTime;
             run = await RecordAsync(context, run with { RangesDone = ranges.Count, Redispatched = waiter.Redispatched }, RunStatus.Aggregating, seconds, started);
-            AggregateOutcome outcome = await context.CallActivityAsync<AggregateOutcome>(AggregateActivity.Name, new AggregateRequest(context.InstanceId, request, ranges, tiles));
+            IReadOnlyDictionary<string, WorkCompletion> aggregated = await waiter.RunAsync([WorkItem.Aggregate], null, request.RangeSizeOf(tiles));
+            SlideCalls outcome = aggregated[WorkItem.Aggregate.Key].Calls ?? throw new RunFailedException("the aggregate step reported no slide calls.");
             seconds["aggregating"] = Elapsed(context, aggregating);
+            seconds["workerAggregate"] = aggregated[WorkItem.Aggregate.Key].Seconds;
 
             DateTime pictures = context.CurrentUtcDateTime;
-            IReadOnlyDictionary<string, RangeCompletion> drawn = await waiter.RunAsync([WorkItem.Pictures], null);
+            IReadOnlyDictionary<string, WorkCompletion> drawn = await waiter.RunAsync([WorkItem.Pictures], null);
             seconds["pictures"] = Elapsed(context, pictures);
             seconds["workerPictures"] = drawn[WorkItem.Pictures.Key].Seconds;
 
@@ -86,7 +88,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
                     Model = outcome.Model,
                     Calls = outcome.Calls,
                     Outputs = outputs,
-                    PatchOutputs = ranges.Select(r => RunBlobs.Range(context.InstanceId, r.Range)).ToList(),
+                    PatchOutputs = ranges.Select(r => RunBlobs.Range(context.InstanceId, r.RangeTiles.Index)).ToList(),
                     Redispatched = waiter.Redispatched,
                 },
                 RunStatus.Completed,
@@ -133,28 +135,28 @@ public sealed class RunFailedException(string message) : Exception(message);
 /// </summary>
 internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRunRequest request)
 {
-    private Task<RangeCompletion>? _next;
+    private Task<WorkCompletion>? _next;
 
     public int Redispatched { get; private set; }
 
-    public async Task<IReadOnlyDictionary<string, RangeCompletion>> RunAsync(IReadOnlyList<WorkItem> work, Func<int, Task>? progress)
+    public async Task<IReadOnlyDictionary<string, WorkCompletion>> RunAsync(IReadOnlyList<WorkItem> work, Func<int, Task>? progress, int rangeSize = 0)
     {
         var pending = work.ToDictionary(w => w.Key);
-        var done = new Dictionary<string, RangeCompletion>();
-        await DispatchAsync(work, attempt: 0);
+        var done = new Dictionary<string, WorkCompletion>();
+        await DispatchAsync(work, attempt: 0, rangeSize);
         int attempt = 0;
         int doneAtLastDeadline = 0;
         using var timers = new CancellationTokenSource();
         Task deadline = context.CreateTimer(request.Deadline, timers.Token);
         while (pending.Count > 0)
         {
-            _next ??= context.WaitForExternalEvent<RangeCompletion>(RangeCompletion.EventName);
+            _next ??= context.WaitForExternalEvent<WorkCompletion>(WorkCompletion.EventName);
             Task winner = await Task.WhenAny(_next, deadline);
             if (winner == _next)
             {
-                RangeCompletion notice = _next.Result;
+                WorkCompletion notice = _next.Result;
                 _next = null;
-                if (notice.RunId != context.InstanceId || !pending.Remove(notice.Key, out WorkItem? item))
+                if (notice.RunId != context.InstanceId || !pending.Remove(notice.Work.Key, out WorkItem? item))
                 {
                     continue;
                 }
@@ -162,10 +164,10 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
                 if (!notice.Succeeded)
                 {
                     timers.Cancel();
-                    throw new RunFailedException(Describe(item) + " failed: " + notice.Error);
+                    throw new RunFailedException($"{item} failed: {notice.Error}");
                 }
 
-                done[notice.Key] = notice;
+                done[notice.Work.Key] = notice;
                 if (progress is not null)
                 {
                     await progress(done.Count);
@@ -178,14 +180,14 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
             {
                 if (attempt == request.MaxRedispatches)
                 {
-                    string missing = string.Join(", ", pending.Values.Take(10).Select(Describe));
+                    string missing = string.Join(", ", pending.Values.Take(10));
                     throw new RunFailedException(
                         $"{pending.Count} piece(s) got no completion notice within {request.Deadline} after {attempt} re-dispatch(es): {missing}{(pending.Count > 10 ? ", …" : string.Empty)}.");
                 }
 
                 attempt++;
                 Redispatched += pending.Count;
-                await DispatchAsync(pending.Values.ToList(), attempt);
+                await DispatchAsync(pending.Values.ToList(), attempt, rangeSize);
             }
 
             doneAtLastDeadline = done.Count;
@@ -196,8 +198,6 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
         return done;
     }
 
-    private Task DispatchAsync(IReadOnlyList<WorkItem> work, int attempt) =>
-        context.CallActivityAsync<int>(DispatchActivity.Name, new DispatchRequest(context.InstanceId, request, work, attempt, request.TraceParent));
-
-    private static string Describe(WorkItem item) => item.Kind == WorkKind.Range ? $"range {item.Range} (tiles {item.Start}..{item.Start + item.Count})" : $"the {item.Kind} step";
+    private Task DispatchAsync(IReadOnlyList<WorkItem> work, int attempt, int rangeSize) =>
+        context.CallActivityAsync<int>(DispatchActivity.Name, new DispatchRequest(context.InstanceId, request, work, attempt, request.TraceParent, rangeSize));
 }

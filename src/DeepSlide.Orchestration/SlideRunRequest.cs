@@ -1,4 +1,5 @@
 using DeepSlide.Pipeline;
+using DeepSlide.Tiling;
 
 namespace DeepSlide.Orchestration;
 
@@ -21,35 +22,12 @@ public sealed record SlideRunRequest(string SlideBlob, string SlideETag, string 
     public string? TraceParent { get; init; }
 
     public string SlideId => SlideRun.SlideIdOf(SlideBlob);
-}
 
-/// <summary>One piece of work the run sends to workers: the plan, a range of tiles, or the pictures.</summary>
-public sealed record WorkItem(string Kind, int Range, int Start, int Count)
-{
-    public static readonly WorkItem Plan = new(WorkKind.Plan, -1, 0, 0);
+    /// <summary>The ranges a plan of <paramref name="tiles"/> tiles is cut into for this run.</summary>
+    public IReadOnlyList<TileRange> RangesOf(int tiles) => TileRange.Split(tiles, TilesPerRange, MaxRanges);
 
-    public static readonly WorkItem Pictures = new(WorkKind.Pictures, -2, 0, 0);
-
-    /// <summary>Matches <see cref="RangeCompletion.Key"/>.</summary>
-    public string Key => Kind == WorkKind.Range ? $"{WorkKind.Range}:{Range}" : Kind;
-
-    /// <summary>
-    /// Ranges over <paramref name="tiles"/> plan tiles: <paramref name="tilesPerRange"/> each, or more when that would
-    /// make over <paramref name="maxRanges"/>.
-    /// </summary>
-    public static IReadOnlyList<WorkItem> Ranges(int tiles, int tilesPerRange, int maxRanges)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tilesPerRange);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRanges);
-        int size = Math.Max(tilesPerRange, (tiles + maxRanges - 1) / maxRanges);
-        var ranges = new List<WorkItem>();
-        for (int start = 0, index = 0; start < tiles; start += size, index++)
-        {
-            ranges.Add(new WorkItem(WorkKind.Range, index, start, Math.Min(size, tiles - start)));
-        }
-
-        return ranges;
-    }
+    /// <summary>The tiles per range <see cref="RangesOf"/> cuts, which the aggregate step cuts again to find them.</summary>
+    public int RangeSizeOf(int tiles) => RangesOf(tiles) is [var first, ..] ? first.Count : TilesPerRange;
 }
 
 /// <summary>The orchestration's custom status: the stage, and for a running slide how many ranges are in.</summary>
@@ -58,8 +36,5 @@ public sealed record RunProgress(string Stage, int RangesDone, int RangesTotal)
     public override string ToString() => Stage == RunStatus.Running ? $"{Stage} {RangesDone}/{RangesTotal}" : Stage;
 }
 
-public sealed record DispatchRequest(string RunId, SlideRunRequest Run, IReadOnlyList<WorkItem> Work, int Attempt, string? TraceParent);
-
-public sealed record AggregateRequest(string RunId, SlideRunRequest Run, IReadOnlyList<WorkItem> Ranges, int Patches);
-
-public sealed record AggregateOutcome(IReadOnlyList<StoredCall> Calls, RunModel Model, IReadOnlyDictionary<string, string> Outputs);
+/// <summary>Work to send; <paramref name="RangeSize"/> is the run's tiles per range, which the aggregate step needs.</summary>
+public sealed record DispatchRequest(string RunId, SlideRunRequest Run, IReadOnlyList<WorkItem> Work, int Attempt, string? TraceParent, int RangeSize = 0);

@@ -127,8 +127,8 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
 }
 
 /// <summary>Turns a worker's notice into the orchestration event (the queue trigger in Azure, a queue listener locally).</summary>
-public static class RangeCompletionRelay
+public static class WorkCompletionRelay
 {
-    public static Task RelayAsync(DurableTaskClient client, RangeCompletion notice, CancellationToken cancellationToken = default) =>
-        client.RaiseEventAsync(notice.RunId, RangeCompletion.EventName, notice, cancellationToken);
+    public static Task RelayAsync(DurableTaskClient client, WorkCompletion notice, CancellationToken cancellationToken = default) =>
+        client.RaiseEventAsync(notice.RunId, WorkCompletion.EventName, notice, cancellationToken);
 }

@@ -87,7 +87,7 @@ public sealed class LocalDurableHost : IAsyncDisposable
         PipelineStores stores = await storage.StoresAsync(cancellationToken);
         var cosmos = new CosmosClient(options.CosmosEndpoint, options.CosmosKey, CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true));
         CosmosSlideRunStore runs = await CosmosSlideRunStore.CreateAsync(cosmos, options.Database, options.RunsContainer, cancellationToken);
-        ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(storage.Queues(), new TileRangeQueueOptions { QueueName = options.RangeQueue }, cancellationToken: cancellationToken);
+        IWorkTransport transport = await StorageQueueTransport.CreateAsync(storage.Queues(), new WorkQueueOptions { QueueName = options.RangeQueue }, cancellationToken: cancellationToken);
 
         HostApplicationBuilder workerBuilder = Host.CreateApplicationBuilder();
         workerBuilder.Logging.ClearProviders();
@@ -97,16 +97,11 @@ public sealed class LocalDurableHost : IAsyncDisposable
         workerBuilder.Services.AddSingleton<ISlideRunStore>(runs);
         workerBuilder.Services.AddSingleton(transport);
         workerBuilder.Services.AddSingleton(cosmos);
-        workerBuilder.Services.AddSingleton(new RunAggregator(stores, Path.Combine(options.ScratchFolder, "aggregate")));
         workerBuilder.Services.AddSingleton(sp => new SlideRunStarter(sp.GetRequiredService<DurableTaskClient>(), runs, options.RunDefaults));
         workerBuilder.Services.AddDurableTaskWorker(b =>
         {
             b.UseGrpc(channel);
-            b.AddTasks(r => r
-                .AddOrchestrator<SlideRunOrchestrator>()
-                .AddActivity<RecordRunActivity>()
-                .AddActivity<DispatchActivity>()
-                .AddActivity<AggregateActivity>());
+            b.AddTasks(r => r.AddSlideRunTasks());
         });
         workerBuilder.Services.AddDurableTaskClient(b =>
         {

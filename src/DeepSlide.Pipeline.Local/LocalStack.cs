@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DeepSlide.Pipeline.Storage;
-using Microsoft.Extensions.Configuration;
+using DeepSlide.Pipeline.Work;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -99,32 +99,31 @@ public sealed class LocalStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// A worker host configured as the container is (Worker__* settings), on the local queues. The range lock is 30 s
+    /// A worker host composed as the container is (<see cref="WorkServices.AddWork"/>), on the local queues. The range lock is 30 s
     /// here, renewed every 15 s while a range runs: a killed worker's range returns in under a minute, where Azure's
     /// 5-minute Service Bus lock would hold it for five.
     /// </summary>
     public static async Task<IHost> StartWorkerAsync(LocalPipelineOptions options, string cacheFolder, ILoggerFactory? loggers = null, int batchSize = 16, TimeSpan? lockDuration = null, int? threads = null)
     {
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Worker:StorageConnection"] = options.StorageConnection,
-            ["Worker:RangeQueue"] = options.RangeQueue,
-            ["Worker:CompletionQueue"] = options.CompletionQueue,
-            ["Worker:CacheFolder"] = cacheFolder,
-            // The slides are in Azurite on the same disk already: each worker's copy is kept small.
-            ["Worker:SlideCacheBytes"] = (2L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:LockDuration"] = (lockDuration ?? LocalLockDuration).ToString(),
-            ["Worker:Threads"] = (threads ?? Environment.ProcessorCount).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
         builder.Logging.ClearProviders();
         if (loggers is not null)
         {
             builder.Services.AddSingleton(loggers);
         }
 
-        Worker.Extensions.Extensions.AddApplicationServices(builder);
+        builder.Services.AddWork(new WorkerOptions
+        {
+            StorageConnection = options.StorageConnection,
+            RangeQueue = options.RangeQueue,
+            CompletionQueue = options.CompletionQueue,
+            CacheFolder = cacheFolder,
+            // The slides are in Azurite on the same disk already: each worker's copy is kept small.
+            SlideCacheBytes = 2L << 30,
+            BatchSize = batchSize,
+            LockDuration = lockDuration ?? LocalLockDuration,
+            Threads = threads ?? Environment.ProcessorCount,
+        });
         IHost host = builder.Build();
         await host.StartAsync();
         return host;

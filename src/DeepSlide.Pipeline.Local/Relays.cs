@@ -45,10 +45,10 @@ internal sealed class CompletionRelayService(QueueClient queue, QueueClient pois
 
     private async Task RelayAsync(QueueMessage message, CancellationToken cancellationToken)
     {
-        RangeCompletion notice;
+        WorkCompletion notice;
         try
         {
-            notice = RangeCompletion.FromJson(message.Body.ToString());
+            notice = WorkCompletion.FromJson(message.Body.ToString());
         }
         catch (DeepSlideException ex)
         {
@@ -61,12 +61,12 @@ internal sealed class CompletionRelayService(QueueClient queue, QueueClient pois
         using IDisposable? scope = logger.BeginScope("run {RunId}", notice.RunId);
         try
         {
-            await RangeCompletionRelay.RelayAsync(client, notice, cancellationToken);
+            await WorkCompletionRelay.RelayAsync(client, notice, cancellationToken);
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning(ex, "relaying {Key} of run {RunId} failed (try {Try})", notice.Key, notice.RunId, message.DequeueCount);
+            logger.LogWarning(ex, "relaying {Key} of run {RunId} failed (try {Try})", notice.Work.Key, notice.RunId, message.DequeueCount);
             if (message.DequeueCount >= MaxDequeueCount)
             {
                 await poison.SendMessageAsync(message.Body, cancellationToken: cancellationToken);

@@ -5,27 +5,27 @@ namespace DeepSlide.Pipeline.ServiceBus;
 /// <summary>
 /// Tile ranges on an Azure Service Bus queue in peek-lock mode. The message id is <c>{runId}:{range}</c>, so the
 /// queue's duplicate detection drops a re-dispatched range that is still waiting; a range delivered more often than
-/// <see cref="TileRangeQueueOptions.MaxDeliveryCount"/> goes to the dead-letter queue (the queue's own
+/// <see cref="WorkQueueOptions.MaxDeliveryCount"/> goes to the dead-letter queue (the queue's own
 /// MaxDeliveryCount, set by the deployment, does the same on the broker side).
 /// </summary>
-public sealed class ServiceBusTransport : ITileRangeTransport
+public sealed class ServiceBusTransport : IWorkTransport
 {
     private readonly ServiceBusSender _sender;
     private readonly ServiceBusReceiver _receiver;
     private readonly ServiceBusReceiver _deadLetters;
-    private readonly TileRangeQueueOptions _options;
+    private readonly WorkQueueOptions _options;
 
-    public ServiceBusTransport(ServiceBusClient client, TileRangeQueueOptions? options = null)
+    public ServiceBusTransport(ServiceBusClient client, WorkQueueOptions? options = null)
     {
-        _options = options ?? new TileRangeQueueOptions();
+        _options = options ?? new WorkQueueOptions();
         _sender = client.CreateSender(_options.QueueName);
         _receiver = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.PeekLock });
         _deadLetters = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
     }
 
-    public async Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default)
+    public async Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default)
     {
-        foreach (TileRangeMessage[] chunk in ranges.Chunk(100))
+        foreach (WorkMessage[] chunk in ranges.Chunk(100))
         {
             await _sender.SendMessagesAsync(
                 chunk.Select(r => new ServiceBusMessage(r.ToJson()) { MessageId = r.MessageId, ContentType = "application/json", Subject = "tile-range" }),
@@ -33,7 +33,7 @@ public sealed class ServiceBusTransport : ITileRangeTransport
         }
     }
 
-    public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    public async Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         while (true)
         {
@@ -49,10 +49,10 @@ public sealed class ServiceBusTransport : ITileRangeTransport
                 continue;
             }
 
-            TileRangeMessage range;
+            WorkMessage range;
             try
             {
-                range = TileRangeMessage.FromJson(message.Body.ToString());
+                range = WorkMessage.FromJson(message.Body.ToString());
             }
             catch (DeepSlideException ex)
             {
@@ -64,17 +64,17 @@ public sealed class ServiceBusTransport : ITileRangeTransport
         }
     }
 
-    public async Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<ServiceBusReceivedMessage> messages = await _deadLetters.PeekMessagesAsync(max, cancellationToken: cancellationToken);
         return messages.Select(m => (TryParse(m.Body.ToString()), m.DeadLetterErrorDescription ?? m.DeadLetterReason ?? string.Empty)).ToList();
     }
 
-    private static TileRangeMessage? TryParse(string body)
+    private static WorkMessage? TryParse(string body)
     {
         try
         {
-            return TileRangeMessage.FromJson(body);
+            return WorkMessage.FromJson(body);
         }
         catch (DeepSlideException)
         {
@@ -89,8 +89,8 @@ public sealed class ServiceBusTransport : ITileRangeTransport
         await _deadLetters.DisposeAsync();
     }
 
-    private sealed class Received(ServiceBusTransport owner, TileRangeMessage range, ServiceBusReceivedMessage message)
-        : ReceivedTileRange(range, message.DeliveryCount)
+    private sealed class Received(ServiceBusTransport owner, WorkMessage range, ServiceBusReceivedMessage message)
+        : ReceivedWork(range, message.DeliveryCount)
     {
         public override Task CompleteAsync(CancellationToken cancellationToken = default) => owner._receiver.CompleteMessageAsync(message, cancellationToken);
 

@@ -8,13 +8,35 @@ namespace DeepSlide.Pipeline.Storage;
 /// <summary>
 /// How a process reaches its storage account: a connection string (Azurite, local runs) or service URIs with the
 /// process's Entra identity (Azure, where shared keys are off). Only local runs create containers and queues; in
-/// Azure the deployment does, and each identity holds just the data roles it needs.
+/// Azure the deployment does, and each identity holds just the data roles it needs. The service clients are made
+/// once and shared: the SDK's clients are thread-safe and meant to live as long as the process.
 /// </summary>
-public sealed record StorageAccount(string? ConnectionString, Uri? BlobServiceUri = null, Uri? QueueServiceUri = null, TokenCredential? Credential = null)
+public sealed class StorageAccount
 {
+    private readonly Lazy<BlobServiceClient> _blobs;
+    private readonly Lazy<QueueServiceClient> _queues;
+
+    public StorageAccount(string? connectionString, Uri? blobServiceUri = null, Uri? queueServiceUri = null, TokenCredential? credential = null)
+    {
+        ConnectionString = connectionString;
+        Credential = credential;
+        _blobs = new(() => connectionString is not null ? new BlobServiceClient(connectionString) : new BlobServiceClient(blobServiceUri, credential));
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        _queues = new(() => connectionString is not null ? new QueueServiceClient(connectionString, queueOptions) : new QueueServiceClient(queueServiceUri, credential, queueOptions));
+    }
+
+    public string? ConnectionString { get; }
+
+    /// <summary>The identity the account is reached with; null with a connection string.</summary>
+    public TokenCredential? Credential { get; }
+
     public bool CreatesResources => ConnectionString is not null;
 
-    public static StorageAccount FromSettings(string? connectionString, string? blobServiceUri, string? queueServiceUri, string? managedIdentityClientId = null)
+    /// <summary>
+    /// The account from a process's settings. With service URIs, <paramref name="credential"/> is the process's one
+    /// credential; without it, a user-assigned identity's client id or else the default chain picks one.
+    /// </summary>
+    public static StorageAccount FromSettings(string? connectionString, string? blobServiceUri, string? queueServiceUri, string? managedIdentityClientId = null, TokenCredential? credential = null)
     {
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
@@ -26,20 +48,13 @@ public sealed record StorageAccount(string? ConnectionString, Uri? BlobServiceUr
             throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "storage needs either a connection string or both a blob and a queue service URI.");
         }
 
-        TokenCredential credential = string.IsNullOrWhiteSpace(managedIdentityClientId)
-            ? new DefaultAzureCredential()
-            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(managedIdentityClientId));
-        return new StorageAccount(null, new Uri(blobServiceUri), new Uri(queueServiceUri), credential);
+        return new StorageAccount(null, new Uri(blobServiceUri), new Uri(queueServiceUri), credential ?? Credentials.For(managedIdentityClientId));
     }
 
-    public BlobServiceClient Blobs() => ConnectionString is not null ? new BlobServiceClient(ConnectionString) : new BlobServiceClient(BlobServiceUri, Credential);
+    public BlobServiceClient Blobs() => _blobs.Value;
 
     /// <summary>Queue clients that Base64-encode, as the Functions queue trigger expects.</summary>
-    public QueueServiceClient Queues()
-    {
-        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        return ConnectionString is not null ? new QueueServiceClient(ConnectionString, options) : new QueueServiceClient(QueueServiceUri, Credential, options);
-    }
+    public QueueServiceClient Queues() => _queues.Value;
 
     /// <summary>The three containers' stores, built without I/O (containers are created before their first write when <see cref="CreatesResources"/>).</summary>
     public PipelineStores Stores()
@@ -59,4 +74,14 @@ public sealed record StorageAccount(string? ConnectionString, Uri? BlobServiceUr
             await AzureBlobStore.CreateAsync(blobs, PipelineNames.ResultsContainer, CreatesResources, cancellationToken),
             await AzureBlobStore.CreateAsync(blobs, PipelineNames.ModelsContainer, CreatesResources, cancellationToken));
     }
+}
+
+/// <summary>The one Entra credential a process uses for every Azure client.</summary>
+public static class Credentials
+{
+    /// <summary>A user-assigned managed identity by client id, or the default chain when none is named.</summary>
+    public static TokenCredential For(string? managedIdentityClientId) =>
+        string.IsNullOrWhiteSpace(managedIdentityClientId)
+            ? new DefaultAzureCredential()
+            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(managedIdentityClientId));
 }

@@ -3,7 +3,7 @@ using Azure.Storage.Queues;
 namespace DeepSlide.Pipeline.Storage;
 
 /// <summary>Range completions on a Storage queue, read by the Functions app's completion trigger.</summary>
-public sealed class StorageQueueCompletionSink(QueueClient queue) : IRangeCompletionSink
+public sealed class StorageQueueCompletionSink(QueueClient queue) : IWorkCompletionSink
 {
     public const string DefaultQueueName = PipelineNames.CompletionQueue;
 
@@ -27,7 +27,7 @@ public sealed class StorageQueueCompletionSink(QueueClient queue) : IRangeComple
         return new StorageQueueCompletionSink(queue);
     }
 
-    public async Task SendAsync(RangeCompletion completion, CancellationToken cancellationToken = default)
+    public async Task SendAsync(WorkCompletion completion, CancellationToken cancellationToken = default)
     {
         if (_creating is not null)
         {

@@ -9,15 +9,15 @@ namespace DeepSlide.Pipeline.Storage;
 /// count, and a <c>{queue}-poison</c> queue takes ranges that failed too often (as the Functions host does).
 /// Messages are Base64 so a Functions queue trigger can read them too.
 /// </summary>
-public sealed class StorageQueueTransport : ITileRangeTransport
+public sealed class StorageQueueTransport : IWorkTransport
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
-    private readonly TileRangeQueueOptions _options;
+    private readonly WorkQueueOptions _options;
     private readonly Lazy<Task> _ready;
 
-    private StorageQueueTransport(QueueClient queue, QueueClient poison, TileRangeQueueOptions options, bool createIfMissing)
+    private StorageQueueTransport(QueueClient queue, QueueClient poison, WorkQueueOptions options, bool createIfMissing)
     {
         _queue = queue;
         _poison = poison;
@@ -33,13 +33,13 @@ public sealed class StorageQueueTransport : ITileRangeTransport
     }
 
     /// <summary>The transport, built without I/O; its queues are created on first use when <paramref name="createIfMissing"/>.</summary>
-    public static StorageQueueTransport Create(QueueServiceClient service, TileRangeQueueOptions? options = null, bool createIfMissing = true)
+    public static StorageQueueTransport Create(QueueServiceClient service, WorkQueueOptions? options = null, bool createIfMissing = true)
     {
-        options ??= new TileRangeQueueOptions();
+        options ??= new WorkQueueOptions();
         return new StorageQueueTransport(service.GetQueueClient(options.QueueName), service.GetQueueClient(options.QueueName + "-poison"), options, createIfMissing);
     }
 
-    public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, TileRangeQueueOptions? options = null, bool createIfMissing = true, CancellationToken cancellationToken = default)
+    public static async Task<StorageQueueTransport> CreateAsync(QueueServiceClient service, WorkQueueOptions? options = null, bool createIfMissing = true, CancellationToken cancellationToken = default)
     {
         StorageQueueTransport transport = Create(service, options, createIfMissing);
         await transport._ready.Value.WaitAsync(cancellationToken);
@@ -50,16 +50,16 @@ public sealed class StorageQueueTransport : ITileRangeTransport
     public static QueueServiceClient ServiceClient(string connectionString) =>
         new(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
-    public async Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default)
+    public async Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default)
     {
         await _ready.Value.WaitAsync(cancellationToken);
-        foreach (TileRangeMessage range in ranges)
+        foreach (WorkMessage range in ranges)
         {
             await _queue.SendMessageAsync(range.ToJson(), cancellationToken);
         }
     }
 
-    public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    public async Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         await _ready.Value.WaitAsync(cancellationToken);
         DateTime deadline = DateTime.UtcNow + maxWait;
@@ -75,10 +75,10 @@ public sealed class StorageQueueTransport : ITileRangeTransport
                     continue;
                 }
 
-                TileRangeMessage range;
+                WorkMessage range;
                 try
                 {
-                    range = TileRangeMessage.FromJson(body);
+                    range = WorkMessage.FromJson(body);
                 }
                 catch (DeepSlideException ex)
                 {
@@ -98,18 +98,18 @@ public sealed class StorageQueueTransport : ITileRangeTransport
         }
     }
 
-    public async Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default)
     {
         await _ready.Value.WaitAsync(cancellationToken);
         PeekedMessage[] peeked = (await _poison.PeekMessagesAsync(Math.Clamp(max, 1, 32), cancellationToken)).Value;
         return peeked.Select(p => p.Body.ToObjectFromJson<PoisonEnvelope>()!).Select(e => (TryParse(e.Range), e.Reason)).ToList();
     }
 
-    private static TileRangeMessage? TryParse(string body)
+    private static WorkMessage? TryParse(string body)
     {
         try
         {
-            return TileRangeMessage.FromJson(body);
+            return WorkMessage.FromJson(body);
         }
         catch (DeepSlideException)
         {
@@ -128,8 +128,8 @@ public sealed class StorageQueueTransport : ITileRangeTransport
 
     private sealed record PoisonEnvelope(string Range, string Reason);
 
-    private sealed class Received(StorageQueueTransport owner, TileRangeMessage range, QueueMessage message)
-        : ReceivedTileRange(range, (int)message.DequeueCount)
+    private sealed class Received(StorageQueueTransport owner, WorkMessage range, QueueMessage message)
+        : ReceivedWork(range, (int)message.DequeueCount)
     {
         private string _popReceipt = message.PopReceipt;
 

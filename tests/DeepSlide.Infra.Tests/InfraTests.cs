@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using DeepSlide.Functions;
 using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.Cosmos;
-using DeepSlide.Worker;
+using DeepSlide.Pipeline.Work;
 
 namespace DeepSlide.Infra.Tests;
 
@@ -107,7 +107,7 @@ public sealed partial class InfraTests
         JsonArray functions = JsonNode.Parse(File.ReadAllText(FunctionsMetadataPath()))!.AsArray();
         JsonNode blobTrigger = functions.Single(f => (string?)f!["name"] == "SlideUploaded")!["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "blobTrigger")!;
         Assert.Equal(($"{PipelineNames.SlidesContainer}/{{*name}}", "EventGrid"), ((string)blobTrigger["path"]!, (string)blobTrigger["source"]!));
-        JsonNode queueTrigger = functions.Single(f => (string?)f!["name"] == "RangeCompleted")!["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "queueTrigger")!;
+        JsonNode queueTrigger = functions.Single(f => (string?)f!["name"] == "WorkCompleted")!["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "queueTrigger")!;
         Assert.Equal(PipelineNames.CompletionQueue, (string)queueTrigger["queueName"]!);
     }
 

@@ -91,16 +91,16 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         try
         {
             var queues = StorageQueueTransport.ServiceClient(_azurite.ConnectionString);
-            await using ITileRangeTransport sender = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
-            await sender.SendAsync([new TileRangeMessage("run1", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", 0, 0, tiles)]);
+            await using IWorkTransport sender = await StorageQueueTransport.CreateAsync(queues, new WorkQueueOptions { QueueName = $"ranges-{suffix}" });
+            await sender.SendAsync([new WorkMessage("run1", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", WorkItem.ForRange(new Tiling.TileRange(0, 0, tiles)))]);
 
             var done = queues.GetQueueClient($"done-{suffix}");
             await done.CreateIfNotExistsAsync();
-            RangeCompletion? notice = null;
+            WorkCompletion? notice = null;
             for (var deadline = DateTime.UtcNow.AddSeconds(120); notice is null && DateTime.UtcNow < deadline && !worker.HasExited;)
             {
                 QueueMessage? message = (await done.ReceiveMessageAsync()).Value;
-                notice = message is null ? null : RangeCompletion.FromJson(message.Body.ToString());
+                notice = message is null ? null : WorkCompletion.FromJson(message.Body.ToString());
                 if (notice is null)
                 {
                     await Task.Delay(250);
@@ -151,7 +151,7 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
 
         using ISlideReader reader = SlideReader.Open(slidePath);
         Tiling.TilePlan plan = Tiling.TilePlanner.Plan(reader, new Tiling.TilingOptions());
-        await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan))))
+        await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Results.TilePlanJson.Serialize(plan))))
         {
             await stores.Results.UploadAsync($"{prefix}/plans/run1.json", json);
         }

@@ -1,4 +1,5 @@
 using DeepSlide.Orchestration;
+using DeepSlide.Tiling;
 
 namespace DeepSlide.Pipeline.Tests;
 
@@ -9,43 +10,61 @@ public sealed class MessageTests
     [Fact]
     public void Messages_carry_references_only_and_stay_far_below_64_KB_even_for_the_longest_slide_name()
     {
-        TileRangeMessage message = DispatchActivity.Message("run-1", Request, new WorkItem(WorkKind.Range, 499, 31_936, 64), 0, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        WorkMessage message = DispatchActivity.Message("run-1", Request, WorkItem.ForRange(new TileRange(499, 31_936, 64)), 0, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
         int bytes = System.Text.Encoding.UTF8.GetByteCount(message.ToJson());
         Assert.InRange(bytes, 1_024, 2_048);
-        Assert.Equal(message, TileRangeMessage.FromJson(message.ToJson()));
+        Assert.Equal(message, WorkMessage.FromJson(message.ToJson()));
         Assert.Equal(RunBlobs.Plan("run-1"), message.PlanBlob);
     }
 
     [Fact]
     public void A_message_over_64_KB_is_refused_before_it_is_sent()
     {
-        var huge = Request with { ModelPrefix = new string('m', TileRangeMessage.MaxBytes) };
+        var huge = Request with { ModelPrefix = new string('m', WorkMessage.MaxBytes) };
         var error = Assert.Throws<DeepSlideException>(() => DispatchActivity.Message("run-1", huge, WorkItem.Plan, 0, null));
-        Assert.Contains($"at most {TileRangeMessage.MaxBytes} are allowed", error.Message);
+        Assert.Contains($"at most {WorkMessage.MaxBytes} are allowed", error.Message);
     }
 
     [Fact]
     public void Message_ids_are_stable_per_piece_and_differ_per_redispatch_so_duplicate_detection_drops_only_true_repeats()
     {
-        TileRangeMessage range = DispatchActivity.Message("run-1", Request, new WorkItem(WorkKind.Range, 7, 448, 64), 0, null);
-        Assert.Equal("run-1:7", range.MessageId);
-        Assert.Equal("run-1:7:retry2", (range with { Attempt = 2 }).MessageId);
+        WorkItem seventh = WorkItem.ForRange(new TileRange(7, 448, 64));
+        WorkMessage range = DispatchActivity.Message("run-1", Request, seventh, 0, null);
+        Assert.Equal("run-1:range:7", range.MessageId);
+        Assert.Equal("run-1:range:7:retry2", (range with { Attempt = 2 }).MessageId);
         Assert.Equal("run-1:plan", DispatchActivity.Message("run-1", Request, WorkItem.Plan, 0, null).MessageId);
+        Assert.Equal("run-1:aggregate", DispatchActivity.Message("run-1", Request, WorkItem.Aggregate, 0, null, rangeSize: 64).MessageId);
         Assert.Equal("run-1:pictures", DispatchActivity.Message("run-1", Request, WorkItem.Pictures, 0, null).MessageId);
-        Assert.Equal("range:7", new RangeCompletion("run-1", 7, true, null, 64, null).Key);
-        Assert.Equal(new WorkItem(WorkKind.Range, 7, 448, 64).Key, new RangeCompletion("run-1", 7, true, null, 64, null).Key);
+        WorkCompletion notice = WorkCompletion.FromJson(new WorkCompletion("run-1", seventh, true, "out", null) { Patches = 64 }.ToJson());
+        Assert.Equal("range:7", notice.Work.Key);
+        Assert.Equal(seventh, notice.Work);
+        Assert.Equal(64, notice.Patches);
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Range"}""", "a range names no tiles.")]
+    [InlineData("""{"kind":"Range","tiles":{"index":1,"start":-64,"count":64}}""", "the tile range is negative.")]
+    [InlineData("""{"kind":"Plan","tiles":{"index":1,"start":0,"count":64}}""", "the plan step names tiles, which only a range has.")]
+    [InlineData("""{"kind":"Aggregate"}""", "the aggregate step names no range size.")]
+    [InlineData("""{"kind":"Classify"}""", "not a piece of work")]
+    public void A_message_whose_work_is_malformed_is_refused_with_the_reason(string work, string reason)
+    {
+        string json = $$"""{"runId":"run-1","slideBlob":"a.svs","slideETag":"1","planBlob":"p","modelPrefix":"m","work":{{work}}}""";
+        var error = Assert.Throws<DeepSlideException>(() => WorkMessage.FromJson(json));
+        Assert.Contains(reason, error.Message);
     }
 
     [Fact]
     public void Ranges_cover_every_tile_once_and_grow_to_stay_within_the_range_limit()
     {
-        IReadOnlyList<WorkItem> few = WorkItem.Ranges(130, 64, 500);
-        Assert.Equal([(0, 64), (64, 64), (128, 2)], few.Select(r => (r.Start, r.Count)));
-        IReadOnlyList<WorkItem> many = WorkItem.Ranges(100_000, 64, 500);
+        IReadOnlyList<TileRange> few = Request.RangesOf(130);
+        Assert.Equal([(0, 0, 64), (1, 64, 64), (2, 128, 2)], few.Select(r => (r.Index, r.Start, r.Count)));
+        IReadOnlyList<TileRange> many = Request.RangesOf(100_000);
         Assert.Equal(500, many.Count);
         Assert.Equal(100_000, many.Sum(r => r.Count));
-        Assert.True(many.Zip(many.Skip(1)).All(p => p.First.Start + p.First.Count == p.Second.Start));
-        Assert.Empty(WorkItem.Ranges(0, 64, 500));
+        Assert.True(many.Zip(many.Skip(1)).All(p => p.First.End == p.Second.Start));
+        Assert.Equal(many, TileRange.Split(100_000, Request.RangeSizeOf(100_000)));
+        Assert.Empty(Request.RangesOf(0));
     }
 
     [Fact]

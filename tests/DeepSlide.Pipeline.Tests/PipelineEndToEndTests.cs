@@ -1,3 +1,4 @@
+using DeepSlide.Tiling;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using DeepSlide.Aggregation;
@@ -74,7 +75,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         await pipeline.StartWorkerAsync();
 
         // Locally a range's lock is short and renewed, so a killed worker's range comes back within a minute.
-        Assert.Equal(TimeSpan.FromSeconds(30), first.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeepSlide.Worker.WorkerOptions>>().Value.LockDuration);
+        Assert.Equal(TimeSpan.FromSeconds(30), first.Services.GetRequiredService<DeepSlide.Pipeline.Work.WorkerOptions>().LockDuration);
 
         string blob = $"lab-a/{pipeline.Options.ModelPrefix}/case-01.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
@@ -83,10 +84,10 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
 
         await AssertSameAsClassifyAsync(pipeline, run, local);
         Assert.Equal(["majority", "mean", "mil", "threshold"], run.Calls.Select(c => c.Method).Order());
-        Assert.Equal(WorkItem.Ranges(local.Plan!.Tiles.Count, 8, 500).Count, run.RangesTotal);
+        Assert.Equal(TileRange.Split(local.Plan!.Tiles.Count, 8).Count, run.RangesTotal);
         Assert.True(run.RangesTotal >= 3);
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
-        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total", "workerAggregate", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
         Assert.All(run.Seconds.Values, v => Assert.True(v > 0));
         PipelineStores stores = await pipeline.Storage.StoresAsync();
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
@@ -98,7 +99,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         // One trace from the upload through dispatch and every worker step to aggregation.
         List<Activity> traced = spans.Where(a => Equals(a.GetTagItem("deepslide.run_id"), runId)).ToList();
         Assert.Equal(
-            ["aggregate", "dispatch", "slide uploaded", "worker pictures", "worker plan", "worker range"],
+            ["aggregate", "dispatch", "slide uploaded", "worker aggregate", "worker pictures", "worker plan", "worker range"],
             traced.Select(a => a.DisplayName).Distinct().Order());
         Assert.Single(traced.Select(a => a.TraceId).Distinct());
         Assert.Equal(run.RangesTotal, traced.Count(a => a.DisplayName == "worker range"));
@@ -107,9 +108,9 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         RunStart again = await host.Starter.StartForUploadAsync(blob, version.ETag, pipeline.Options.ModelPrefix);
         Assert.Equal((runId, false), (again.RunId, again.Started));
         var request = new SlideRunRequest(blob, version.ETag, pipeline.Options.ModelPrefix);
-        await using (ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue }))
+        await using (IWorkTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue }))
         {
-            await transport.SendAsync(WorkItem.Ranges(run.Patches, 8, 500).Select(w => DispatchActivity.Message(runId, request, w, 0, null)).ToList());
+            await transport.SendAsync(request.RangesOf(run.Patches).Select(r => DispatchActivity.Message(runId, request, WorkItem.ForRange(r), 0, null)).ToList());
         }
 
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -129,8 +130,8 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         LocalDurableHost host = await pipeline.StartHostAsync();
 
         // A worker that takes the first range and dies before finishing it: the message is neither completed nor given back.
-        await using ITileRangeTransport killed = await StorageQueueTransport.CreateAsync(
-            pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue, LockDuration = TimeSpan.FromSeconds(4) });
+        await using IWorkTransport killed = await StorageQueueTransport.CreateAsync(
+            pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue, LockDuration = TimeSpan.FromSeconds(4) });
         IHost planner = await pipeline.StartWorkerAsync(lockDuration: TimeSpan.FromSeconds(4));
         string blob = "lab-b/case-02.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
@@ -144,8 +145,8 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
 
         // The first worker stops mid-run too (a range it held comes back after its 4 s lock), and a second takes over.
         await planner.StopAsync();
-        ReceivedTileRange? taken = await killed.ReceiveAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(WorkKind.Range, taken?.Message.Kind);
+        ReceivedWork? taken = await killed.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(WorkKind.Range, taken?.Message.Work.Kind);
         await pipeline.StartWorkerAsync();
         Assert.NotNull(taken);
 
@@ -200,10 +201,10 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Contains("no tissue", empty.Error);
         Assert.Empty(empty.Calls);
 
-        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
-        IReadOnlyList<(TileRangeMessage? Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue });
+        IReadOnlyList<(WorkMessage? Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
         Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message!.SlideBlob).Order());
-        Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message!.Kind));
+        Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message!.Work.Kind));
     }
 
     [Fact]
@@ -212,7 +213,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         await using var pipeline = NewPipeline();
         pipeline.Options = pipeline.Options with { RunDefaults = pipeline.Options.RunDefaults with { TilesPerRange = 4, Deadline = TimeSpan.FromSeconds(2), MaxRedispatches = 1 } };
         LocalDurableHost host = await pipeline.StartHostAsync();
-        await using ITileRangeTransport queue = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new TileRangeQueueOptions { QueueName = pipeline.Options.RangeQueue });
+        await using IWorkTransport queue = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue });
         var notices = await StorageQueueCompletionSink.CreateAsync(pipeline.Storage.Queues(), pipeline.Options.CompletionQueue);
         RunStart start = await host.Starter.StartForUploadAsync("lab-d/lost.svs", "\"0x2\"", pipeline.Options.ModelPrefix);
 
@@ -223,9 +224,9 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         {
             if (await queue.ReceiveAsync(TimeSpan.FromMilliseconds(200)) is { } received)
             {
-                if (received.Message.Kind == WorkKind.Plan)
+                if (received.Message.Work.Kind == WorkKind.Plan)
                 {
-                    await notices.SendAsync(new RangeCompletion(start.RunId!, -1, true, received.Message.PlanBlob, 10, null, WorkKind.Plan));
+                    await notices.SendAsync(new WorkCompletion(start.RunId!, WorkItem.Plan, true, received.Message.PlanBlob, null) { PlannedTiles = 10 });
                 }
                 else
                 {
@@ -245,7 +246,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Equal(3, run.Redispatched);
         Assert.Contains("3 piece(s) got no completion notice within 00:00:02 after 1 re-dispatch(es): range 0 (tiles 0..4), range 1 (tiles 4..8), range 2 (tiles 8..10)", run.Error);
         string id = start.RunId!;
-        Assert.Equal([$"{id}:0", $"{id}:0:retry1", $"{id}:1", $"{id}:1:retry1", $"{id}:2", $"{id}:2:retry1"], lost.Order(StringComparer.Ordinal));
+        Assert.Equal([$"{id}:range:0", $"{id}:range:0:retry1", $"{id}:range:1", $"{id}:range:1:retry1", $"{id}:range:2", $"{id}:range:2:retry1"], lost.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -273,7 +274,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         var queue = pipeline.Storage.Queues().GetQueueClient(pipeline.Options.RangeQueue);
         Azure.Storage.Queues.Models.PeekedMessage[] plans = (await queue.PeekMessagesAsync(32)).Value;
         Assert.Equal(3, plans.Length);
-        Assert.Equal(3, plans.Select(p => TileRangeMessage.FromJson(p.Body.ToString()).RunId).Distinct().Count());
+        Assert.Equal(3, plans.Select(p => WorkMessage.FromJson(p.Body.ToString()).RunId).Distinct().Count());
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using Azure.Storage.Blobs;
 using DeepSlide.Pipeline.Storage;
 
+using DeepSlide.Pipeline.Work;
+
 namespace DeepSlide.Pipeline.Tests;
 
 /// <summary>The blob store on Azurite, and the worker's slide cache over it.</summary>

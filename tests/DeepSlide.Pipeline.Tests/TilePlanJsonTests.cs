@@ -1,6 +1,8 @@
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
 
+using DeepSlide.Results;
+
 namespace DeepSlide.Pipeline.Tests;
 
 public sealed class TilePlanJsonTests : IDisposable

@@ -5,12 +5,12 @@ using DeepSlide.Pipeline.Storage;
 namespace DeepSlide.Pipeline.Tests;
 
 /// <summary>The contract on Azure Storage queues, against a real Azurite.</summary>
-public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : TileRangeTransportContract, IClassFixture<AzuriteFixture>
+public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : WorkTransportContract, IClassFixture<AzuriteFixture>
 {
-    protected override async Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options) =>
+    protected override async Task<IWorkTransport> CreateAsync(WorkQueueOptions options) =>
         await StorageQueueTransport.CreateAsync(StorageQueueTransport.ServiceClient(azurite.ConnectionString), options);
 
-    protected override async Task SendRawAsync(TileRangeQueueOptions options, string body) =>
+    protected override async Task SendRawAsync(WorkQueueOptions options, string body) =>
         await StorageQueueTransport.ServiceClient(azurite.ConnectionString).GetQueueClient(options.QueueName).SendMessageAsync(body);
 }
 
@@ -19,11 +19,11 @@ public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : TileRan
 /// this machine cannot run: set DEEPSLIDE_SERVICEBUS_CONNECTION to a connection string whose namespace lets the test
 /// create queues, and these run; otherwise each is reported as skipped, with the reason.
 /// </summary>
-public sealed class ServiceBusTransportTests : TileRangeTransportContract
+public sealed class ServiceBusTransportTests : WorkTransportContract
 {
     public const string Variable = "DEEPSLIDE_SERVICEBUS_CONNECTION";
 
-    protected override async Task<ITileRangeTransport> CreateAsync(TileRangeQueueOptions options)
+    protected override async Task<IWorkTransport> CreateAsync(WorkQueueOptions options)
     {
         string? connection = Environment.GetEnvironmentVariable(Variable);
         Skip.If(string.IsNullOrEmpty(connection), $"{Variable} is not set: no Service Bus broker or emulator is reachable from this machine.");
@@ -38,7 +38,7 @@ public sealed class ServiceBusTransportTests : TileRangeTransportContract
         return new ServiceBusTransport(new ServiceBusClient(connection), options);
     }
 
-    protected override async Task SendRawAsync(TileRangeQueueOptions options, string body)
+    protected override async Task SendRawAsync(WorkQueueOptions options, string body)
     {
         await using var client = new ServiceBusClient(Environment.GetEnvironmentVariable(Variable));
         await using ServiceBusSender sender = client.CreateSender(options.QueueName);

@@ -1,4 +1,4 @@
-using DeepSlide.Worker;
+using DeepSlide.Pipeline.Work;
 
 namespace DeepSlide.Pipeline.Tests;
 

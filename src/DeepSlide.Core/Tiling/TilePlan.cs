@@ -51,17 +51,7 @@ public sealed record TilePlan
     public double TileSizeAtLevel0 => Window * Downsample;
 
     /// <summary>Cuts the plan into contiguous ranges of at most <paramref name="tilesPerRange"/> tiles.</summary>
-    public IReadOnlyList<TileRange> Split(int tilesPerRange)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tilesPerRange);
-        var ranges = new List<TileRange>((Tiles.Count + tilesPerRange - 1) / tilesPerRange);
-        for (int start = 0; start < Tiles.Count; start += tilesPerRange)
-        {
-            ranges.Add(new TileRange(ranges.Count, start, Math.Min(tilesPerRange, Tiles.Count - start)));
-        }
-
-        return ranges;
-    }
+    public IReadOnlyList<TileRange> Split(int tilesPerRange) => TileRange.Split(Tiles.Count, tilesPerRange);
 
     public IReadOnlyList<Tile> TilesOf(TileRange range)
     {

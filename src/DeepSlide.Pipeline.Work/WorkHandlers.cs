@@ -1,47 +1,44 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using DeepSlide.Aggregation;
 using DeepSlide.Inference;
-using DeepSlide.Pipeline;
+using DeepSlide.Models;
 using DeepSlide.Results;
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
 using DeepSlide.Visualization;
 
-namespace DeepSlide.Worker;
-
-/// <summary>What a worker wrote: the output blob (a plan, a range's Parquet, the pictures folder) and its count.</summary>
-public sealed record RangeOutput(string RunId, int Range, string Blob, int Patches);
+namespace DeepSlide.Pipeline.Work;
 
 /// <summary>
-/// One piece of a run, end to end on a worker, with the slide (by ETag, through the local cache) and the model from
-/// blob storage. A plan writes the tissue mask and tile plan; a range classifies its patches and writes their
-/// predictions whole to <see cref="RunBlobs.Range"/>, so a redelivered range rewrites the same blob harmlessly; the
-/// pictures are drawn from the merged predictions. Everything that needs the slide (and so OpenSlide) happens here,
-/// in the worker's container, which keeps the Functions app free of native slide libraries.
+/// A run's four steps as a worker does them, each writing its output whole to the results container, so a
+/// redelivered piece rewrites the same blobs harmlessly. Each returns the notice the orchestration awaits. What the
+/// model's manifest decides (tiling, aggregators, features) comes from <see cref="ClassificationSetup"/>, the code
+/// <c>deepslide classify</c> uses. Everything that needs the slide (and so OpenSlide) or the model (and so ONNX
+/// Runtime) happens here, in the worker, which keeps the Functions app free of native libraries.
 /// </summary>
-public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, ModelCache models, string scratch) : IDisposable
+public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, ModelCache models, string scratch) : IDisposable
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
 
     private readonly List<(string Blob, TilePlan Plan)> _plans = [];
     private readonly SlideReaders _readers = new();
+    private readonly AggregateHandler _aggregate = new(stores, Path.Combine(scratch, "aggregate"));
 
-    public static string OutputBlob(string runId, int range) => RunBlobs.Range(runId, range);
-
-    public Task<RangeOutput> ProcessAsync(TileRangeMessage message, CancellationToken cancellationToken = default) => message.Kind switch
+    public Task<WorkCompletion> HandleAsync(WorkMessage message, CancellationToken cancellationToken = default) => message.Work.Kind switch
     {
         WorkKind.Plan => PlanAsync(message, cancellationToken),
         WorkKind.Range => ClassifyRangeAsync(message, cancellationToken),
+        WorkKind.Aggregate => _aggregate.AggregateAsync(message, cancellationToken),
         WorkKind.Pictures => DrawPicturesAsync(message, cancellationToken),
-        _ => throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"message {message.MessageId} asks for '{message.Kind}', which is not plan, range or pictures."),
+        _ => throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"message {message.MessageId} asks for {message.Work}, which no handler does."),
     };
 
-    private async Task<RangeOutput> PlanAsync(TileRangeMessage message, CancellationToken cancellationToken)
+    public void Dispose() => _readers.Dispose();
+
+    private async Task<WorkCompletion> PlanAsync(WorkMessage message, CancellationToken cancellationToken)
     {
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
-        var manifest = classifier.Manifest;
-        var tiling = new TilingOptions { Window = manifest.Input.Size, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
+        TilingOptions tiling = ClassificationSetup.TilingFor(classifier.Manifest);
         TilePlan plan = await WithSlideAsync(message, reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
         plan = plan with { SlidePath = message.SlideBlob };
         await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan))))
@@ -49,46 +46,40 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
             await stores.Results.UploadAsync(message.PlanBlob, json, cancellationToken);
         }
 
-        return new RangeOutput(message.RunId, message.Range, message.PlanBlob, plan.Tiles.Count);
+        return Done(message, message.PlanBlob) with { PlannedTiles = plan.Tiles.Count };
     }
 
-    private async Task<RangeOutput> ClassifyRangeAsync(TileRangeMessage message, CancellationToken cancellationToken)
+    private async Task<WorkCompletion> ClassifyRangeAsync(WorkMessage message, CancellationToken cancellationToken)
     {
         TilePlan plan = await ReadPlanAsync(message.PlanBlob, cancellationToken);
-        if (message.Start < 0 || message.Count < 0 || message.Start + message.Count > plan.Tiles.Count)
+        TileRange range = message.Work.RangeTiles;
+        if (range.End > plan.Tiles.Count)
         {
-            throw new DeepSlideException(
-                DeepSlideErrorReason.InvalidArgument,
-                message.PlanBlob,
-                $"range {message.Range} covers tiles {message.Start}..{message.Start + message.Count}, but the plan has {plan.Tiles.Count}.");
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, message.PlanBlob, $"{message.Work} is outside the plan's {plan.Tiles.Count} tiles.");
         }
 
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
-        bool keepFeatures = Aggregators.FromManifest(classifier.Manifest).Any(a => a.NeedsFeatures);
-        IReadOnlyList<Tile> tiles = plan.TilesOf(new TileRange(message.Range, message.Start, message.Count));
+        bool keepFeatures = ClassificationSetup.For(classifier.Manifest).NeedsFeatures;
+        IReadOnlyList<Tile> tiles = plan.TilesOf(range);
         PatchProbabilities patches = await WithSlideAsync(
             message,
             reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, cancellationToken: cancellationToken),
             cancellationToken);
 
-        string blob = RunBlobs.Range(message.RunId, message.Range);
+        string blob = RunBlobs.Range(message.RunId, range.Index);
         string local = Scratch(".parquet");
         try
         {
             await PatchParquet.WriteAsync(tiles, patches, local, cancellationToken);
             if (patches.Features is { } features)
             {
-                await using (FileStream file = File.Create(local + ".features"))
-                {
-                    file.Write(MemoryMarshal.AsBytes(features.AsSpan()));
-                }
-
-                await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.RangeFeatures(message.RunId, message.Range), local + ".features", cancellationToken);
+                await PatchFeaturesFile.WriteAsync(features, local + ".features", cancellationToken);
+                await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.RangeFeatures(message.RunId, range.Index), local + ".features", cancellationToken);
             }
 
             // The Parquet goes last: once it exists, the range's outputs are whole.
             await PipelineStores.UploadFileAsync(stores.Results, blob, local, cancellationToken);
-            return new RangeOutput(message.RunId, message.Range, blob, tiles.Count);
+            return Done(message, blob) with { Patches = tiles.Count };
         }
         finally
         {
@@ -97,7 +88,7 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
         }
     }
 
-    private async Task<RangeOutput> DrawPicturesAsync(TileRangeMessage message, CancellationToken cancellationToken)
+    private async Task<WorkCompletion> DrawPicturesAsync(WorkMessage message, CancellationToken cancellationToken)
     {
         TilePlan plan = await ReadPlanAsync(message.PlanBlob, cancellationToken);
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
@@ -115,7 +106,7 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
                 await PipelineStores.UploadFileAsync(stores.Results, $"{prefix}/{Path.GetRelativePath(folder, file).Replace('\\', '/')}", file, cancellationToken);
             }
 
-            return new RangeOutput(message.RunId, message.Range, prefix, files.Count);
+            return Done(message, prefix) with { Files = files.Count };
         }
         finally
         {
@@ -127,9 +118,9 @@ public sealed class RangeProcessor(PipelineStores stores, SlideCache slides, Mod
         }
     }
 
-    public void Dispose() => _readers.Dispose();
+    internal static WorkCompletion Done(WorkMessage message, string outputBlob) => new(message.RunId, message.Work, true, outputBlob, null);
 
-    private async Task<T> WithSlideAsync<T>(TileRangeMessage message, Func<ISlideReader, Task<T>> use, CancellationToken cancellationToken)
+    private async Task<T> WithSlideAsync<T>(WorkMessage message, Func<ISlideReader, Task<T>> use, CancellationToken cancellationToken)
     {
         string slidePath = await slides.GetAsync(message.SlideBlob, message.SlideETag, cancellationToken);
         try

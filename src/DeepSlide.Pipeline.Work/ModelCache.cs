@@ -2,7 +2,7 @@ using DeepSlide.Models;
 using DeepSlide.Inference;
 using DeepSlide.Pipeline;
 
-namespace DeepSlide.Worker;
+namespace DeepSlide.Pipeline.Work;
 
 /// <summary>
 /// Model bundles under a blob prefix (<c>{prefix}/manifest.json</c> and its ONNX file), downloaded once per version

@@ -2,28 +2,12 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using DeepSlide.Pipeline.Work;
+
 namespace DeepSlide.Worker;
 
 /// <summary>
-/// Whether the range loop is alive: it beats at every turn and at every lock renewal of a range in hand, so a healthy
-/// worker beats at least every half lock duration. Silence for two lock durations means it is stuck.
-/// </summary>
-public sealed class WorkerHealth(TimeSpan lockDuration, TimeProvider? clock = null)
-{
-    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
-    private long _lastBeat = (clock ?? TimeProvider.System).GetTimestamp();
-
-    public TimeSpan StaleAfter { get; } = 2 * lockDuration;
-
-    public void Beat() => Interlocked.Exchange(ref _lastBeat, _clock.GetTimestamp());
-
-    public TimeSpan SinceLastBeat => _clock.GetElapsedTime(Interlocked.Read(ref _lastBeat));
-
-    public bool IsHealthy => SinceLastBeat <= StaleAfter;
-}
-
-/// <summary>
-/// <c>GET /healthz</c> on <see cref="WorkerOptions.HealthPort"/>: 200 while the range loop is alive, 503 once it is
+/// <c>GET /healthz</c> on <see cref="WorkerOptions.HealthPort"/>: 200 while the work loop is alive, 503 once it is
 /// stuck, so Container Apps' liveness probe restarts the replica (its ranges come back to the queue).
 /// </summary>
 internal sealed class HealthEndpointService(WorkerHealth health, int port, ILogger<HealthEndpointService> logger) : BackgroundService
@@ -50,7 +34,7 @@ internal sealed class HealthEndpointService(WorkerHealth health, int port, ILogg
             bool healthy = health.IsHealthy;
             bool known = context.Request.Url?.AbsolutePath == "/healthz";
             context.Response.StatusCode = !known ? (int)HttpStatusCode.NotFound : healthy ? (int)HttpStatusCode.OK : (int)HttpStatusCode.ServiceUnavailable;
-            byte[] body = System.Text.Encoding.UTF8.GetBytes(!known ? "not found" : healthy ? "ok" : $"the range loop has been silent for {health.SinceLastBeat.TotalSeconds:0} s");
+            byte[] body = System.Text.Encoding.UTF8.GetBytes(!known ? "not found" : healthy ? "ok" : $"the work loop has been silent for {health.SinceLastBeat.TotalSeconds:0} s");
             await context.Response.OutputStream.WriteAsync(body, stoppingToken);
             context.Response.Close();
         }

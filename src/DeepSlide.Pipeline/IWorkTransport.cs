@@ -1,7 +1,7 @@
 namespace DeepSlide.Pipeline;
 
 /// <summary>Settings every tile-range transport honours.</summary>
-public sealed record TileRangeQueueOptions
+public sealed record WorkQueueOptions
 {
     public string QueueName { get; init; } = "tile-ranges";
 
@@ -16,24 +16,24 @@ public sealed record TileRangeQueueOptions
 /// Carries tile ranges from the orchestration to inference workers, at least once. A received body that is not a
 /// range is dead-lettered with the reason, never handed to a worker.
 /// </summary>
-public interface ITileRangeTransport : IAsyncDisposable
+public interface IWorkTransport : IAsyncDisposable
 {
-    Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default);
+    Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default);
 
     /// <summary>The next range, locked to this receiver, or null when none arrives within <paramref name="maxWait"/>.</summary>
-    Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
+    Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Ranges that were dead-lettered, with their reasons (for operators and tests); a message that was never a range
     /// (a body that does not parse) comes with a null message.
     /// </summary>
-    Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A range a worker holds: complete it when its output is stored, or give it back.</summary>
-public abstract class ReceivedTileRange(TileRangeMessage message, int deliveryCount)
+public abstract class ReceivedWork(WorkMessage message, int deliveryCount)
 {
-    public TileRangeMessage Message { get; } = message;
+    public WorkMessage Message { get; } = message;
 
     /// <summary>1 on the first delivery.</summary>
     public int DeliveryCount { get; } = deliveryCount;
@@ -45,6 +45,6 @@ public abstract class ReceivedTileRange(TileRangeMessage message, int deliveryCo
 
     public abstract Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default);
 
-    /// <summary>Extends the lock, for ranges whose inference outlasts <see cref="TileRangeQueueOptions.LockDuration"/>.</summary>
+    /// <summary>Extends the lock, for ranges whose inference outlasts <see cref="WorkQueueOptions.LockDuration"/>.</summary>
     public abstract Task RenewLockAsync(CancellationToken cancellationToken = default);
 }

@@ -10,15 +10,14 @@ using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
-using DeepSlide.Worker;
-using Microsoft.Extensions.Configuration;
+using DeepSlide.Pipeline.Work;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepSlide.Pipeline.Tests;
 
-/// <summary>The worker's range processing on Azurite, checked against classifying the whole slide in one process.</summary>
-public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
+/// <summary>The workers' handlers and loop on Azurite, checked against classifying the whole slide in one process.</summary>
+public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("deepslide-worker-").FullName;
 
@@ -62,7 +61,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         using (PatchClassifier classifier = PatchClassifier.Load(bundle))
         using (ISlideReader reader = SlideReader.Open(In("slide.svs")))
         {
-            local = await SlideClassifier.ClassifyAsync(reader, classifier, []);
+            local = await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest));
         }
 
         await using (var plan = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(local.Plan!))))
@@ -74,22 +73,21 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
-    public async Task Ranges_processed_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
+    public async Task Ranges_and_their_aggregate_done_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
-        var processor = new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         Assert.True(ranges.Count >= 2);
         foreach (TileRange range in ranges)
         {
-            var message = new TileRangeMessage("run1", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", range.Index, range.Start, range.Count);
-            RangeOutput output = await processor.ProcessAsync(message);
-            Assert.Equal((RangeProcessor.OutputBlob("run1", range.Index), range.Count), (output.Blob, output.Patches));
+            WorkCompletion output = await handlers.HandleAsync(Message("run1", slide, range));
+            Assert.Equal((RunBlobs.Range("run1", range.Index), range.Count), (output.OutputBlob, output.Patches));
 
             string parquet = In($"range-{range.Index}.parquet");
-            BlobVersion written = (await store.GetVersionAsync(output.Blob))!;
-            await store.DownloadAsync(output.Blob, written.ETag, parquet);
+            BlobVersion written = (await store.GetVersionAsync(output.OutputBlob!))!;
+            await store.DownloadAsync(output.OutputBlob!, written.ETag, parquet);
             (long[] x, long[] y, _, float[][] p) = await PatchParquet.ReadAsync(parquet, local.Patches.Classes);
             for (int i = 0; i < range.Count; i++)
             {
@@ -103,21 +101,55 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         }
 
         // A redelivered range rewrites its blob with the same rows.
-        var again = new TileRangeMessage("run1", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, ranges[0].Count);
-        Assert.Equal(RangeProcessor.OutputBlob("run1", 0), (await processor.ProcessAsync(again)).Blob);
+        WorkMessage again = Message("run1", slide, ranges[0]);
+        Assert.Equal(RunBlobs.Range("run1", 0), (await handlers.HandleAsync(again)).OutputBlob);
+
+        // The aggregate step merges the ranges into classify's predictions, row for row, and makes classify's calls.
+        WorkCompletion aggregated = await handlers.HandleAsync(again with { Work = WorkItem.Aggregate, RangeSize = 10 });
+        Assert.Equal(local.Patches.Count, aggregated.Patches);
+        string merged = In("merged.parquet");
+        await store.DownloadAsync(RunBlobs.Patches("run1"), (await store.GetVersionAsync(RunBlobs.Patches("run1")))!.ETag, merged);
+        PatchProbabilities mergedPatches = await PatchParquet.ReadProbabilitiesAsync(merged, local.Patches.Classes);
+        Assert.Equal(local.Patches.Values.ToArray(), mergedPatches.Values.ToArray());
+        Assert.Equal(
+            local.Calls.Select(c => (c.Method, c.Label)),
+            aggregated.Calls!.Calls.Select(c => (c.Method, c.Label)));
+        Assert.Equal(["adenocarcinoma", "benign", "squamous"], aggregated.Calls.Model.Classes);
 
         // A range past the plan's end, and a slide replaced after planning, are refused with the reason.
-        var outside = again with { Range = 99, Start = local.Plan.Tiles.Count - 1, Count = 5 };
-        Assert.Contains("but the plan has", (await Assert.ThrowsAsync<DeepSlideException>(() => processor.ProcessAsync(outside))).Message);
+        WorkMessage outside = Message("run1", slide, new TileRange(99, local.Plan.Tiles.Count - 1, 5));
+        Assert.Contains("is outside the plan's", (await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(outside))).Message);
         await using (var replaced = new MemoryStream([1, 2, 3]))
         {
             await store.UploadAsync("slides/slide.svs", replaced);
         }
 
-        var stale = new TileRangeMessage("run2", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, 1);
-        var processorWithEmptyCache = new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
-        Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => processorWithEmptyCache.ProcessAsync(stale))).Message);
+        WorkMessage stale = Message("run2", slide, new TileRange(0, 0, 1));
+        using var handlersWithEmptyCache = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
+        Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => handlersWithEmptyCache.HandleAsync(stale))).Message);
     }
+
+    [Fact]
+    public async Task A_range_whose_stored_output_does_not_fit_the_plan_fails_the_aggregate_step_naming_the_blob()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
+        foreach (TileRange range in ranges)
+        {
+            await handlers.HandleAsync(Message("run3", slide, range));
+        }
+
+        // Cut differently from how the ranges were: range 0's output has 10 rows where 12 are expected.
+        WorkMessage aggregate = Message("run3", slide, ranges[0]) with { Work = WorkItem.Aggregate, RangeSize = 12 };
+        var error = await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(aggregate));
+        Assert.Contains(RunBlobs.Range("run3", 0), error.Message);
+        Assert.Contains("has 10 patches; the plan gives it 12", error.Message);
+    }
+
+    private static WorkMessage Message(string runId, BlobVersion slide, TileRange range, string prefix = "") =>
+        new(runId, $"{prefix}slides/slide.svs", slide.ETag, $"{prefix}plans/run1.json", $"{prefix}models/v1", WorkItem.ForRange(range));
 
     [Fact]
     public async Task The_worker_completes_good_ranges_and_dead_letters_a_corrupt_slide_with_a_failed_notice()
@@ -131,29 +163,29 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         BlobVersion bad = (await store.GetVersionAsync("slides/bad.svs"))!;
         var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
         string suffix = $"{Guid.NewGuid():N}"[..8];
-        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, new WorkQueueOptions { QueueName = $"ranges-{suffix}" });
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
-        var worker = new RangeWorker(transport, new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
+        var worker = new WorkLoop(transport, new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
 
         int count = Math.Min(5, local.Plan!.Tiles.Count);
         await transport.SendAsync(
         [
-            new TileRangeMessage("run7", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, count),
-            new TileRangeMessage("run7", "slides/bad.svs", bad.ETag, "plans/run1.json", "models/v1", 1, 0, count),
+            Message("run7", slide, new TileRange(0, 0, count)),
+            Message("run7", slide, new TileRange(1, 0, count)) with { SlideBlob = "slides/bad.svs", SlideETag = bad.ETag },
         ]);
-        var outcomes = new List<RangeOutcome> { await worker.RunOnceAsync(TimeSpan.FromSeconds(5)), await worker.RunOnceAsync(TimeSpan.FromSeconds(5)) };
-        Assert.Equal([RangeOutcome.Completed, RangeOutcome.DeadLettered], outcomes.Order());
-        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
+        var outcomes = new List<WorkOutcome> { await worker.RunOnceAsync(TimeSpan.FromSeconds(5)), await worker.RunOnceAsync(TimeSpan.FromSeconds(5)) };
+        Assert.Equal([WorkOutcome.Completed, WorkOutcome.DeadLettered], outcomes.Order());
+        Assert.Equal(WorkOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
 
-        var notices = (await completionQueue.ReceiveMessagesAsync(10)).Value.Select(m => RangeCompletion.FromJson(m.Body.ToString())).OrderBy(n => n.Range).ToList();
+        var notices = (await completionQueue.ReceiveMessagesAsync(10)).Value.Select(m => WorkCompletion.FromJson(m.Body.ToString())).OrderBy(n => n.Work.Key).ToList();
         Assert.Equal(2, notices.Count);
-        Assert.Equal((true, RangeProcessor.OutputBlob("run7", 0), count), (notices[0].Succeeded, notices[0].OutputBlob, notices[0].Patches));
+        Assert.Equal((true, RunBlobs.Range("run7", 0), count), (notices[0].Succeeded, notices[0].OutputBlob, notices[0].Patches));
         Assert.False(notices[1].Succeeded);
         Assert.Contains("slides/bad.svs", notices[1].Error);
-        (TileRangeMessage? deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
-        Assert.Equal("run7:1", deadRange!.MessageId);
+        (WorkMessage? deadRange, string reason) = Assert.Single(await transport.PeekDeadLettersAsync(10));
+        Assert.Equal("run7:range:1", deadRange!.MessageId);
         Assert.Equal(notices[1].Error, reason);
     }
 
@@ -163,28 +195,28 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
         string suffix = $"{Guid.NewGuid():N}"[..8];
-        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}", MaxDeliveryCount = 2, LockDuration = TimeSpan.FromSeconds(30) };
-        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}", MaxDeliveryCount = 2, LockDuration = TimeSpan.FromSeconds(30) };
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
         var broken = new BrokenDownloads(store);
-        var worker = new RangeWorker(
+        var worker = new WorkLoop(
             transport,
-            new RangeProcessor(new PipelineStores(broken, store, store), new SlideCache(broken, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(broken, store, store), new SlideCache(broken, In("slides"), 1L << 30), models, In("scratch")),
             sink,
             lockDuration: options.LockDuration,
             maxDeliveryCount: options.MaxDeliveryCount);
-        await transport.SendAsync([new TileRangeMessage("run6", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(5, local.Plan!.Tiles.Count))]);
+        await transport.SendAsync([Message("run6", slide, new TileRange(0, 0, Math.Min(5, local.Plan!.Tiles.Count)))]);
 
         // The first delivery is given back (the trouble may pass); the last one ends the range, reported failed.
-        Assert.Equal(RangeOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
-        Assert.Equal(RangeOutcome.DeadLettered, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
-        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
+        Assert.Equal(WorkOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(WorkOutcome.DeadLettered, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(WorkOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(1)));
 
-        RangeCompletion notice = RangeCompletion.FromJson(Assert.Single((await completionQueue.ReceiveMessagesAsync(10)).Value).Body.ToString());
+        WorkCompletion notice = WorkCompletion.FromJson(Assert.Single((await completionQueue.ReceiveMessagesAsync(10)).Value).Body.ToString());
         Assert.False(notice.Succeeded);
-        Assert.Equal(("run6", 0), (notice.RunId, notice.Range));
+        Assert.Equal(("run6", "range:0"), (notice.RunId, notice.Work.Key));
         Assert.Contains("slides/slide.svs failed on each of its 2 deliveries", notice.Error);
         Assert.Contains("IOException: the disk is on fire", notice.Error);
         Assert.Equal(notice.Error, Assert.Single(await transport.PeekDeadLettersAsync(10)).Reason);
@@ -196,19 +228,19 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
         string suffix = $"{Guid.NewGuid():N}"[..8];
-        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" };
-        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}" };
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
-        var worker = new RangeWorker(
+        var worker = new WorkLoop(
             new FailingFirstReceive(transport),
-            new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
             sink);
         await queues.GetQueueClient(options.QueueName).SendMessageAsync("garbage");
-        await transport.SendAsync([new TileRangeMessage("run5", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(3, local.Plan!.Tiles.Count))]);
+        await transport.SendAsync([Message("run5", slide, new TileRange(0, 0, Math.Min(3, local.Plan!.Tiles.Count)))]);
 
-        Assert.Equal(RangeOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
-        Assert.Equal(RangeOutcome.Completed, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(WorkOutcome.Idle, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(WorkOutcome.Completed, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
         Assert.Null(Assert.Single(await transport.PeekDeadLettersAsync(10)).Message);
     }
 
@@ -217,18 +249,13 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     {
         // Nothing listens on port 9: a factory that created containers or queues would fail or hang on retries here.
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Worker:StorageConnection"] = DeepSlide.Pipeline.Local.Azurite.ConnectionStringFor(9, 9, 9),
-            ["Worker:CacheFolder"] = In("unreached"),
-        });
-        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
+        builder.Services.AddWork(new WorkerOptions { StorageConnection = DeepSlide.Pipeline.Local.Azurite.ConnectionStringFor(9, 9, 9), CacheFolder = In("unreached") });
         using IHost host = builder.Build();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         Assert.NotNull(host.Services.GetRequiredService<PipelineStores>());
-        Assert.NotNull(host.Services.GetRequiredService<ITileRangeTransport>());
-        Assert.NotNull(host.Services.GetRequiredService<IRangeCompletionSink>());
-        Assert.NotNull(host.Services.GetRequiredService<RangeWorker>());
+        Assert.NotNull(host.Services.GetRequiredService<IWorkTransport>());
+        Assert.NotNull(host.Services.GetRequiredService<IWorkCompletionSink>());
+        Assert.NotNull(host.Services.GetRequiredService<WorkLoop>());
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"building the services took {watch.Elapsed}");
     }
 
@@ -267,16 +294,16 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     // A queue that cannot be reached on the first call.
-    private sealed class FailingFirstReceive(ITileRangeTransport inner) : ITileRangeTransport
+    private sealed class FailingFirstReceive(IWorkTransport inner) : IWorkTransport
     {
         private int _calls;
 
-        public Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+        public Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
 
-        public Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default) =>
+        public Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default) =>
             Interlocked.Increment(ref _calls) == 1 ? throw new HttpRequestException("connection refused") : inner.ReceiveAsync(maxWait, cancellationToken);
 
-        public Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+        public Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -297,76 +324,75 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
         string suffix = $"{Guid.NewGuid():N}"[..8];
-        var options = new TileRangeQueueOptions { QueueName = $"ranges-{suffix}", LockDuration = TimeSpan.FromSeconds(60) };
-        await using ITileRangeTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}", LockDuration = TimeSpan.FromSeconds(60) };
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
         using var stopping = new CancellationTokenSource();
-        var worker = new RangeWorker(
+        var worker = new WorkLoop(
             new StopOnReceive(transport, stopping),
-            new RangeProcessor(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
             sink,
             lockDuration: options.LockDuration);
-        await transport.SendAsync([new TileRangeMessage("run8", "slides/slide.svs", slide.ETag, "plans/run1.json", "models/v1", 0, 0, Math.Min(5, local.Plan!.Tiles.Count))]);
+        await transport.SendAsync([Message("run8", slide, new TileRange(0, 0, Math.Min(5, local.Plan!.Tiles.Count)))]);
 
-        Assert.Equal(RangeOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5), stopping.Token));
+        Assert.Equal(WorkOutcome.Abandoned, await worker.RunOnceAsync(TimeSpan.FromSeconds(5), stopping.Token));
 
         // Without the give-back the range would stay hidden for its 60 s lock.
-        ReceivedTileRange? again = await transport.ReceiveAsync(TimeSpan.FromSeconds(5));
+        ReceivedWork? again = await transport.ReceiveAsync(TimeSpan.FromSeconds(5));
         Assert.NotNull(again);
         Assert.Equal(("run8", 2), (again.Message.RunId, again.DeliveryCount));
     }
 
     // The worker's host is told to stop the moment the worker holds a range.
-    private sealed class StopOnReceive(ITileRangeTransport inner, CancellationTokenSource stopping) : ITileRangeTransport
+    private sealed class StopOnReceive(IWorkTransport inner, CancellationTokenSource stopping) : IWorkTransport
     {
-        public Task SendAsync(IReadOnlyList<TileRangeMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+        public Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
 
-        public async Task<ReceivedTileRange?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+        public async Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
         {
-            ReceivedTileRange? received = await inner.ReceiveAsync(maxWait, cancellationToken);
+            ReceivedWork? received = await inner.ReceiveAsync(maxWait, cancellationToken);
             await stopping.CancelAsync();
             return received;
         }
 
-        public Task<IReadOnlyList<(TileRangeMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+        public Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [Fact]
-    public async Task The_worker_host_takes_a_range_from_the_queue_and_reports_it_done()
+    public async Task A_worker_host_composed_by_AddWork_takes_a_range_from_the_queue_and_reports_it_done()
     {
         string suffix = $"{Guid.NewGuid():N}"[..8];
         PipelineStores stores = await new StorageAccount(azurite.ConnectionString).StoresAsync();
         (BlobVersion slide, SlideResult local) = await SetupAsync(stores, $"{suffix}/");
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Services.AddWork(new WorkerOptions
         {
-            ["Worker:StorageConnection"] = azurite.ConnectionString,
-            ["Worker:RangeQueue"] = $"ranges-{suffix}",
-            ["Worker:CompletionQueue"] = $"done-{suffix}",
-            ["Worker:CacheFolder"] = In("host-cache"),
-            ["Worker:BatchSize"] = "8",
+            StorageConnection = azurite.ConnectionString,
+            RangeQueue = $"ranges-{suffix}",
+            CompletionQueue = $"done-{suffix}",
+            CacheFolder = In("host-cache"),
+            BatchSize = 8,
         });
-        DeepSlide.Worker.Extensions.Extensions.AddApplicationServices(builder);
         using IHost host = builder.Build();
         await host.StartAsync();
         try
         {
             var queues = StorageQueueTransport.ServiceClient(azurite.ConnectionString);
-            await using ITileRangeTransport sender = await StorageQueueTransport.CreateAsync(queues, new TileRangeQueueOptions { QueueName = $"ranges-{suffix}" });
+            await using IWorkTransport sender = await StorageQueueTransport.CreateAsync(queues, new WorkQueueOptions { QueueName = $"ranges-{suffix}" });
             int count = Math.Min(6, local.Plan!.Tiles.Count);
-            await sender.SendAsync([new TileRangeMessage("run9", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", 0, 0, count)]);
+            await sender.SendAsync([Message("run9", slide, new TileRange(0, 0, count), $"{suffix}/")]);
 
             // The worker makes its notice queue on its first notice; the reader makes sure it is there too.
             var done = queues.GetQueueClient($"done-{suffix}");
             await done.CreateIfNotExistsAsync();
-            RangeCompletion? notice = null;
+            WorkCompletion? notice = null;
             for (var deadline = DateTime.UtcNow.AddSeconds(60); notice is null && DateTime.UtcNow < deadline;)
             {
                 Azure.Storage.Queues.Models.QueueMessage? message = (await done.ReceiveMessageAsync()).Value;
-                notice = message is null ? null : RangeCompletion.FromJson(message.Body.ToString());
+                notice = message is null ? null : WorkCompletion.FromJson(message.Body.ToString());
                 if (notice is null)
                 {
                     await Task.Delay(250);
@@ -375,7 +401,7 @@ public sealed class RangeProcessorTests(AzuriteFixture azurite) : IClassFixture<
 
             Assert.NotNull(notice);
             Assert.True(notice.Succeeded, notice.Error);
-            Assert.Equal((RangeProcessor.OutputBlob("run9", 0), count), (notice.OutputBlob, notice.Patches));
+            Assert.Equal((RunBlobs.Range("run9", 0), count), (notice.OutputBlob, notice.Patches));
             Assert.NotNull(await stores.Results.GetVersionAsync(notice.OutputBlob!));
         }
         finally

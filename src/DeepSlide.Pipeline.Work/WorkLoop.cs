@@ -3,9 +3,9 @@ using DeepSlide.Pipeline;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace DeepSlide.Worker;
+namespace DeepSlide.Pipeline.Work;
 
-public enum RangeOutcome
+public enum WorkOutcome
 {
     Idle,
     Completed,
@@ -14,31 +14,32 @@ public enum RangeOutcome
 }
 
 /// <summary>
-/// The worker's loop body: take a range, process it (renewing its lock while the model runs), then send a completion
-/// notice and complete it. A range whose input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and
-/// reported as failed, with the reason, so the run can fail cleanly; any other error gives the range back for another
+/// The worker's loop body: take a piece of work, do it (renewing its lock while it runs), then send its completion
+/// notice and complete it. A piece whose input is bad (a corrupt slide, a plan it does not fit) is dead-lettered and
+/// reported as failed, with the reason, so the run can fail cleanly; any other error gives it back for another
 /// delivery, and on the last delivery the queue allows it is dead-lettered and reported failed as well, so an
-/// unexpected error still ends the run instead of leaving it waiting. Nothing escapes to crash the host. Every log
-/// line carries the run id, and the range's span joins the run's trace through the message's trace context.
+/// unexpected error still ends the run instead of leaving it waiting. A body that is no piece of work is dead-lettered
+/// by the transport, and a failing receive is retried, so nothing escapes to crash the host. Every log line carries
+/// the run id, and the piece's span joins the run's trace through the message's trace context.
 /// </summary>
-public sealed class RangeWorker(
-    ITileRangeTransport transport,
-    RangeProcessor processor,
-    IRangeCompletionSink completions,
-    ILogger<RangeWorker>? logger = null,
+public sealed class WorkLoop(
+    IWorkTransport transport,
+    WorkHandlers handlers,
+    IWorkCompletionSink completions,
+    ILogger<WorkLoop>? logger = null,
     TimeSpan? lockDuration = null,
     WorkerHealth? health = null,
     int maxDeliveryCount = int.MaxValue)
 {
     private static readonly TimeSpan ReceiveRetryDelay = TimeSpan.FromSeconds(2);
 
-    private readonly ILogger _logger = logger ?? NullLogger<RangeWorker>.Instance;
+    private readonly ILogger _logger = logger ?? NullLogger<WorkLoop>.Instance;
     private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
 
-    public async Task<RangeOutcome> RunOnceAsync(TimeSpan wait, CancellationToken cancellationToken = default)
+    public async Task<WorkOutcome> RunOnceAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
         health?.Beat();
-        ReceivedTileRange? received;
+        ReceivedWork? received;
         try
         {
             received = await transport.ReceiveAsync(wait, cancellationToken);
@@ -46,62 +47,63 @@ public sealed class RangeWorker(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // The queue is unreachable or answered nonsense: wait a moment and ask again; the host stays up.
-            _logger.LogWarning("receiving a range failed ({Reason}); trying again", ex.Message);
+            _logger.LogWarning("receiving work failed ({Reason}); trying again", ex.Message);
             await Task.Delay(ReceiveRetryDelay, cancellationToken);
-            return RangeOutcome.Idle;
+            return WorkOutcome.Idle;
         }
 
         if (received is null)
         {
-            return RangeOutcome.Idle;
+            return WorkOutcome.Idle;
         }
 
-        TileRangeMessage message = received.Message;
-        using IDisposable? scope = _logger.BeginScope("run {RunId} {Kind} {Range}", message.RunId, message.Kind, message.Range);
+        WorkMessage message = received.Message;
+        string work = message.Work.Key;
+        using IDisposable? scope = _logger.BeginScope("run {RunId} {Work}", message.RunId, work);
         ActivityContext.TryParse(message.TraceParent, null, out ActivityContext parent);
-        using Activity? span = RangeProcessor.Tracing.StartActivity($"worker {message.Kind}", ActivityKind.Consumer, parent);
+        using Activity? span = WorkHandlers.Tracing.StartActivity($"worker {message.Work.Kind.ToString().ToLowerInvariant()}", ActivityKind.Consumer, parent);
         span?.SetTag("deepslide.run_id", message.RunId);
-        span?.SetTag("deepslide.range", message.Range);
+        span?.SetTag("deepslide.work", work);
         span?.SetTag("messaging.message.id", message.MessageId);
         var watch = Stopwatch.StartNew();
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task renewal = RenewWhileRunningAsync(received, renewing.Token);
         try
         {
-            RangeOutput output = await processor.ProcessAsync(message, cancellationToken);
+            WorkCompletion done = await handlers.HandleAsync(message, cancellationToken);
             await StopAsync(renewing, renewal);
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, true, output.Blob, output.Patches, null, message.Kind, Math.Round(watch.Elapsed.TotalSeconds, 3)), cancellationToken);
+            await completions.SendAsync(done with { Seconds = Math.Round(watch.Elapsed.TotalSeconds, 3) }, cancellationToken);
             await received.CompleteAsync(cancellationToken);
-            _logger.LogInformation("{Kind} {Range} of run {RunId} done: {Count} in {Seconds:F2} s (delivery {Delivery})", message.Kind, message.Range, message.RunId, output.Patches, watch.Elapsed.TotalSeconds, received.DeliveryCount);
-            return RangeOutcome.Completed;
+            _logger.LogInformation("{Work} of run {RunId} done in {Seconds:F2} s (delivery {Delivery})", work, message.RunId, watch.Elapsed.TotalSeconds, received.DeliveryCount);
+            return WorkOutcome.Completed;
         }
         catch (DeepSlideException ex)
         {
             await StopAsync(renewing, renewal);
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, ex.Message, message.Kind), cancellationToken);
+            await completions.SendAsync(Failed(message, ex.Message), cancellationToken);
             await received.DeadLetterAsync(ex.Message, cancellationToken);
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            _logger.LogWarning("{Kind} {Range} of run {RunId} dead-lettered: {Reason}", message.Kind, message.Range, message.RunId, ex.Message);
-            return RangeOutcome.DeadLettered;
+            _logger.LogWarning("{Work} of run {RunId} dead-lettered: {Reason}", work, message.RunId, ex.Message);
+            return WorkOutcome.DeadLettered;
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            // The worker is stopping (a scale-in, a redeploy): give the range back now, so another worker takes it at
+            // The worker is stopping (a scale-in, a redeploy): give the piece back now, so another worker takes it at
             // once instead of when its lock runs out minutes later.
             await StopAsync(renewing, renewal);
             await received.AbandonAsync(CancellationToken.None);
-            _logger.LogInformation("{Kind} {Range} of run {RunId} given back: the worker is stopping", message.Kind, message.Range, message.RunId);
-            return RangeOutcome.Abandoned;
+            _logger.LogInformation("{Work} of run {RunId} given back: the worker is stopping", work, message.RunId);
+            return WorkOutcome.Abandoned;
         }
         catch (Exception ex) when (received.DeliveryCount >= maxDeliveryCount)
         {
             await StopAsync(renewing, renewal);
-            string reason = $"{message.Kind} {message.Range} of {message.SlideBlob} failed on each of its {received.DeliveryCount} deliveries; the last: unexpected {ex.GetType().Name}: {ex.Message}";
-            await completions.SendAsync(new RangeCompletion(message.RunId, message.Range, false, null, 0, reason, message.Kind), CancellationToken.None);
+            string reason = $"{message.Work} of {message.SlideBlob} failed on each of its {received.DeliveryCount} deliveries; the last: unexpected {ex.GetType().Name}: {ex.Message}";
+            await completions.SendAsync(Failed(message, reason), CancellationToken.None);
             await received.DeadLetterAsync(reason, CancellationToken.None);
             span?.SetStatus(ActivityStatusCode.Error, reason);
-            _logger.LogError(ex, "{Kind} {Range} of run {RunId} dead-lettered after {Delivery} deliveries", message.Kind, message.Range, message.RunId, received.DeliveryCount);
-            return RangeOutcome.DeadLettered;
+            _logger.LogError(ex, "{Work} of run {RunId} dead-lettered after {Delivery} deliveries", work, message.RunId, received.DeliveryCount);
+            return WorkOutcome.DeadLettered;
         }
         catch (Exception ex)
         {
@@ -109,8 +111,8 @@ public sealed class RangeWorker(
             await StopAsync(renewing, renewal);
             await received.AbandonAsync(CancellationToken.None);
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            _logger.LogWarning(ex, "{Kind} {Range} of run {RunId} given back after delivery {Delivery}", message.Kind, message.Range, message.RunId, received.DeliveryCount);
-            return RangeOutcome.Abandoned;
+            _logger.LogWarning(ex, "{Work} of run {RunId} given back after delivery {Delivery}", work, message.RunId, received.DeliveryCount);
+            return WorkOutcome.Abandoned;
         }
     }
 
@@ -123,8 +125,10 @@ public sealed class RangeWorker(
         }
     }
 
+    private static WorkCompletion Failed(WorkMessage message, string reason) => new(message.RunId, message.Work, false, null, reason);
+
     // A big range on a slow device can outlast the lock; renewing keeps another worker from taking it meanwhile.
-    private async Task RenewWhileRunningAsync(ReceivedTileRange received, CancellationToken cancellationToken)
+    private async Task RenewWhileRunningAsync(ReceivedWork received, CancellationToken cancellationToken)
     {
         try
         {

@@ -1,6 +1,6 @@
 using DeepSlide.Slides;
 
-namespace DeepSlide.Worker;
+namespace DeepSlide.Pipeline.Work;
 
 /// <summary>
 /// Open slides, shared by the ranges that read them: a slide's ranges reuse one reader and its decoded-tile cache

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using DeepSlide.Tiling;
 using DeepSlide.Tissue;
 
-namespace DeepSlide.Pipeline;
+namespace DeepSlide.Results;
 
 /// <summary>
 /// Tile plans as the pipeline stores them in blobs: the plan step writes them, range and pictures steps read them.

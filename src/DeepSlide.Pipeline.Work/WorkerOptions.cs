@@ -1,7 +1,6 @@
 using DeepSlide.Inference;
-using DeepSlide.Pipeline;
 
-namespace DeepSlide.Worker;
+namespace DeepSlide.Pipeline.Work;
 
 /// <summary>The worker's settings, bound from the "Worker" configuration section (Worker__* environment variables).</summary>
 public sealed class WorkerOptions
@@ -47,4 +46,13 @@ public sealed class WorkerOptions
 
     /// <summary>Port of the <c>/healthz</c> endpoint the platform probes; 0 (the default, as on one machine) opens none.</summary>
     public int HealthPort { get; set; }
+
+    /// <summary>Fails, naming the setting, when the worker could not reach its storage.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(StorageConnection) && string.IsNullOrWhiteSpace(StorageBlobServiceUri))
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"{Section}:{nameof(StorageConnection)} or {Section}:{nameof(StorageBlobServiceUri)} is required.");
+        }
+    }
 }

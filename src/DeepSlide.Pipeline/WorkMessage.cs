@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DeepSlide.Tiling;
+
+namespace DeepSlide.Pipeline;
+
+/// <summary>The four steps of a run that workers do; the orchestration only sends them and waits.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WorkKind>))]
+public enum WorkKind
+{
+    /// <summary>Tissue mask and tile plan at the model's resolution.</summary>
+    Plan,
+
+    /// <summary>Classify one range of the plan's tiles.</summary>
+    Range,
+
+    /// <summary>Merge the ranges' predictions and call the slide with every aggregator of the manifest.</summary>
+    Aggregate,
+
+    /// <summary>Thumbnail, overlay, heatmaps, tissue mask and QuPath GeoJSON from the merged predictions.</summary>
+    Pictures,
+}
+
+/// <summary>
+/// One piece of a run's work: a step, and for <see cref="WorkKind.Range"/> the tiles. <see cref="Key"/> is its one
+/// string form, shared by message ids, completion notices and the orchestration's bookkeeping.
+/// </summary>
+public sealed record WorkItem(WorkKind Kind, TileRange? Tiles = null)
+{
+    public static readonly WorkItem Plan = new(WorkKind.Plan);
+
+    public static readonly WorkItem Aggregate = new(WorkKind.Aggregate);
+
+    public static readonly WorkItem Pictures = new(WorkKind.Pictures);
+
+    public static WorkItem ForRange(TileRange tiles) => new(WorkKind.Range, tiles);
+
+    /// <summary><c>plan</c>, <c>range:17</c>, <c>aggregate</c> or <c>pictures</c>.</summary>
+    [JsonIgnore]
+    public string Key => Kind == WorkKind.Range ? $"range:{RangeTiles.Index}" : Kind.ToString().ToLowerInvariant();
+
+    /// <summary>The tiles of a range; fails for the other steps, which have none.</summary>
+    [JsonIgnore]
+    public TileRange RangeTiles => Tiles ?? throw new InvalidOperationException($"the {Kind} step has no tile range.");
+
+    /// <summary>Null when the item is well formed, otherwise why not.</summary>
+    public string? Problem() => (Kind, Tiles) switch
+    {
+        (WorkKind.Range, null) => "a range names no tiles.",
+        (WorkKind.Range, { } t) when t.Index < 0 || t.Start < 0 || t.Count < 0 => "the tile range is negative.",
+        (not WorkKind.Range, not null) => $"the {Key} step names tiles, which only a range has.",
+        _ => null,
+    };
+
+    public override string ToString() => Tiles is { } t ? $"range {t.Index} (tiles {t.Start}..{t.End})" : $"the {Key} step";
+}
+
+/// <summary>
+/// One piece of a run for a worker. It carries blob references, never patch data: the slide (pinned by ETag), the
+/// plan, and the model bundle's prefix; and the W3C trace context of the run, so the worker's spans join the run's
+/// trace. The aggregate step also gets the run's <see cref="RangeSize"/>, to find every range's output.
+/// </summary>
+public sealed record WorkMessage(
+    string RunId,
+    string SlideBlob,
+    string SlideETag,
+    string PlanBlob,
+    string ModelPrefix,
+    WorkItem Work,
+    string? TraceParent = null,
+    int Attempt = 0,
+    int RangeSize = 0)
+{
+    /// <summary>The largest message a transport must carry (Service Bus Standard allows 256 KB; we stay far below).</summary>
+    public const int MaxBytes = 64 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// The same for every send of this piece of this run, so a transport drops duplicates; a re-dispatch after the
+    /// run's deadline is a new attempt with its own id, which duplicate detection must not swallow.
+    /// </summary>
+    public string MessageId => $"{RunId}:{Work.Key}" + (Attempt > 0 ? $":retry{Attempt}" : string.Empty);
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>The message a body holds; a body that is not one (not JSON, a field missing, an unknown kind) fails with a <see cref="DeepSlideException"/>.</summary>
+    public static WorkMessage FromJson(string json)
+    {
+        WorkMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize<WorkMessage>(json, Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"the message is not a piece of work: {ex.Message}");
+        }
+
+        string? problem =
+            message is null ? "the message is empty."
+            : string.IsNullOrEmpty(message.RunId) || string.IsNullOrEmpty(message.SlideBlob) || string.IsNullOrEmpty(message.SlideETag) || message.PlanBlob is null || string.IsNullOrEmpty(message.ModelPrefix) || message.Work is null
+                ? "the message lacks its run id, slide, slide version, plan, model or work."
+            : !Enum.IsDefined(message.Work.Kind) ? $"the message's kind {(int)message.Work.Kind} is none of {string.Join(", ", Enum.GetNames<WorkKind>())}."
+            : message.Work.Kind == WorkKind.Aggregate && message.RangeSize <= 0 ? "the aggregate step names no range size."
+            : message.Work.Problem();
+        return problem is null ? message! : throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, problem);
+    }
+}
