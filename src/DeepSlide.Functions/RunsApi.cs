@@ -17,7 +17,7 @@ public sealed record RerunRequest(string Slide, string? Model);
 /// </summary>
 public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRunRequest defaults, ModelChoice model)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static JsonSerializerOptions Json => PipelineJson.Options;
 
     [Function("Rerun")]
     public async Task<HttpResponseData> RerunAsync(

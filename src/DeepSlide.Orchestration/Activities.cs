@@ -55,6 +55,9 @@ public sealed class DispatchActivity(IWorkTransport transport) : TaskActivity<Di
 /// <summary>The orchestration and its activities, registered once for every host that runs them outside Functions.</summary>
 public static class SlideRunTasks
 {
+    /// <summary>The orchestrator's and activities' names: the Functions app binds a function to each.</summary>
+    public static readonly IReadOnlyList<string> Names = [SlideRunOrchestrator.Name, RecordRunActivity.Name, DispatchActivity.Name];
+
     public static DurableTaskRegistry AddSlideRunTasks(this DurableTaskRegistry registry) => registry
         .AddOrchestrator<SlideRunOrchestrator>()
         .AddActivity<RecordRunActivity>()

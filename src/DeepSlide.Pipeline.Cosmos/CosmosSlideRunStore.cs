@@ -13,7 +13,7 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
     {
         var options = new CosmosClientOptions
         {
-            UseSystemTextJsonSerializerWithOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web),
+            UseSystemTextJsonSerializerWithOptions = PipelineJson.Options,
         };
         if (acceptLoopbackCertificate)
         {

@@ -10,7 +10,7 @@ namespace DeepSlide.Pipeline.Local;
 /// <summary>Where a running local stack is, written by <c>deepslide local up</c> for the other <c>local</c> commands.</summary>
 public sealed record LocalStackState(string StorageConnection, string CosmosEndpoint, string ModelPrefix)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static JsonSerializerOptions Json => PipelineJson.Indented;
 
     public static string PathIn(string folder) => Path.Combine(folder, "stack.json");
 

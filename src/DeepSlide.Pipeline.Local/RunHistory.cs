@@ -13,7 +13,7 @@ namespace DeepSlide.Pipeline.Local;
 /// </summary>
 public sealed class RunHistory : IAsyncDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static JsonSerializerOptions Json => PipelineJson.Options;
 
     private readonly CosmosSlideRunStore _store;
     private readonly string _file;

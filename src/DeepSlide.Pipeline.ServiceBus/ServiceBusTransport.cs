@@ -3,8 +3,10 @@ using Azure.Messaging.ServiceBus;
 namespace DeepSlide.Pipeline.ServiceBus;
 
 /// <summary>
-/// Tile ranges on an Azure Service Bus queue in peek-lock mode. The message id is <c>{runId}:{range}</c>, so the
-/// queue's duplicate detection drops a re-dispatched range that is still waiting; a range delivered more often than
+/// Work on an Azure Service Bus queue in peek-lock mode. The message id is <see cref="WorkMessage.MessageId"/>: the
+/// same for every send of one attempt, so duplicate detection drops a repeated dispatch of it (an activity run
+/// twice), and different for a re-dispatch after the run's deadline, which must reach a worker even while the first
+/// attempt's message is still within the detection window. A message delivered more often than
 /// <see cref="WorkQueueOptions.MaxDeliveryCount"/> goes to the dead-letter queue (the queue's own
 /// MaxDeliveryCount, set by the deployment, does the same on the broker side).
 /// </summary>
@@ -28,7 +30,7 @@ public sealed class ServiceBusTransport : IWorkTransport
         foreach (WorkMessage[] chunk in ranges.Chunk(100))
         {
             await _sender.SendMessagesAsync(
-                chunk.Select(r => new ServiceBusMessage(r.ToJson()) { MessageId = r.MessageId, ContentType = "application/json", Subject = "tile-range" }),
+                chunk.Select(r => new ServiceBusMessage(r.ToJson()) { MessageId = r.MessageId, ContentType = "application/json", Subject = "work" }),
                 cancellationToken);
         }
     }

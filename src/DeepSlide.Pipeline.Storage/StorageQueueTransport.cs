@@ -46,10 +46,6 @@ public sealed class StorageQueueTransport : IWorkTransport
         return transport;
     }
 
-    /// <summary>Queue clients that Base64-encode, as the Functions queue trigger expects.</summary>
-    public static QueueServiceClient ServiceClient(string connectionString) =>
-        new(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-
     public async Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default)
     {
         await _ready.Value.WaitAsync(cancellationToken);

@@ -41,9 +41,11 @@ public static class TilePlanJson
     {
         private sealed record Stored(int Width, int Height, double Downsample, string Bits);
 
+        private static readonly JsonSerializerOptions StoredJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
         public override TissueMask Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            Stored stored = JsonSerializer.Deserialize<Stored>(ref reader, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase })
+            Stored stored = JsonSerializer.Deserialize<Stored>(ref reader, StoredJson)
                 ?? throw new JsonException("empty tissue mask");
             var bits = new BitArray(Convert.FromBase64String(stored.Bits));
             int count = stored.Width * stored.Height;
@@ -65,7 +67,7 @@ public static class TilePlanJson
         {
             var bytes = new byte[(value.Pixels.Length + 7) / 8];
             new BitArray(value.Pixels).CopyTo(bytes, 0);
-            JsonSerializer.Serialize(writer, new Stored(value.Width, value.Height, value.Downsample, Convert.ToBase64String(bytes)), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
+            JsonSerializer.Serialize(writer, new Stored(value.Width, value.Height, value.Downsample, Convert.ToBase64String(bytes)), StoredJson);
         }
     }
 }

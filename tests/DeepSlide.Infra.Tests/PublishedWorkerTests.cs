@@ -90,7 +90,7 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         worker.BeginErrorReadLine();
         try
         {
-            var queues = StorageQueueTransport.ServiceClient(_azurite.ConnectionString);
+            var queues = new StorageAccount(_azurite.ConnectionString).Queues();
             await using IWorkTransport sender = await StorageQueueTransport.CreateAsync(queues, new WorkQueueOptions { QueueName = $"ranges-{suffix}" });
             await sender.SendAsync([new WorkMessage("run1", $"{suffix}/slides/slide.svs", slide.ETag, $"{suffix}/plans/run1.json", $"{suffix}/models/v1", WorkItem.ForRange(new Tiling.TileRange(0, 0, tiles)))]);
 

@@ -8,10 +8,10 @@ namespace DeepSlide.Pipeline.Tests;
 public sealed class StorageQueueTransportTests(AzuriteFixture azurite) : WorkTransportContract, IClassFixture<AzuriteFixture>
 {
     protected override async Task<IWorkTransport> CreateAsync(WorkQueueOptions options) =>
-        await StorageQueueTransport.CreateAsync(StorageQueueTransport.ServiceClient(azurite.ConnectionString), options);
+        await StorageQueueTransport.CreateAsync(new StorageAccount(azurite.ConnectionString).Queues(), options);
 
     protected override async Task SendRawAsync(WorkQueueOptions options, string body) =>
-        await StorageQueueTransport.ServiceClient(azurite.ConnectionString).GetQueueClient(options.QueueName).SendMessageAsync(body);
+        await new StorageAccount(azurite.ConnectionString).Queues().GetQueueClient(options.QueueName).SendMessageAsync(body);
 }
 
 /// <summary>

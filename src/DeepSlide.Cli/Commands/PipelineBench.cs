@@ -70,7 +70,7 @@ internal static class PipelineBench
                 Console.WriteLine(string.Create(C, $"pipeline: {run.Status}, {run.RangesTotal} ranges of {tilesPerRange} tiles, {parse.GetValue(workers)} workers, upload to stored result in {pipeline:0.0} s; labels {(same ? "equal" : "DIFFER")}"));
                 Console.WriteLine("  stages: " + string.Join(", ", run.Seconds.Select(s => string.Create(C, $"{s.Key} {s.Value:0.0} s"))));
                 int n = parse.GetValue(workers);
-                double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerPictures"];
+                double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerAggregate"] + run.Seconds["workerPictures"];
                 Console.WriteLine(string.Create(C, $"orchestration overhead (wall time no worker spends on the run, with the ranges' {run.Seconds["workerRanges"]:0.0} worker-seconds shared by {n}): {pipeline - workerPath:0.0} s, {(pipeline - workerPath) / pipeline:P1} of the wall time (target <= 15%)"));
                 Console.WriteLine(string.Create(C, $"against one process: +{pipeline - oneProcess:0.0} s ({(pipeline - oneProcess) / pipeline:P1} of the pipeline's wall time), with the emulators, the durable host and the workers sharing {Environment.ProcessorCount} cores"));
             }

@@ -8,13 +8,15 @@ namespace DeepSlide.Patches;
 /// </summary>
 public sealed class Patch : IDisposable
 {
+    private readonly PatchBufferPool _pool;
     private byte[]? _buffer;
 
-    internal Patch(Tile tile, int size)
+    internal Patch(Tile tile, int size, PatchBufferPool pool)
     {
         Tile = tile;
         Size = size;
-        _buffer = PatchBufferPool.Rent(size * size * 3);
+        _pool = pool;
+        _buffer = pool.Rent();
     }
 
     public Tile Tile { get; }
@@ -39,7 +41,7 @@ public sealed class Patch : IDisposable
         byte[]? buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null)
         {
-            PatchBufferPool.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 }

@@ -3,24 +3,21 @@ using System.Collections.Concurrent;
 namespace DeepSlide.Patches;
 
 /// <summary>
-/// Exact-size buffers for patches. The shared ArrayPool keeps only a few arrays per core and size, fewer than a
-/// read-ahead pipeline has in flight, so it would drop most returned patches and leave large-object garbage;
-/// this pool retains up to <see cref="MaxRetainedPerSize"/> buffers of each size.
+/// Exact-size buffers for one stream's patches. The shared ArrayPool keeps only a few arrays per core and size,
+/// fewer than a read-ahead pipeline has in flight, so it would drop most returned patches and leave large-object
+/// garbage. Each stream owns its pool, so what it retains (at most what it had in flight) goes when the stream does.
 /// </summary>
-internal static class PatchBufferPool
+internal sealed class PatchBufferPool(int length)
 {
-    public const int MaxRetainedPerSize = 512;
-    private static readonly ConcurrentDictionary<int, ConcurrentQueue<byte[]>> Pools = new();
+    private readonly ConcurrentQueue<byte[]> _free = new();
 
-    public static byte[] Rent(int length) =>
-        Pools.GetOrAdd(length, _ => new ConcurrentQueue<byte[]>()).TryDequeue(out byte[]? buffer) ? buffer : new byte[length];
+    public byte[] Rent() => _free.TryDequeue(out byte[]? buffer) ? buffer : new byte[length];
 
-    public static void Return(byte[] buffer)
+    public void Return(byte[] buffer)
     {
-        ConcurrentQueue<byte[]> pool = Pools.GetOrAdd(buffer.Length, _ => new ConcurrentQueue<byte[]>());
-        if (pool.Count < MaxRetainedPerSize)
+        if (buffer.Length == length)
         {
-            pool.Enqueue(buffer);
+            _free.Enqueue(buffer);
         }
     }
 }

@@ -28,6 +28,7 @@ public static class PatchStream
         ArgumentNullException.ThrowIfNull(plan);
         options ??= new PatchStreamOptions();
         var geometry = new Geometry(reader.Info.Levels[plan.Level], plan);
+        var buffers = new PatchBufferPool(geometry.Window * geometry.Window * 3);
         var channel = Channel.CreateBounded<Task<Patch[]>>(new BoundedChannelOptions(Math.Max(1, options.ReadAhead))
         {
             SingleReader = true,
@@ -41,7 +42,7 @@ public static class PatchStream
                 {
                     foreach ((int start, int count) in Regions(tiles, geometry.TileSize0, options))
                     {
-                        Task<Patch[]> read = Task.Run(() => ReadRegion(reader, geometry, tiles, start, count), stop.Token);
+                        Task<Patch[]> read = Task.Run(() => ReadRegion(reader, geometry, tiles, start, count, buffers), stop.Token);
                         await channel.Writer.WriteAsync(read, stop.Token).ConfigureAwait(false);
                     }
 
@@ -115,7 +116,7 @@ public static class PatchStream
         }
     }
 
-    private static Patch[] ReadRegion(ISlideReader reader, Geometry g, IReadOnlyList<Tile> tiles, int start, int count)
+    private static Patch[] ReadRegion(ISlideReader reader, Geometry g, IReadOnlyList<Tile> tiles, int start, int count, PatchBufferPool buffers)
     {
         Tile first = tiles[start];
         Tile last = tiles[start + count - 1];
@@ -131,7 +132,7 @@ public static class PatchStream
             for (int k = 0; k < count; k++)
             {
                 Tile tile = tiles[start + k];
-                var patch = new Patch(tile, window);
+                var patch = new Patch(tile, window, buffers);
                 patches[k] = patch;
                 double offset = (tile.X - first.X) / ds;
                 if (g.Rescale)

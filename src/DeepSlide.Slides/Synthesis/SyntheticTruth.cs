@@ -12,6 +12,8 @@ namespace DeepSlide.Slides.Synthesis;
 /// </summary>
 public static class SyntheticTruth
 {
+    private static readonly System.Text.Json.JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     public const string AnnotationsFolder = "annotations";
     public const string MapsFolder = "maps";
 
@@ -55,7 +57,7 @@ public static class SyntheticTruth
             background = new[] { 255, 255, 255 },
             classes = classes.Select((c, i) => (c, CategoricalPalette.For(i))).ToDictionary(p => p.c, p => new[] { (int)p.Item2.R, p.Item2.G, p.Item2.B }),
         };
-        File.WriteAllText(Path.Combine(folder, "legend.json"), JsonSerializer.Serialize(legend, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(folder, "legend.json"), JsonSerializer.Serialize(legend, IndentedJson));
     }
 
     private static int Index(IReadOnlyList<string> classes, string name)
