@@ -15,6 +15,7 @@ public static class DeepSlideCli
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
+        root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(TrainMilCommand.Create());
         root.Subcommands.Add(RefineCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());

@@ -56,6 +56,7 @@ public sealed class PatchClassifier : IDisposable
         (InferenceSession session, string provider) = OnnxSessions.Create(onnx, path, options);
         try
         {
+            Quantization.GraphPrecision.Check(manifest, onnx, path);
             return new PatchClassifier(manifest, path, session, provider, options.BatchSize);
         }
         catch

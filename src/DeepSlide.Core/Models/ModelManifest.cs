@@ -106,6 +106,16 @@ public sealed record ModelManifest
             Fail("'onnx.sha256' is not a 64-digit hex SHA-256.");
         }
 
+        if (!ModelPrecision.IsKnown(Onnx.Precision))
+        {
+            Fail($"'onnx.precision' is '{Onnx.Precision}'; it must be {ModelPrecision.Fp32}, {ModelPrecision.Int8} or {ModelPrecision.Fp16}.");
+        }
+
+        if ((Onnx.Calibration is null) != (Onnx.Precision != ModelPrecision.Int8))
+        {
+            Fail(Onnx.Precision == ModelPrecision.Int8 ? "an int8 model must record its 'onnx.calibration'." : "only an int8 model records 'onnx.calibration'.");
+        }
+
         foreach ((string name, double t) in Aggregation.Thresholds)
         {
             if (!Classes.Contains(name) || t is < 0 or > 1)
@@ -272,4 +282,40 @@ public sealed record OnnxFile
     public string File { get; init; } = "model.onnx";
 
     public string? Sha256 { get; init; }
+
+    /// <summary>
+    /// The graph's arithmetic: <see cref="ModelPrecision.Fp32"/>, <see cref="ModelPrecision.Int8"/> (QDQ) or
+    /// <see cref="ModelPrecision.Fp16"/>. Loading refuses a graph that is not what this says.
+    /// </summary>
+    public string Precision { get; init; } = ModelPrecision.Fp32;
+
+    /// <summary>How an int8 graph's activation ranges were calibrated; null for the others.</summary>
+    public CalibrationSpec? Calibration { get; init; }
+}
+
+public static class ModelPrecision
+{
+    public const string Fp32 = "fp32";
+    public const string Int8 = "int8";
+    public const string Fp16 = "fp16";
+
+    public static bool IsKnown(string? precision) => precision is Fp32 or Int8 or Fp16;
+}
+
+/// <summary>
+/// An int8 graph's calibration: the method (percentile of each activation's histogram), the percentile kept on each
+/// side, how many patches it saw and where they came from.
+/// </summary>
+public sealed record CalibrationSpec
+{
+    public string Method { get; init; } = "percentile";
+
+    public double Percentile { get; init; } = 99.99;
+
+    public int Samples { get; init; }
+
+    public string? Source { get; init; }
+
+    /// <summary>The FP32 bundle's model file this one was made from, by SHA-256.</summary>
+    public string? FromSha256 { get; init; }
 }

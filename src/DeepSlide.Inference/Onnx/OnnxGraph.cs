@@ -8,8 +8,9 @@ namespace DeepSlide.Inference.Onnx;
 /// </summary>
 public static class OnnxGraph
 {
-    // ModelProto
-    public const int ModelGraph = 7;
+    // ModelProto, OperatorSetIdProto
+    public const int ModelIrVersion = 1, ModelGraph = 7, ModelOpsetImport = 8;
+    public const int OpsetDomain = 1, OpsetVersion = 2;
 
     // GraphProto
     public const int GraphNode = 1, GraphName = 2, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13;
@@ -24,9 +25,12 @@ public static class OnnxGraph
     // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, Dimension
     public const int ValueInfoName = 1, ValueInfoType = 2, TypeTensor = 1, TensorElemType = 1, TensorShape = 2, ShapeDim = 1, DimValue = 1, DimParam = 2;
 
-    // TensorProto
-    public const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9;
-    public const int ElemFloat = 1;
+    // TensorProto and its element types
+    public const int TensorDims = 1, TensorDataType = 2, TensorFloatData = 4, TensorName = 8, TensorRawData = 9;
+    public const int ElemFloat = 1, ElemUint8 = 2, ElemInt8 = 3, ElemInt32 = 6, ElemInt64 = 7, ElemFloat16 = 10;
+
+    // AttributeProto: a list of ints
+    public const int AttributeInts = 8, AttributeTypeInts = 7;
 
     public const string BatchDimension = "N";
 
@@ -78,17 +82,66 @@ public static class OnnxGraph
         return node;
     }
 
-    public static ProtoMessage FloatTensor(string name, long[] dims, ReadOnlySpan<float> values)
+    public static ProtoMessage FloatTensor(string name, long[] dims, ReadOnlySpan<float> values) => Tensor(name, dims, ElemFloat, MemoryMarshal.AsBytes(values));
+
+    /// <summary>A tensor of any element type from its little-endian bytes.</summary>
+    public static ProtoMessage Tensor(string name, long[] dims, int elementType, ReadOnlySpan<byte> raw)
     {
-        var tensor = new ProtoMessage().Add(TensorDims, ProtoMessage.PackVarints(dims)).Add(TensorDataType, ElemFloat).Add(TensorName, name);
-        byte[] raw = MemoryMarshal.AsBytes(values).ToArray();
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian.");
         }
 
-        return tensor.Add(TensorRawData, raw);
+        return new ProtoMessage().Add(TensorDims, ProtoMessage.PackVarints(dims)).Add(TensorDataType, (ulong)elementType).Add(TensorName, name).Add(TensorRawData, raw.ToArray());
     }
+
+    /// <summary>A tensor's dimensions, written packed or one field each (both are valid protobuf).</summary>
+    public static long[] Dims(ProtoMessage tensor) =>
+        tensor.All(TensorDims).SelectMany(f => f.Type == WireType.Varint ? [(long)f.Value] : ProtoMessage.UnpackVarints(f.Bytes)).ToArray();
+
+    /// <summary>A float tensor's values, from raw data or from float_data.</summary>
+    public static float[] Floats(ProtoMessage tensor)
+    {
+        string name = tensor.String(TensorName) ?? "(unnamed)";
+        if (tensor.Int(TensorDataType) != ElemFloat)
+        {
+            throw new InvalidDataException($"Initializer '{name}' is not float32.");
+        }
+
+        if (tensor.First(TensorRawData) is ProtoField raw)
+        {
+            return MemoryMarshal.Cast<byte, float>(raw.Bytes.Span).ToArray();
+        }
+
+        var values = new List<float>();
+        foreach (ProtoField f in tensor.All(TensorFloatData))
+        {
+            if (f.Type == WireType.Fixed32)
+            {
+                values.Add(BitConverter.UInt32BitsToSingle((uint)f.Value));
+            }
+            else
+            {
+                values.AddRange(MemoryMarshal.Cast<byte, float>(f.Bytes.Span).ToArray());
+            }
+        }
+
+        return values.ToArray();
+    }
+
+    /// <summary>A float tensor value whose shape is left to the runtime (calibration outputs).</summary>
+    public static ProtoMessage FloatValue(string name) =>
+        new ProtoMessage().Add(ValueInfoName, name).Add(ValueInfoType, new ProtoMessage().Add(TypeTensor, new ProtoMessage().Add(TensorElemType, ElemFloat)));
+
+    public static string OpType(ProtoMessage node) => node.String(NodeOpType) ?? string.Empty;
+
+    public static IReadOnlyList<string> Inputs(ProtoMessage node) => node.All(NodeInput).Select(f => f.Text).ToList();
+
+    public static IReadOnlyList<string> Outputs(ProtoMessage node) => node.All(NodeOutput).Select(f => f.Text).ToList();
+
+    /// <summary>The version of the default (ai.onnx) operator set the model imports.</summary>
+    public static long DefaultOpset(ProtoMessage model) =>
+        model.Messages(ModelOpsetImport).Where(o => string.IsNullOrEmpty(o.String(OpsetDomain))).Select(o => o.Int(OpsetVersion) ?? 0).DefaultIfEmpty(0).Max();
 
     /// <summary>Names of the graph's inputs that are not initializers (the real inputs).</summary>
     public static IReadOnlyList<string> InputNames(ProtoMessage graph)

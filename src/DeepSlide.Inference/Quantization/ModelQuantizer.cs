@@ -1,0 +1,76 @@
+using DeepSlide.Inference.Onnx;
+using DeepSlide.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DeepSlide.Inference.Quantization;
+
+/// <summary>
+/// Makes an int8 or FP16 bundle from an FP32 one. BatchNormalization is folded into the convolutions first, by ONNX
+/// Runtime's basic optimization written back out (SessionOptions.OptimizedModelFilePath); for int8, activation ranges
+/// are calibrated on sample patches (<see cref="ActivationCalibrator"/>) and the graph rewritten to QDQ
+/// (<see cref="QdqGraph"/>). The manifest is the FP32 one with the precision and the calibration recorded, so
+/// <c>classify</c>, <c>tune</c>, <c>cam</c> and the worker take the new bundle as they take any.
+/// </summary>
+public static class ModelQuantizer
+{
+    public const double DefaultPercentile = 99.99;
+
+    public static ModelBundle ToInt8(ModelBundle fp32, string folder, IReadOnlyList<ReadOnlyMemory<byte>> calibration, string source, double percentile = DefaultPercentile, int threads = 0)
+    {
+        RequireFp32(fp32);
+        ProtoMessage folded = FoldBatchNorm(fp32);
+        IReadOnlyList<string> activations = QdqGraph.ActivationsToCalibrate(folded);
+        IReadOnlyDictionary<string, ActivationRange> ranges = ActivationCalibrator.Calibrate(
+            folded, fp32.Manifest, activations, calibration, percentile, threads > 0 ? threads : Environment.ProcessorCount);
+        ProtoMessage int8 = QdqGraph.Rewrite(folded, ranges);
+        ModelManifest manifest = fp32.Manifest with
+        {
+            Onnx = fp32.Manifest.Onnx with
+            {
+                Precision = ModelPrecision.Int8,
+                Calibration = new CalibrationSpec { Percentile = percentile, Samples = calibration.Count, Source = source, FromSha256 = fp32.Manifest.Onnx.Sha256 },
+            },
+        };
+        return ModelBundle.Save(folder, manifest, int8.ToBytes());
+    }
+
+    public static ModelBundle ToFp16(ModelBundle fp32, string folder)
+    {
+        RequireFp32(fp32);
+        ProtoMessage fp16 = Fp16Graph.Convert(FoldBatchNorm(fp32));
+        ModelManifest manifest = fp32.Manifest with { Onnx = fp32.Manifest.Onnx with { Precision = ModelPrecision.Fp16, Calibration = null } };
+        return ModelBundle.Save(folder, manifest, fp16.ToBytes());
+    }
+
+    /// <summary>The FP32 graph after ONNX Runtime's basic optimizations (BatchNormalization folded into Conv), on the CPU.</summary>
+    public static ProtoMessage FoldBatchNorm(ModelBundle fp32)
+    {
+        string optimized = Path.Combine(Path.GetTempPath(), $"deepslide-optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                OptimizedModelFilePath = optimized,
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            })
+            using (new InferenceSession(File.ReadAllBytes(fp32.OnnxPath), options))
+            {
+            }
+
+            return ProtoMessage.Parse(File.ReadAllBytes(optimized));
+        }
+        finally
+        {
+            File.Delete(optimized);
+        }
+    }
+
+    private static void RequireFp32(ModelBundle bundle)
+    {
+        if (bundle.Manifest.Onnx.Precision != ModelPrecision.Fp32)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, bundle.Folder, $"the bundle is already {bundle.Manifest.Onnx.Precision}; quantize an FP32 bundle.");
+        }
+    }
+}

@@ -1,0 +1,395 @@
+using System.Runtime.InteropServices;
+using DeepSlide.Inference.Onnx;
+
+namespace DeepSlide.Inference.Quantization;
+
+/// <summary>An activation's calibrated range, in its float units.</summary>
+public readonly record struct ActivationRange(float Low, float High);
+
+/// <summary>
+/// Rewrites an FP32 graph whose BatchNormalization is already folded into its convolutions into the QDQ form ONNX
+/// Runtime turns into int8 kernels (QLinearConv, QLinearAdd, QGemm, uint8 MaxPool): every Conv and Gemm reads its
+/// activation through QuantizeLinear → DequantizeLinear (per-tensor uint8, asymmetric) and its weights through
+/// DequantizeLinear of int8 per output channel (symmetric), with the bias as int32 at the input scale times the
+/// weight scale. Conv and Add outputs are quantized too, so the int8 chain is not broken between layers; a Relu that
+/// is the only reader of such an output is folded into its QuantizeLinear (zero point 0 clamps at zero, as ONNX
+/// Runtime's ReluQuantFusion does). Opset becomes 13 (per-channel axis), IR version 7.
+/// </summary>
+public static class QdqGraph
+{
+    public const int Opset = 13;
+
+    private static readonly string[] Quantized = ["Conv", "Gemm", "Add", "MaxPool"];
+
+    /// <summary>
+    /// The activations whose ranges <see cref="Rewrite"/> needs: what each quantized node reads and what each Conv,
+    /// Add or fused Relu writes.
+    /// </summary>
+    public static IReadOnlyList<string> ActivationsToCalibrate(ProtoMessage model)
+    {
+        Plan plan = Plan.Of(OnnxGraph.Graph(model));
+        return plan.Points.Select(p => p.RangeOf).Distinct().ToList();
+    }
+
+    public static ProtoMessage Rewrite(ProtoMessage model, IReadOnlyDictionary<string, ActivationRange> ranges)
+    {
+        model = ProtoMessage.Parse(model.ToBytes());
+        ProtoMessage graph = OnnxGraph.Graph(model);
+        if (graph.Messages(OnnxGraph.GraphNode).Any(n => OnnxGraph.OpType(n) == "BatchNormalization"))
+        {
+            throw new InvalidDataException("The graph still has BatchNormalization nodes; fold them into the convolutions first (ONNX Runtime's basic optimization does).");
+        }
+
+        Plan plan = Plan.Of(graph);
+        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
+        var newInitializers = new List<ProtoMessage>();
+        var quantParams = new Dictionary<string, (float Scale, byte Zero)>();
+        var nodes = new List<ProtoMessage>();
+
+        // One Q → DQ per quantized tensor, placed right after whatever writes it; readers switch to the DQ's output.
+        var rename = new Dictionary<string, string>();
+        var pointsAfter = plan.Points.ToLookup(p => p.Tensor);
+        foreach (QuantPoint point in plan.Points)
+        {
+            rename[point.Tensor] = point.Output;
+        }
+
+        void Emit(QuantPoint point)
+        {
+            (float scale, byte zero) = point.SameAs is { } same
+                ? quantParams[same]
+                : Uint8(ranges.TryGetValue(point.RangeOf, out ActivationRange r) ? r : throw new InvalidDataException($"No calibrated range for '{point.RangeOf}'."), point.ClampAtZero);
+            quantParams[point.Output] = (scale, zero);
+            string prefix = $"qdq_{nodes.Count}";
+            newInitializers.Add(OnnxGraph.FloatTensor($"{prefix}_scale", [], [scale]));
+            newInitializers.Add(OnnxGraph.Tensor($"{prefix}_zero", [], OnnxGraph.ElemUint8, [zero]));
+            nodes.Add(OnnxGraph.Node("QuantizeLinear", $"{prefix}_q", [point.Tensor, $"{prefix}_scale", $"{prefix}_zero"], [$"{prefix}_u8"]));
+            nodes.Add(OnnxGraph.Node("DequantizeLinear", $"{prefix}_dq", [$"{prefix}_u8", $"{prefix}_scale", $"{prefix}_zero"], [point.Output]));
+        }
+
+        foreach (QuantPoint point in pointsAfter[string.Empty])
+        {
+            Emit(point);
+        }
+
+        foreach (string input in graph.Messages(OnnxGraph.GraphInput).Select(v => v.String(OnnxGraph.ValueInfoName)!))
+        {
+            foreach (QuantPoint point in pointsAfter[input])
+            {
+                Emit(point);
+            }
+        }
+
+        foreach (ProtoMessage node in graph.Messages(OnnxGraph.GraphNode))
+        {
+            if (plan.FusedRelus.Contains(OnnxGraph.Outputs(node)[0]))
+            {
+                continue;
+            }
+
+            string op = OnnxGraph.OpType(node);
+            ProtoMessage rewired = RewireInputs(node, plan, rename);
+            if (op is "Conv" or "Gemm")
+            {
+                rewired = QuantizeWeights(rewired, op, initializers, quantParams, newInitializers, nodes);
+            }
+            else if (op == "Split")
+            {
+                rewired = SplitWithInput(rewired, newInitializers);
+            }
+
+            nodes.Add(rewired);
+            foreach (string output in OnnxGraph.Outputs(node))
+            {
+                foreach (QuantPoint point in pointsAfter[output])
+                {
+                    Emit(point);
+                }
+            }
+        }
+
+        // Weights that were quantized are dropped as floats; every initializer leaves the inputs, so the runtime
+        // treats them as constants (an initializer listed as an input can be overridden, and is not folded).
+        HashSet<string> replaced = plan.QuantizedWeights(graph);
+        var kept = graph.Messages(OnnxGraph.GraphInitializer).Where(t => !replaced.Contains(t.String(OnnxGraph.TensorName)!)).Concat(newInitializers).ToList();
+        HashSet<string> initializerNames = initializers.Keys.ToHashSet();
+        var inputs = graph.Messages(OnnxGraph.GraphInput).Where(v => !initializerNames.Contains(v.String(OnnxGraph.ValueInfoName)!)).ToList();
+        graph.Replace(OnnxGraph.GraphNode, nodes);
+        graph.Replace(OnnxGraph.GraphInitializer, kept);
+        graph.Replace(OnnxGraph.GraphInput, inputs);
+        graph.Replace(OnnxGraph.GraphValueInfo, []);
+        model.Replace(OnnxGraph.ModelGraph, [graph]);
+        SetOpset(model, Opset);
+        return model;
+    }
+
+    /// <summary>Sets the default operator set and the IR version it needs; other domains are kept.</summary>
+    public static void SetOpset(ProtoMessage model, int opset)
+    {
+        var others = model.Messages(OnnxGraph.ModelOpsetImport).Where(o => !string.IsNullOrEmpty(o.String(OnnxGraph.OpsetDomain))).ToList();
+        model.Replace(OnnxGraph.ModelOpsetImport, [new ProtoMessage().Add(OnnxGraph.OpsetDomain, string.Empty).Add(OnnxGraph.OpsetVersion, (ulong)opset), .. others]);
+        model.Fields.RemoveAll(f => f.Number == OnnxGraph.ModelIrVersion);
+        model.Fields.Insert(0, new ProtoField(OnnxGraph.ModelIrVersion, WireType.Varint, 7, default));
+    }
+
+    /// <summary>Uint8 scale and zero point covering [low, high] and zero; a clamp at zero makes the zero point 0.</summary>
+    public static (float Scale, byte Zero) Uint8(ActivationRange range, bool clampAtZero)
+    {
+        float low = clampAtZero ? 0 : Math.Min(0, range.Low);
+        float high = Math.Max(0, range.High);
+        if (high - low < 1e-8f)
+        {
+            high = low + 1e-8f;
+        }
+
+        float scale = (high - low) / 255f;
+        byte zero = (byte)Math.Clamp(MathF.Round(-low / scale), 0, 255);
+        return (scale, zero);
+    }
+
+    /// <summary>Symmetric int8 per output channel (axis 0): scales max|w| / 127, values in [-127, 127].</summary>
+    public static (sbyte[] Values, float[] Scales) Int8PerChannel(float[] weights, int channels)
+    {
+        int per = weights.Length / channels;
+        var values = new sbyte[weights.Length];
+        var scales = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> w = weights.AsSpan(c * per, per);
+            float max = 0;
+            foreach (float v in w)
+            {
+                max = Math.Max(max, Math.Abs(v));
+            }
+
+            float scale = max > 0 ? max / 127f : 1f;
+            scales[c] = scale;
+            for (int i = 0; i < per; i++)
+            {
+                values[c * per + i] = (sbyte)Math.Clamp(MathF.Round(w[i] / scale), -127, 127);
+            }
+        }
+
+        return (values, scales);
+    }
+
+    private static ProtoMessage RewireInputs(ProtoMessage node, Plan plan, Dictionary<string, string> rename)
+    {
+        bool quantized = Quantized.Contains(OnnxGraph.OpType(node));
+        var copy = new ProtoMessage();
+        int index = 0;
+        foreach (ProtoField f in node.Fields)
+        {
+            if (f.Number == OnnxGraph.NodeInput)
+            {
+                string name = f.Text;
+                // Fused Relus' outputs, and Conv/Add outputs, are read through their DQ by everyone; other quantized
+                // tensors only by the quantized nodes (a float reader keeps the float).
+                bool everyone = plan.ReadByAll.Contains(name);
+                bool weight = OnnxGraph.OpType(node) is "Conv" or "Gemm" && index > 0;
+                copy.Add(f.Number, rename.TryGetValue(name, out string? to) && (everyone || (quantized && !weight)) ? to : name);
+                index++;
+            }
+            else
+            {
+                copy.Fields.Add(f);
+            }
+        }
+
+        return copy;
+    }
+
+    private static ProtoMessage QuantizeWeights(
+        ProtoMessage node,
+        string op,
+        Dictionary<string, ProtoMessage> initializers,
+        Dictionary<string, (float Scale, byte Zero)> quantParams,
+        List<ProtoMessage> newInitializers,
+        List<ProtoMessage> nodes)
+    {
+        IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
+        string name = node.String(OnnxGraph.NodeName) ?? $"{op}_{nodes.Count}";
+        if (!quantParams.TryGetValue(inputs[0], out (float Scale, byte Zero) x))
+        {
+            throw new InvalidDataException($"{op} '{name}' reads '{inputs[0]}', which is not quantized.");
+        }
+
+        if (op == "Gemm" && (node.Messages(OnnxGraph.NodeAttribute).FirstOrDefault(a => a.String(OnnxGraph.AttributeName) == "transB")?.Int(OnnxGraph.AttributeInt) ?? 0) != 1)
+        {
+            throw new InvalidDataException($"Gemm '{name}' does not take its weights transposed; only [out, in] weights are quantized per channel.");
+        }
+
+        ProtoMessage weight = initializers.TryGetValue(inputs[1], out ProtoMessage? w) ? w : throw new InvalidDataException($"{op} '{name}' has weights '{inputs[1]}' that are not an initializer.");
+        long[] dims = OnnxGraph.Dims(weight);
+        int channels = (int)dims[0];
+        (sbyte[] q, float[] scales) = Int8PerChannel(OnnxGraph.Floats(weight), channels);
+        string prefix = $"{name}_w";
+        newInitializers.Add(OnnxGraph.Tensor($"{prefix}_q", dims, OnnxGraph.ElemInt8, MemoryMarshal.AsBytes(q.AsSpan())));
+        newInitializers.Add(OnnxGraph.FloatTensor($"{prefix}_scale", [channels], scales));
+        newInitializers.Add(OnnxGraph.Tensor($"{prefix}_zero", [channels], OnnxGraph.ElemInt8, new byte[channels]));
+        nodes.Add(OnnxGraph.Node("DequantizeLinear", $"{prefix}_dq", [$"{prefix}_q", $"{prefix}_scale", $"{prefix}_zero"], [$"{prefix}_f"], ("axis", 0)));
+        var replaced = new List<string> { inputs[0], $"{prefix}_f" };
+
+        if (inputs.Count > 2 && !string.IsNullOrEmpty(inputs[2]))
+        {
+            ProtoMessage bias = initializers.TryGetValue(inputs[2], out ProtoMessage? b) ? b : throw new InvalidDataException($"{op} '{name}' has a bias '{inputs[2]}' that is not an initializer.");
+            float[] values = OnnxGraph.Floats(bias);
+            if (values.Length != channels)
+            {
+                throw new InvalidDataException($"{op} '{name}' has {values.Length} biases for {channels} output channels.");
+            }
+
+            var biasScales = scales.Select(s => s * x.Scale).ToArray();
+            var biasQ = values.Select((v, i) => (int)Math.Clamp(Math.Round(v / biasScales[i]), int.MinValue + 1, int.MaxValue)).ToArray();
+            string bp = $"{name}_b";
+            newInitializers.Add(OnnxGraph.Tensor($"{bp}_q", [channels], OnnxGraph.ElemInt32, MemoryMarshal.AsBytes(biasQ.AsSpan())));
+            newInitializers.Add(OnnxGraph.FloatTensor($"{bp}_scale", [channels], biasScales));
+            newInitializers.Add(OnnxGraph.Tensor($"{bp}_zero", [channels], OnnxGraph.ElemInt32, new byte[channels * 4]));
+            nodes.Add(OnnxGraph.Node("DequantizeLinear", $"{bp}_dq", [$"{bp}_q", $"{bp}_scale", $"{bp}_zero"], [$"{bp}_f"], ("axis", 0)));
+            replaced.Add($"{bp}_f");
+        }
+
+        var copy = new ProtoMessage();
+        int index = 0;
+        foreach (ProtoField f in node.Fields)
+        {
+            if (f.Number == OnnxGraph.NodeInput)
+            {
+                copy.Add(f.Number, index < replaced.Count ? replaced[index] : f.Text);
+                index++;
+            }
+            else
+            {
+                copy.Fields.Add(f);
+            }
+        }
+
+        return copy;
+    }
+
+    // Opset 13 takes Split's sizes as an input, not an attribute.
+    private static ProtoMessage SplitWithInput(ProtoMessage node, List<ProtoMessage> newInitializers)
+    {
+        ProtoMessage? sizes = node.Messages(OnnxGraph.NodeAttribute).FirstOrDefault(a => a.String(OnnxGraph.AttributeName) == "split");
+        if (sizes is null)
+        {
+            return node;
+        }
+
+        long[] values = sizes.All(OnnxGraph.AttributeInts).SelectMany(f => f.Type == WireType.Varint ? [(long)f.Value] : ProtoMessage.UnpackVarints(f.Bytes)).ToArray();
+        string name = $"{node.String(OnnxGraph.NodeName) ?? "split"}_sizes_{newInitializers.Count}";
+        newInitializers.Add(OnnxGraph.Tensor(name, [values.Length], OnnxGraph.ElemInt64, MemoryMarshal.AsBytes(values.AsSpan())));
+        var copy = new ProtoMessage();
+        bool added = false;
+        foreach (ProtoField f in node.Fields)
+        {
+            if (f.Number == OnnxGraph.NodeAttribute && f.Message.String(OnnxGraph.AttributeName) == "split")
+            {
+                continue;
+            }
+
+            if (f.Number != OnnxGraph.NodeInput && !added)
+            {
+                copy.Add(OnnxGraph.NodeInput, name);
+                added = true;
+            }
+
+            copy.Fields.Add(f);
+        }
+
+        return copy;
+    }
+
+    /// <summary>Where a tensor is quantized: after <see cref="Tensor"/>'s writer, read back as <see cref="Output"/>.</summary>
+    private sealed record QuantPoint(string Tensor, string Output, string RangeOf, bool ClampAtZero, string? SameAs = null);
+
+    private sealed record Plan(IReadOnlyList<QuantPoint> Points, HashSet<string> FusedRelus, HashSet<string> ReadByAll)
+    {
+        public static Plan Of(ProtoMessage graph)
+        {
+            var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
+            HashSet<string> initializers = graph.Messages(OnnxGraph.GraphInitializer).Select(t => t.String(OnnxGraph.TensorName)!).ToHashSet();
+            HashSet<string> graphOutputs = OnnxGraph.OutputNames(graph).ToHashSet();
+            var producer = new Dictionary<string, ProtoMessage>();
+            var readers = new Dictionary<string, List<ProtoMessage>>();
+            foreach (ProtoMessage node in nodes)
+            {
+                foreach (string o in OnnxGraph.Outputs(node))
+                {
+                    producer[o] = node;
+                }
+
+                foreach (string i in OnnxGraph.Inputs(node))
+                {
+                    (readers.TryGetValue(i, out List<ProtoMessage>? list) ? list : readers[i] = []).Add(node);
+                }
+            }
+
+            var points = new List<QuantPoint>();
+            var byTensor = new Dictionary<string, QuantPoint>();
+            var fused = new HashSet<string>();
+            var readByAll = new HashSet<string>();
+
+            void Add(QuantPoint point)
+            {
+                if (byTensor.TryAdd(point.Tensor, point))
+                {
+                    points.Add(point);
+                }
+            }
+
+            // Conv and Add outputs, with a Relu that is their only reader folded in.
+            foreach (ProtoMessage node in nodes.Where(n => OnnxGraph.OpType(n) is "Conv" or "Add"))
+            {
+                string output = OnnxGraph.Outputs(node)[0];
+                List<ProtoMessage> next = readers.GetValueOrDefault(output) ?? [];
+                if (next is [var relu] && OnnxGraph.OpType(relu) == "Relu" && !graphOutputs.Contains(output))
+                {
+                    string reluOutput = OnnxGraph.Outputs(relu)[0];
+                    fused.Add(reluOutput);
+                    readByAll.Add(output);
+                    Add(new QuantPoint(output, reluOutput, reluOutput, ClampAtZero: true));
+                }
+                else if (!graphOutputs.Contains(output))
+                {
+                    readByAll.Add(output);
+                    Add(new QuantPoint(output, $"{output}_dq", output, ClampAtZero: false));
+                }
+            }
+
+            // What quantized nodes read that is not yet quantized: the first convolution's input, MaxPool's input and
+            // output (which must share one scale for ONNX Runtime to run MaxPool on uint8), the head's features.
+            foreach (ProtoMessage node in nodes.Where(n => Quantized.Contains(OnnxGraph.OpType(n))))
+            {
+                string op = OnnxGraph.OpType(node);
+                IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
+                IEnumerable<string> activations = op is "Conv" or "Gemm" or "MaxPool" ? inputs.Take(1) : inputs;
+                foreach (string input in activations.Where(i => !initializers.Contains(i)))
+                {
+                    if (!byTensor.ContainsKey(input) && !fused.Contains(input))
+                    {
+                        Add(new QuantPoint(input, $"{input}_dq", input, ClampAtZero: false));
+                    }
+                }
+
+                if (op == "MaxPool")
+                {
+                    string source = inputs[0];
+                    string sameAs = fused.Contains(source) ? source : byTensor[source].Output;
+                    string output = OnnxGraph.Outputs(node)[0];
+                    readByAll.Add(output);
+                    Add(new QuantPoint(output, $"{output}_dq", output, ClampAtZero: false, SameAs: sameAs));
+                }
+            }
+
+            return new Plan(points, fused, readByAll);
+        }
+
+        public HashSet<string> QuantizedWeights(ProtoMessage graph) =>
+            graph.Messages(OnnxGraph.GraphNode)
+                .Where(n => OnnxGraph.OpType(n) is "Conv" or "Gemm")
+                .SelectMany(n => OnnxGraph.Inputs(n).Skip(1))
+                .Where(n => !string.IsNullOrEmpty(n))
+                .ToHashSet();
+    }
+}
