@@ -310,7 +310,7 @@ public sealed record CalibrationSpec
 {
     public string Method { get; init; } = "percentile";
 
-    public double Percentile { get; init; } = 99.99;
+    public double Percentile { get; init; } = 99.999;
 
     public int Samples { get; init; }
 

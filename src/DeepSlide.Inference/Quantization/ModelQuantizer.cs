@@ -13,7 +13,7 @@ namespace DeepSlide.Inference.Quantization;
 /// </summary>
 public static class ModelQuantizer
 {
-    public const double DefaultPercentile = 99.99;
+    public const double DefaultPercentile = 99.999;
 
     public static ModelBundle ToInt8(ModelBundle fp32, string folder, IReadOnlyList<ReadOnlyMemory<byte>> calibration, string source, double percentile = DefaultPercentile, int threads = 0)
     {

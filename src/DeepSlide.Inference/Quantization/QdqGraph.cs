@@ -8,18 +8,20 @@ public readonly record struct ActivationRange(float Low, float High);
 
 /// <summary>
 /// Rewrites an FP32 graph whose BatchNormalization is already folded into its convolutions into the QDQ form ONNX
-/// Runtime turns into int8 kernels (QLinearConv, QLinearAdd, QGemm, uint8 MaxPool): every Conv and Gemm reads its
-/// activation through QuantizeLinear → DequantizeLinear (per-tensor uint8, asymmetric) and its weights through
-/// DequantizeLinear of int8 per output channel (symmetric), with the bias as int32 at the input scale times the
-/// weight scale. Conv and Add outputs are quantized too, so the int8 chain is not broken between layers; a Relu that
-/// is the only reader of such an output is folded into its QuantizeLinear (zero point 0 clamps at zero, as ONNX
-/// Runtime's ReluQuantFusion does). Opset becomes 13 (per-channel axis), IR version 7.
+/// Runtime turns into int8 kernels (QLinearConv, QLinearAdd, uint8 MaxPool): every Conv reads its activation through
+/// QuantizeLinear → DequantizeLinear (per-tensor uint8, asymmetric) and its weights through DequantizeLinear of int8
+/// per output channel (symmetric), with the bias as int32 at the input scale times the weight scale. Conv and Add
+/// outputs are quantized too, so the int8 chain is not broken between layers; a Relu that is the only reader of such
+/// an output is folded into its QuantizeLinear (zero point 0 clamps at zero, as ONNX Runtime's ReluQuantFusion does).
+/// The classifier head (one Gemm over the 512 pooled features) stays float: it costs 512 multiply-adds a class, and
+/// a trained head's large weights lose classes to int8 rounding (QuantizationTests measures it). Opset becomes 13
+/// (per-channel axis), IR version 7.
 /// </summary>
 public static class QdqGraph
 {
     public const int Opset = 13;
 
-    private static readonly string[] Quantized = ["Conv", "Gemm", "Add", "MaxPool"];
+    private static readonly string[] Quantized = ["Conv", "Add", "MaxPool"];
 
     /// <summary>
     /// The activations whose ranges <see cref="Rewrite"/> needs: what each quantized node reads and what each Conv,
@@ -89,9 +91,9 @@ public static class QdqGraph
 
             string op = OnnxGraph.OpType(node);
             ProtoMessage rewired = RewireInputs(node, plan, rename);
-            if (op is "Conv" or "Gemm")
+            if (op == "Conv")
             {
-                rewired = QuantizeWeights(rewired, op, initializers, quantParams, newInitializers, nodes);
+                rewired = QuantizeWeights(rewired, initializers, quantParams, newInitializers, nodes);
             }
             else if (op == "Split")
             {
@@ -186,7 +188,7 @@ public static class QdqGraph
                 // Fused Relus' outputs, and Conv/Add outputs, are read through their DQ by everyone; other quantized
                 // tensors only by the quantized nodes (a float reader keeps the float).
                 bool everyone = plan.ReadByAll.Contains(name);
-                bool weight = OnnxGraph.OpType(node) is "Conv" or "Gemm" && index > 0;
+                bool weight = OnnxGraph.OpType(node) == "Conv" && index > 0;
                 copy.Add(f.Number, rename.TryGetValue(name, out string? to) && (everyone || (quantized && !weight)) ? to : name);
                 index++;
             }
@@ -201,22 +203,17 @@ public static class QdqGraph
 
     private static ProtoMessage QuantizeWeights(
         ProtoMessage node,
-        string op,
         Dictionary<string, ProtoMessage> initializers,
         Dictionary<string, (float Scale, byte Zero)> quantParams,
         List<ProtoMessage> newInitializers,
         List<ProtoMessage> nodes)
     {
+        const string op = "Conv";
         IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
         string name = node.String(OnnxGraph.NodeName) ?? $"{op}_{nodes.Count}";
         if (!quantParams.TryGetValue(inputs[0], out (float Scale, byte Zero) x))
         {
             throw new InvalidDataException($"{op} '{name}' reads '{inputs[0]}', which is not quantized.");
-        }
-
-        if (op == "Gemm" && (node.Messages(OnnxGraph.NodeAttribute).FirstOrDefault(a => a.String(OnnxGraph.AttributeName) == "transB")?.Int(OnnxGraph.AttributeInt) ?? 0) != 1)
-        {
-            throw new InvalidDataException($"Gemm '{name}' does not take its weights transposed; only [out, in] weights are quantized per channel.");
         }
 
         ProtoMessage weight = initializers.TryGetValue(inputs[1], out ProtoMessage? w) ? w : throw new InvalidDataException($"{op} '{name}' has weights '{inputs[1]}' that are not an initializer.");
@@ -357,13 +354,13 @@ public static class QdqGraph
                 }
             }
 
-            // What quantized nodes read that is not yet quantized: the first convolution's input, MaxPool's input and
-            // output (which must share one scale for ONNX Runtime to run MaxPool on uint8), the head's features.
+            // What quantized nodes read that is not yet quantized: the first convolution's input, and MaxPool's input
+            // and output (which must share one scale for ONNX Runtime to run MaxPool on uint8).
             foreach (ProtoMessage node in nodes.Where(n => Quantized.Contains(OnnxGraph.OpType(n))))
             {
                 string op = OnnxGraph.OpType(node);
                 IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
-                IEnumerable<string> activations = op is "Conv" or "Gemm" or "MaxPool" ? inputs.Take(1) : inputs;
+                IEnumerable<string> activations = op is "Conv" or "MaxPool" ? inputs.Take(1) : inputs;
                 foreach (string input in activations.Where(i => !initializers.Contains(i)))
                 {
                     if (!byTensor.ContainsKey(input) && !fused.Contains(input))
@@ -387,7 +384,7 @@ public static class QdqGraph
 
         public HashSet<string> QuantizedWeights(ProtoMessage graph) =>
             graph.Messages(OnnxGraph.GraphNode)
-                .Where(n => OnnxGraph.OpType(n) is "Conv" or "Gemm")
+                .Where(n => OnnxGraph.OpType(n) == "Conv")
                 .SelectMany(n => OnnxGraph.Inputs(n).Skip(1))
                 .Where(n => !string.IsNullOrEmpty(n))
                 .ToHashSet();

@@ -1,0 +1,187 @@
+using System.Runtime.InteropServices;
+using DeepSlide.Inference.Onnx;
+using DeepSlide.Inference.Quantization;
+using DeepSlide.Learning;
+using DeepSlide.Models;
+
+namespace DeepSlide.Inference.Tests;
+
+/// <summary>
+/// An FP32 bundle whose head is trained on the backbone's features of rendered tissue (so its argmax means
+/// something), and its int8 and FP16 copies: int8 calibrated on one set of patches, compared on another.
+/// </summary>
+public sealed class QuantizedBundles : IDisposable
+{
+    public QuantizedBundles()
+    {
+        Folder = Directory.CreateTempSubdirectory("deepslide-quantized-").FullName;
+        List<byte[]> training = PatchImages.Render(30, seed: 40);
+        Calibration = PatchImages.Render(24, seed: 80);
+        Held = PatchImages.Render(30, seed: 120);
+        float[] features;
+        using (var backbone = new BackboneFeaturizer())
+        {
+            features = backbone.Extract(training);
+        }
+
+        int[] labels = Enumerable.Range(0, training.Count).Select(i => i % 3).ToArray();
+        (SoftmaxModel head, _) = SoftmaxRegression.Train(features, labels, 512, 3, null, null, new SoftmaxTrainingOptions { Seed = 1, MaxEpochs = 60 });
+        var manifest = new ModelManifest
+        {
+            Classes = ["adenocarcinoma", "benign", "squamous"],
+            Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName, FeatureMap = ClassifierGraph.FeatureMapName },
+        };
+        Fp32 = ModelBundle.Save(Path.Combine(Folder, "fp32"), manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        Int8 = ModelQuantizer.ToInt8(Fp32, Path.Combine(Folder, "int8"), Calibration.Select(p => (ReadOnlyMemory<byte>)p).ToList(), "rendered patches");
+        Fp16 = ModelQuantizer.ToFp16(Fp32, Path.Combine(Folder, "fp16"));
+    }
+
+    public string Folder { get; }
+
+    public List<byte[]> Calibration { get; }
+
+    public List<byte[]> Held { get; }
+
+    public ModelBundle Fp32 { get; }
+
+    public ModelBundle Int8 { get; }
+
+    public ModelBundle Fp16 { get; }
+
+    public (float[] Probabilities, float[] Features) Run(ModelBundle bundle)
+    {
+        using PatchClassifier classifier = PatchClassifier.Load(ModelBundle.Load(bundle.Folder), new InferenceOptions { BatchSize = 8 });
+        var probabilities = new float[Held.Count * 3];
+        var features = new float[Held.Count * 512];
+        classifier.Classify(Held.Select(p => (ReadOnlyMemory<byte>)p).ToList(), probabilities, features);
+        return (probabilities, features);
+    }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+}
+
+public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<QuantizedBundles>
+{
+    [Fact]
+    public void Every_Conv_reads_its_input_and_weights_through_QDQ_with_int8_weights_per_output_channel_and_the_head_stays_float()
+    {
+        ProtoMessage model = ProtoMessage.Parse(File.ReadAllBytes(bundles.Int8.OnnxPath));
+        ProtoMessage graph = OnnxGraph.Graph(model);
+        var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
+        Dictionary<string, ProtoMessage> producer = nodes.SelectMany(n => OnnxGraph.Outputs(n).Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
+
+        var layers = nodes.Where(n => OnnxGraph.OpType(n) == "Conv").ToList();
+        int fp32Convs = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(bundles.Fp32.OnnxPath))).Messages(OnnxGraph.GraphNode).Count(n => OnnxGraph.OpType(n) == "Conv");
+        Assert.Equal(22, fp32Convs);
+        Assert.Equal(fp32Convs, layers.Count(n => OnnxGraph.OpType(n) == "Conv"));
+        Assert.DoesNotContain(nodes, n => OnnxGraph.OpType(n) is "BatchNormalization" or "Relu");
+        Assert.Equal(13, OnnxGraph.DefaultOpset(model));
+        foreach (ProtoMessage layer in layers)
+        {
+            IReadOnlyList<string> inputs = OnnxGraph.Inputs(layer);
+            ProtoMessage activation = producer[inputs[0]];
+            Assert.Equal("DequantizeLinear", OnnxGraph.OpType(activation));
+            Assert.Equal("QuantizeLinear", OnnxGraph.OpType(producer[OnnxGraph.Inputs(activation)[0]]));
+            Assert.Equal(OnnxGraph.ElemUint8, initializers[OnnxGraph.Inputs(activation)[2]].Int(OnnxGraph.TensorDataType));
+
+            ProtoMessage weights = producer[inputs[1]];
+            Assert.Equal("DequantizeLinear", OnnxGraph.OpType(weights));
+            ProtoMessage q = initializers[OnnxGraph.Inputs(weights)[0]];
+            Assert.Equal(OnnxGraph.ElemInt8, q.Int(OnnxGraph.TensorDataType));
+            long channels = OnnxGraph.Dims(q)[0];
+            Assert.Equal([channels], OnnxGraph.Dims(initializers[OnnxGraph.Inputs(weights)[1]]));
+            Assert.Equal(0, weights.Messages(OnnxGraph.NodeAttribute).Single(a => a.String(OnnxGraph.AttributeName) == "axis").Int(OnnxGraph.AttributeInt));
+            sbyte[] values = MemoryMarshal.Cast<byte, sbyte>(q.First(OnnxGraph.TensorRawData)!.Value.Bytes.Span).ToArray();
+            Assert.All(values, v => Assert.InRange(v, (sbyte)-127, (sbyte)127));
+
+            ProtoMessage bias = producer[inputs[2]];
+            Assert.Equal(OnnxGraph.ElemInt32, initializers[OnnxGraph.Inputs(bias)[0]].Int(OnnxGraph.TensorDataType));
+        }
+
+        // The head reads the float features and its float weights (see QdqGraph for why).
+        ProtoMessage head = Assert.Single(nodes, n => OnnxGraph.OpType(n) == "Gemm");
+        Assert.Equal(["features", "head_weight", "head_bias"], OnnxGraph.Inputs(head));
+        Assert.Equal(OnnxGraph.ElemFloat, initializers["head_weight"].Int(OnnxGraph.TensorDataType));
+
+        // No initializer is also an input (which would keep it from folding).
+        HashSet<string> inputNames = graph.Messages(OnnxGraph.GraphInput).Select(v => v.String(OnnxGraph.ValueInfoName)!).ToHashSet();
+        Assert.Equal(["image"], inputNames);
+    }
+
+    [Fact]
+    public void Int8_agrees_with_FP32_on_patches_it_was_not_calibrated_on()
+    {
+        (float[] fp32, float[] fp32Features) = bundles.Run(bundles.Fp32);
+        (float[] int8, float[] int8Features) = bundles.Run(bundles.Int8);
+        int n = bundles.Held.Count;
+        int agree = Enumerable.Range(0, n).Count(i => ArgMax(fp32.AsSpan(i * 3, 3)) == ArgMax(int8.AsSpan(i * 3, 3)));
+        float largest = fp32.Zip(int8).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(agree >= n - 1, $"{agree} of {n} patches have the same class");
+        Assert.True(largest < 0.1f, $"the largest probability difference is {largest}");
+        for (int i = 0; i < n; i++)
+        {
+            Assert.True(Cosine(fp32Features.AsSpan(i * 512, 512), int8Features.AsSpan(i * 512, 512)) > 0.995, $"patch {i}'s features differ");
+        }
+
+        // The check has teeth: a model calibrated on nothing like tissue (a flat grey patch) drifts further.
+        ModelBundle flat = ModelQuantizer.ToInt8(bundles.Fp32, Path.Combine(bundles.Folder, "int8-flat"), [Enumerable.Repeat((byte)128, 224 * 224 * 3).ToArray()], "grey");
+        (float[] flatProbabilities, _) = bundles.Run(flat);
+        Assert.True(fp32.Zip(flatProbabilities).Max(p => Math.Abs(p.First - p.Second)) > largest);
+    }
+
+    [Fact]
+    public void The_manifest_records_precision_and_calibration_and_a_bundle_whose_graph_says_otherwise_is_refused()
+    {
+        CalibrationSpec calibration = bundles.Int8.Manifest.Onnx.Calibration!;
+        Assert.Equal((ModelPrecision.Int8, "percentile", 99.999, 24, bundles.Fp32.Manifest.Onnx.Sha256), (bundles.Int8.Manifest.Onnx.Precision, calibration.Method, calibration.Percentile, calibration.Samples, calibration.FromSha256));
+        Assert.Equal(bundles.Fp32.Manifest with { Onnx = bundles.Int8.Manifest.Onnx }, bundles.Int8.Manifest);
+
+        // The int8 graph under an FP32 manifest, and the FP32 graph under an int8 one.
+        var fp32Manifest = bundles.Int8.Manifest with { Onnx = bundles.Int8.Manifest.Onnx with { Precision = ModelPrecision.Fp32, Calibration = null } };
+        var error = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(fp32Manifest, bundles.Int8.OnnxPath, File.ReadAllBytes(bundles.Int8.OnnxPath)));
+        Assert.Contains("the manifest says the model is fp32, but its graph is int8", error.Message);
+        Assert.Contains(bundles.Int8.OnnxPath, error.Message);
+        error = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(bundles.Int8.Manifest, bundles.Fp32.OnnxPath, File.ReadAllBytes(bundles.Fp32.OnnxPath)));
+        Assert.Contains("the manifest says the model is int8, but its graph is fp32", error.Message);
+
+        // An int8 manifest without its calibration, and quantizing what is already quantized.
+        Assert.Contains("must record its 'onnx.calibration'", Assert.Throws<DeepSlideException>(() => (bundles.Int8.Manifest with { Onnx = bundles.Int8.Manifest.Onnx with { Calibration = null } }).Validate("m.json")).Message);
+        Assert.Contains("already int8", Assert.Throws<DeepSlideException>(() => ModelQuantizer.ToInt8(bundles.Int8, Path.Combine(bundles.Folder, "twice"), [bundles.Calibration[0]], "x")).Message);
+    }
+
+    [Fact]
+    public void The_FP16_graph_loads_on_the_CPU_provider_and_stays_within_tolerance_of_FP32()
+    {
+        ProtoMessage graph = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(bundles.Fp16.OnnxPath)));
+        Assert.DoesNotContain(graph.Messages(OnnxGraph.GraphInitializer), t => t.Int(OnnxGraph.TensorDataType) == OnnxGraph.ElemFloat);
+        (float[] fp32, float[] fp32Features) = bundles.Run(bundles.Fp32);
+        (float[] fp16, float[] fp16Features) = bundles.Run(bundles.Fp16);
+        Assert.True(fp32.Zip(fp16).Max(p => Math.Abs(p.First - p.Second)) < 0.01f);
+        Assert.True(fp32Features.Zip(fp16Features).Max(p => Math.Abs(p.First - p.Second) / (Math.Abs(p.First) + 1)) < 0.02f);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+
+        return best;
+    }
+
+    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double dot = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += a[i] * b[i];
+            aa += a[i] * a[i];
+            bb += b[i] * b[i];
+        }
+
+        return dot / Math.Sqrt(aa * bb);
+    }
+}
