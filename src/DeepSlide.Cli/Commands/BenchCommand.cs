@@ -95,11 +95,12 @@ internal static class BenchCommand
 
             (int count, double seconds) = await StreamAll(reader, plan, cancellationToken);
             Console.WriteLine(string.Create(C, $"stream all tissue patches (level 0, 224²): {count} in {seconds:0.00} s = {count / seconds:0} patches/s"));
+            double readRate = count / seconds;
 
             EvaluationBench.Run(folder);
             if (parse.GetValue(classify))
             {
-                await InferenceBench.RunAsync(folder, slide, inference.Read(parse), cancellationToken);
+                await InferenceBench.RunAsync(folder, slide, inference.Read(parse), readRate, cancellationToken);
             }
 
             if (parse.GetValue(memory))
@@ -118,9 +119,11 @@ internal static class BenchCommand
                     // 10,000² slide but the same plan, mask and reads to manage, which is what memory could grow with.
                     string small = EnsureSlide(folder, 10_000, 10_000);
                     string sparse = EnsureSlide(folder, 60_000, 60_000, coverage: 0.03);
-                    string bundle = InferenceBench.EnsureBundle(folder);
-                    Console.WriteLine($"classify 10000x10000: {RunChild(["bench-classify", bundle, small])}");
-                    Console.WriteLine($"classify 60000x60000 (3% tissue): {RunChild(["bench-classify", bundle, sparse])}");
+                    foreach ((string precision, string bundle) in new[] { ("fp32", InferenceBench.EnsureBundle(folder)), ("int8", await InferenceBench.EnsureInt8BundleAsync(folder, slide, cancellationToken)) })
+                    {
+                        Console.WriteLine($"classify 10000x10000, {precision}: {RunChild(["bench-classify", bundle, small])}");
+                        Console.WriteLine($"classify 60000x60000 (3% tissue), {precision}: {RunChild(["bench-classify", bundle, sparse])}");
+                    }
                 }
             }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using DeepSlide.Aggregation;
 using DeepSlide.Inference;
 using DeepSlide.Inference.Onnx;
+using DeepSlide.Inference.Quantization;
 using DeepSlide.Learning;
 using DeepSlide.Models;
 using DeepSlide.Patches;
@@ -41,13 +42,38 @@ internal static class InferenceBench
         return bundleFolder;
     }
 
-    public static async Task RunAsync(string folder, string slidePath, InferenceOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// The int8 copy of the bench bundle, calibrated on every 20th tissue patch of the bench slide (the bench has no
+    /// training patches; the rates do not depend on which patches calibrate).
+    /// </summary>
+    public static async Task<string> EnsureInt8BundleAsync(string folder, string slidePath, CancellationToken cancellationToken)
     {
-        ModelBundle bundle = ModelBundle.Load(EnsureBundle(folder));
-        using PatchClassifier classifier = PatchClassifier.Load(bundle, options);
+        string int8Folder = Path.Combine(folder, "bench-model-int8");
+        if (!File.Exists(Path.Combine(int8Folder, ModelBundle.ManifestFileName)))
+        {
+            using ISlideReader reader = SlideReader.Open(slidePath);
+            TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());
+            IReadOnlyList<Tile> every20th = plan.Tiles.Where((_, i) => i % 20 == 0).Take(64).ToList();
+            var patches = new List<ReadOnlyMemory<byte>>();
+            await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, every20th, cancellationToken: cancellationToken))
+            {
+                patches.Add(patch.Pixels.ToArray());
+                patch.Dispose();
+            }
+
+            var watch = Stopwatch.StartNew();
+            ModelQuantizer.ToInt8(ModelBundle.Load(EnsureBundle(folder)), int8Folder, patches, $"{Path.GetFileName(slidePath)}, every 20th tissue patch");
+            Console.WriteLine(string.Create(C, $"quantized the bench model to int8 in {watch.Elapsed.TotalSeconds:0.0} s ({patches.Count} calibration patches)"));
+        }
+
+        return int8Folder;
+    }
+
+    public static async Task RunAsync(string folder, string slidePath, InferenceOptions options, double readRate, CancellationToken cancellationToken)
+    {
+        var bundles = new[] { ModelBundle.Load(EnsureBundle(folder)), ModelBundle.Load(await EnsureInt8BundleAsync(folder, slidePath, cancellationToken)) };
         using ISlideReader reader = SlideReader.Open(slidePath);
         TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());
-
         var patches = new List<ReadOnlyMemory<byte>>();
         await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, cancellationToken: cancellationToken))
         {
@@ -59,17 +85,63 @@ internal static class InferenceBench
             }
         }
 
-        var probabilities = new float[patches.Count * 3];
-        classifier.Classify(patches.Take(classifier.BatchSize * 2).ToList(), probabilities); // warm-up
-        var watch = Stopwatch.StartNew();
-        classifier.Classify(patches, probabilities);
-        double bare = patches.Count / watch.Elapsed.TotalSeconds;
-        Console.WriteLine(string.Create(C, $"bare model (ResNet-18 + head, {classifier.ExecutionProvider}, batch {classifier.BatchSize}, {options.Threads} threads), patches in memory: {bare:0.0} patches/s"));
+        var bare = new double[2];
+        var endToEnd = new double[2];
+        var results = new SlideResult[2];
+        string provider = string.Empty;
+        for (int b = 0; b < 2; b++)
+        {
+            using PatchClassifier classifier = PatchClassifier.Load(bundles[b], options);
+            provider = classifier.ExecutionProvider;
+            var probabilities = new float[patches.Count * classifier.ClassCount];
+            classifier.Classify(patches.Take(classifier.BatchSize * 2).ToList(), probabilities); // warm-up
+            var watch = Stopwatch.StartNew();
+            classifier.Classify(patches, probabilities);
+            bare[b] = patches.Count / watch.Elapsed.TotalSeconds;
 
-        watch.Restart();
-        SlideResult result = await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), cancellationToken: cancellationToken);
-        double endToEnd = result.Patches.Count / watch.Elapsed.TotalSeconds;
-        Console.WriteLine(string.Create(C, $"end-to-end classify (plan, read, filter, preprocess, infer, aggregate) of {Path.GetFileName(slidePath)}: {result.Patches.Count} patches in {watch.Elapsed.TotalSeconds:0.0} s = {endToEnd:0.0} patches/s, {endToEnd / bare:P0} of the bare model"));
-        Console.WriteLine(string.Create(C, $"against DeepSlide's own PyTorch ResNet-18 here (40-70 patches/s, ENVIRONMENT.md): {endToEnd / 70:0.0}x to {endToEnd / 40:0.0}x"));
+            watch.Restart();
+            results[b] = await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundles[b].Manifest), cancellationToken: cancellationToken);
+            endToEnd[b] = results[b].Patches.Count / watch.Elapsed.TotalSeconds;
+        }
+
+        int n = results[0].Patches.Count;
+        Console.WriteLine(string.Create(C, $"inference, measured in this run: ResNet-18 + head, {provider}, batch {options.BatchSize}, {options.Threads} threads; {Path.GetFileName(slidePath)}, {n} patches"));
+        Console.WriteLine(string.Create(C, $"  {"",-44}{"fp32",12}{"int8",12}{"int8/fp32",12}"));
+        Console.WriteLine(string.Create(C, $"  {"bare model, patches in memory (patches/s)",-44}{bare[0],12:0.0}{bare[1],12:0.0}{bare[1] / bare[0],11:0.00}x"));
+        Console.WriteLine(string.Create(C, $"  {"end-to-end classify (patches/s)",-44}{endToEnd[0],12:0.0}{endToEnd[1],12:0.0}{endToEnd[1] / endToEnd[0],11:0.00}x"));
+        Console.WriteLine(string.Create(C, $"  {"end-to-end as a share of the bare model",-44}{endToEnd[0] / bare[0],12:P0}{endToEnd[1] / bare[1],12:P0}"));
+        for (int b = 0; b < 2; b++)
+        {
+            string bound = readRate < bare[b] ? $"reading and decoding ({readRate:0} patches/s streamed alone)" : $"the model ({bare[b]:0} patches/s bare)";
+            Console.WriteLine(string.Create(C, $"  {(b == 0 ? "fp32" : "int8")} is bounded by {bound}"));
+        }
+
+        int classes = results[0].Patches.Classes.Count;
+        int same = 0;
+        float largest = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> a = results[0].Patches.Row(i), q = results[1].Patches.Row(i);
+            same += ArgMax(a) == ArgMax(q) ? 1 : 0;
+            for (int c = 0; c < classes; c++)
+            {
+                largest = Math.Max(largest, Math.Abs(a[c] - q[c]));
+            }
+        }
+
+        Console.WriteLine(string.Create(C, $"  int8 against fp32, patch by patch: the same class on {same} of {n} ({(double)same / n:P1}), largest probability difference {largest:0.0000}"));
+        Console.WriteLine(string.Create(C, $"  slide labels: {string.Join(", ", results[0].Calls.Zip(results[1].Calls).Select(p => $"{p.First.Method} {(p.First.Label == p.Second.Label ? "same" : $"{p.First.Label} vs {p.Second.Label}")}"))}"));
+        Console.WriteLine("  DeepSlide's own PyTorch ResNet-18 was not measured in this run (PyTorch is not installed here); quoted from ../shared/ENVIRONMENT.md: 25-73 patches/s with Debian's torch 1.13 on 2 cores, depending on the machine");
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+
+        return best;
     }
 }
