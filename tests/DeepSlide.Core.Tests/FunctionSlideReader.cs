@@ -34,6 +34,11 @@ internal sealed class FunctionSlideReader : ISlideReader
     public void ReadRegion(int level, long x, long y, int width, int height, Span<byte> rgb)
     {
         Interlocked.Increment(ref _reads);
+        if (ReadDelay > TimeSpan.Zero)
+        {
+            Thread.Sleep(ReadDelay + TimeSpan.FromMilliseconds((x * 7 + y) % 5));
+        }
+
         double d = Info.Levels[level].Downsample;
         for (int j = 0; j < height; j++)
         {
@@ -51,7 +56,32 @@ internal sealed class FunctionSlideReader : ISlideReader
 
     public RgbImage ReadAssociatedImage(string name) => throw new NotSupportedException();
 
-    public void Dispose()
+    /// <summary>When set, <see cref="OpenAnother"/> opens a separate handle that reads as this one does.</summary>
+    public bool OpensHandles { get; init; }
+
+    /// <summary>Handles opened by <see cref="OpenAnother"/>, with the reads each made and whether it was disposed.</summary>
+    public List<FunctionSlideReader> Opened { get; } = [];
+
+    public bool Disposed { get; private set; }
+
+    /// <summary>Each read sleeps this long, so readers overlap and a wrong order would show.</summary>
+    public TimeSpan ReadDelay { get; init; }
+
+    public ISlideReader? OpenAnother()
     {
+        if (!OpensHandles)
+        {
+            return null;
+        }
+
+        var other = new FunctionSlideReader(Info.Width, Info.Height) { Pixel = Pixel, ReadDelay = ReadDelay };
+        lock (Opened)
+        {
+            Opened.Add(other);
+        }
+
+        return other;
     }
+
+    public void Dispose() => Disposed = true;
 }

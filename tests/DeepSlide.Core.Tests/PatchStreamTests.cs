@@ -44,6 +44,59 @@ public class PatchStreamTests
         Assert.Equal(plan.Tiles, seen);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public async Task N_readers_on_their_own_handles_deliver_every_planned_patch_exactly_once_in_plan_order(int readers)
+    {
+        var reader = new FunctionSlideReader(224 * 9, 224 * 7) { OpensHandles = true, ReadDelay = TimeSpan.FromMilliseconds(2) };
+        TilePlan plan = PlanAll(reader);
+        var seen = new List<Tile>();
+        await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, new PatchStreamOptions { Readers = readers, ReadAhead = 3, MaxTilesPerRegion = 2 }))
+        {
+            using (patch)
+            {
+                seen.Add(patch.Tile);
+                int i = (111 * 224 + 57) * 3;
+                Assert.Equal(reader.Pixel(patch.Tile.X + 57, patch.Tile.Y + 111), (patch.Pixels[i], patch.Pixels[i + 1], patch.Pixels[i + 2]));
+            }
+        }
+
+        Assert.Equal(plan.Tiles, seen);
+        Assert.Equal(readers - 1, reader.Opened.Count);
+        Assert.All(reader.Opened, r => Assert.True(r.Disposed));
+        int regions = plan.Tiles.GroupBy(t => t.Row).Sum(row => (row.Count() + 1) / 2);
+        Assert.Equal(regions, reader.Reads + reader.Opened.Sum(r => r.Reads));
+        if (readers > 1)
+        {
+            Assert.All(reader.Opened, r => Assert.True(r.Reads > 0, "every reader read"));
+        }
+    }
+
+    [Fact]
+    public async Task A_consumer_that_stops_early_leaves_no_reader_running_and_every_handle_closed()
+    {
+        var reader = new FunctionSlideReader(224 * 20, 224 * 20) { OpensHandles = true, ReadDelay = TimeSpan.FromMilliseconds(1) };
+        TilePlan plan = PlanAll(reader);
+        int taken = 0;
+        await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, new PatchStreamOptions { Readers = 4, ReadAhead = 4, MaxTilesPerRegion = 1 }))
+        {
+            patch.Dispose();
+            if (++taken == 5)
+            {
+                break;
+            }
+        }
+
+        int reads = reader.Reads + reader.Opened.Sum(r => r.Reads);
+        await Task.Delay(50);
+        Assert.Equal(reads, reader.Reads + reader.Opened.Sum(r => r.Reads));
+        Assert.InRange(reads, 5, 5 + 4 + 4);
+        Assert.All(reader.Opened, r => Assert.True(r.Disposed));
+        Assert.False(reader.Disposed);
+    }
+
     [Fact]
     public async Task A_row_of_neighbouring_tiles_is_read_as_one_region()
     {

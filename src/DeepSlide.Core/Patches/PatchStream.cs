@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using DeepSlide.Imaging;
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
@@ -9,7 +8,8 @@ namespace DeepSlide.Patches;
 
 /// <summary>
 /// Streams the patches of a plan in plan order. Neighbouring tiles of a row are read as one region and cut in
-/// memory; regions are read on the thread pool ahead of the consumer, at most <see cref="PatchStreamOptions.ReadAhead"/> at a time.
+/// memory; regions are read by <see cref="PatchStreamOptions.Readers"/> threads, each on its own handle, at most
+/// <see cref="PatchStreamOptions.ReadAhead"/> regions ahead of the consumer.
 /// </summary>
 public static class PatchStream
 {
@@ -29,64 +29,88 @@ public static class PatchStream
         options ??= new PatchStreamOptions();
         var geometry = new Geometry(reader.Info.Levels[plan.Level], plan);
         var buffers = new PatchBufferPool(geometry.Window * geometry.Window * 3);
-        var channel = Channel.CreateBounded<Task<Patch[]>>(new BoundedChannelOptions(Math.Max(1, options.ReadAhead))
-        {
-            SingleReader = true,
-            SingleWriter = true,
-        });
+        List<(int Start, int Count)> regions = Regions(tiles, geometry.TileSize0, options).ToList();
+
+        // Region i's patches land in slot i, whichever reader reads it, so the consumer takes them in plan order.
+        // A reader claims a region only once the window has room: at most ReadAhead regions are read and not yet taken.
+        var slots = regions.Select(_ => new TaskCompletionSource<Patch[]>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        using var window = new SemaphoreSlim(Math.Max(1, options.ReadAhead));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task producer = Task.Run(
+        int next = -1;
+        int readerCount = Math.Clamp(options.Readers, 1, Math.Max(1, regions.Count));
+        Task[] readers = Enumerable.Range(0, readerCount).Select(k => Task.Run(
             async () =>
             {
+                ISlideReader? own = null;
                 try
                 {
-                    foreach ((int start, int count) in Regions(tiles, geometry.TileSize0, options))
+                    own = k == 0 ? null : reader.OpenAnother();
+                    ISlideReader mine = own ?? reader;
+                    while (true)
                     {
-                        Task<Patch[]> read = Task.Run(() => ReadRegion(reader, geometry, tiles, start, count, buffers), stop.Token);
-                        await channel.Writer.WriteAsync(read, stop.Token).ConfigureAwait(false);
-                    }
+                        await window.WaitAsync(stop.Token).ConfigureAwait(false);
+                        int i = Interlocked.Increment(ref next);
+                        if (i >= regions.Count)
+                        {
+                            return;
+                        }
 
-                    channel.Writer.TryComplete();
+                        try
+                        {
+                            slots[i].SetResult(ReadRegion(mine, geometry, tiles, regions[i].Start, regions[i].Count, buffers));
+                        }
+                        catch (Exception ex)
+                        {
+                            slots[i].SetException(ex);
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // The consumer stopped.
                 }
                 catch (Exception ex)
                 {
-                    channel.Writer.TryComplete(ex);
+                    // Opening this reader's own handle failed: the regions it would have read fail with the reason.
+                    while (Interlocked.Increment(ref next) is int i && i < regions.Count)
+                    {
+                        slots[i].SetException(ex);
+                    }
+                }
+                finally
+                {
+                    own?.Dispose();
                 }
             },
-            CancellationToken.None);
+            CancellationToken.None)).ToArray();
 
+        int taken = 0;
         try
         {
-            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            for (; taken < slots.Length; taken++)
             {
-                while (channel.Reader.TryRead(out Task<Patch[]>? read))
+                Patch[] patches = await slots[taken].Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                window.Release();
+                for (int p = 0; p < patches.Length; p++)
                 {
-                    Patch[] patches = await read.ConfigureAwait(false);
-                    for (int i = 0; i < patches.Length; i++)
-                    {
-                        Patch patch = patches[i];
-                        patches[i] = null!;
-                        yield return patch;
-                    }
+                    Patch patch = patches[p];
+                    patches[p] = null!;
+                    yield return patch;
                 }
             }
         }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            await producer.ConfigureAwait(false);
-            while (channel.Reader.TryRead(out Task<Patch[]>? pending))
+            await Task.WhenAll(readers).ConfigureAwait(false);
+            foreach (TaskCompletionSource<Patch[]> slot in slots.Skip(taken))
             {
-                try
+                if (slot.Task.IsCompletedSuccessfully)
                 {
-                    foreach (Patch patch in await pending.ConfigureAwait(false))
+                    foreach (Patch patch in slot.Task.Result)
                     {
                         patch?.Dispose();
                     }
-                }
-                catch (Exception)
-                {
-                    // The consumer has stopped; a read still in flight when it did has nobody to report to.
                 }
             }
         }

@@ -18,4 +18,10 @@ public interface ISlideReader : IDisposable
 
     /// <summary>Reads an associated image (label, macro, thumbnail) by name.</summary>
     RgbImage ReadAssociatedImage(string name);
+
+    /// <summary>
+    /// A second, independent handle on the same slide, so another reader thread does not share this one's locks and
+    /// cache; null when this reader is as good shared (the default).
+    /// </summary>
+    ISlideReader? OpenAnother() => null;
 }

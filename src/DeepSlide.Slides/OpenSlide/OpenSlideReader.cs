@@ -101,6 +101,8 @@ public sealed class OpenSlideReader : ISlideReader
         return image;
     }
 
+    public ISlideReader? OpenAnother() => Open(Info.Path);
+
     public void Dispose() => _handle.Dispose();
 
     private static SlideInfo ReadInfo(OpenSlideHandle handle, string path, string vendor)
