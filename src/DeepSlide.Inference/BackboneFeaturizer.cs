@@ -16,9 +16,9 @@ public sealed class BackboneFeaturizer : IDisposable
     public BackboneFeaturizer(InferenceOptions? options = null)
     {
         options ??= new InferenceOptions();
-        BatchSize = options.BatchSize;
         Model = ResNetBackbone.Build();
         (_session, ExecutionProvider) = OnnxSessions.Create(Model.ToBytes(), ResNetBackbone.ResNetPath, options);
+        BatchSize = options.BatchSizeOn(ExecutionProvider);
         _input = new float[BatchSize * 3 * Size * Size];
     }
 

@@ -20,6 +20,7 @@ public sealed class PatchClassifier : IDisposable
     private readonly string? _featuresName;
     private readonly StainNormalizer? _stain;
     private readonly ThreadLocal<byte[]> _scratch;
+    private readonly Dictionary<string, float[]> _outputBuffers = new(StringComparer.Ordinal);
 
     private PatchClassifier(ModelManifest manifest, string path, InferenceSession session, string provider, int batchSize)
     {
@@ -52,12 +53,12 @@ public sealed class PatchClassifier : IDisposable
     public static PatchClassifier Load(ModelManifest manifest, string path, byte[] onnx, InferenceOptions? options = null)
     {
         options ??= new InferenceOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize ?? 1);
         (InferenceSession session, string provider) = OnnxSessions.Create(onnx, path, options);
         try
         {
             Quantization.GraphPrecision.Check(manifest, onnx, path);
-            return new PatchClassifier(manifest, path, session, provider, options.BatchSize);
+            return new PatchClassifier(manifest, path, session, provider, options.BatchSizeOn(provider));
         }
         catch
         {
@@ -101,10 +102,9 @@ public sealed class PatchClassifier : IDisposable
             int n = Math.Min(BatchSize, patches.Count - start);
             Parallel.For(0, n, i => _preprocessor.Fill(Normalised(patches[start + i]), _input.AsSpan(i * planeFloats, planeFloats)));
             using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, n * planeFloats), [n, 3, size, size]);
-            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, [_inputName], [input], outputNames);
-            ReadOnlySpan<float> scores = outputs[0].GetTensorDataAsSpan<float>();
+            IReadOnlyList<float[]> outputs = RunBatch(input, outputNames, n);
             Span<float> target = probabilities.Slice(start * classes, n * classes);
-            scores[..(n * classes)].CopyTo(target);
+            outputs[0].AsSpan(0, n * classes).CopyTo(target);
             if (!Manifest.Output.IsSoftmax)
             {
                 for (int i = 0; i < n; i++)
@@ -126,12 +126,58 @@ public sealed class PatchClassifier : IDisposable
         }
     }
 
-    private static void CopyRows(OrtValue output, float[] target, int start, int n)
+    /// <summary>
+    /// One batch through IOBinding: the outputs are written straight into buffers this classifier keeps for its
+    /// life (on CUDA, ONNX Runtime copies them back into these host buffers), so a batch allocates no output tensors.
+    /// </summary>
+    private IReadOnlyList<float[]> RunBatch(OrtValue input, List<string> outputNames, int n)
     {
-        ReadOnlySpan<float> values = output.GetTensorDataAsSpan<float>();
-        int width = values.Length / n;
-        values.CopyTo(target.AsSpan(start * width, n * width));
+        var buffers = new List<float[]>(outputNames.Count);
+        var values = new List<OrtValue>(outputNames.Count);
+        try
+        {
+            using OrtIoBinding binding = _session.CreateIoBinding();
+            binding.BindInput(_inputName, input);
+            foreach (string name in outputNames)
+            {
+                long[] shape = [n, .. _session.OutputMetadata[name].Dimensions.Skip(1).Select(d => (long)d)];
+                if (shape.Any(d => d <= 0))
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, null, $"output '{name}' has shape [{string.Join(",", _session.OutputMetadata[name].Dimensions)}]; only its first (batch) dimension may be symbolic.");
+                }
+
+                long width = shape.Skip(1).Aggregate(1L, (a, d) => a * d);
+                if (!_outputBuffers.TryGetValue(name, out float[]? buffer))
+                {
+                    buffer = new float[BatchSize * width];
+                    _outputBuffers[name] = buffer;
+                }
+
+                OrtValue value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, (int)(n * width)), shape);
+                values.Add(value);
+                buffers.Add(buffer);
+                binding.BindOutput(name, value);
+            }
+
+            _session.RunWithBinding(_run, binding);
+            binding.SynchronizeBoundOutputs();
+            return buffers;
+        }
+        finally
+        {
+            foreach (OrtValue value in values)
+            {
+                value.Dispose();
+            }
+        }
     }
+
+    private void CopyRows(float[] output, float[] target, int start, int n)
+    {
+        int width = output.Length / BatchSize;
+        output.AsSpan(0, n * width).CopyTo(target.AsSpan(start * width, n * width));
+    }
+
 
     public void Dispose()
     {

@@ -37,7 +37,8 @@ public sealed class WorkerOptions
 
     public long SlideCacheBytes { get; set; } = 20L << 30;
 
-    public int BatchSize { get; set; } = 32;
+    /// <summary>Patches per run of the model; empty picks by device (16 on the CPU, 128 on CUDA).</summary>
+    public int? BatchSize { get; set; }
 
     /// <summary>ONNX Runtime threads on the CPU; with several workers on one machine, split the cores between them.</summary>
     public int Threads { get; set; } = Environment.ProcessorCount;

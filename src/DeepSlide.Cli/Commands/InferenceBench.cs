@@ -89,10 +89,12 @@ internal static class InferenceBench
         var endToEnd = new double[2];
         var results = new SlideResult[2];
         string provider = string.Empty;
+        int batch = 0;
         for (int b = 0; b < 2; b++)
         {
             using PatchClassifier classifier = PatchClassifier.Load(bundles[b], options);
             provider = classifier.ExecutionProvider;
+            batch = classifier.BatchSize;
             var probabilities = new float[patches.Count * classifier.ClassCount];
             classifier.Classify(patches.Take(classifier.BatchSize * 2).ToList(), probabilities); // warm-up
             var watch = Stopwatch.StartNew();
@@ -105,7 +107,7 @@ internal static class InferenceBench
         }
 
         int n = results[0].Patches.Count;
-        Console.WriteLine(string.Create(C, $"inference, measured in this run: ResNet-18 + head, {provider}, batch {options.BatchSize}, {options.Threads} threads; {Path.GetFileName(slidePath)}, {n} patches"));
+        Console.WriteLine(string.Create(C, $"inference, measured in this run: ResNet-18 + head, {provider}, batch {batch}, {options.Threads} threads; {Path.GetFileName(slidePath)}, {n} patches"));
         Console.WriteLine(string.Create(C, $"  {"",-44}{"fp32",12}{"int8",12}{"int8/fp32",12}"));
         Console.WriteLine(string.Create(C, $"  {"bare model, patches in memory (patches/s)",-44}{bare[0],12:0.0}{bare[1],12:0.0}{bare[1] / bare[0],11:0.00}x"));
         Console.WriteLine(string.Create(C, $"  {"end-to-end classify (patches/s)",-44}{endToEnd[0],12:0.0}{endToEnd[1],12:0.0}{endToEnd[1] / endToEnd[0],11:0.00}x"));

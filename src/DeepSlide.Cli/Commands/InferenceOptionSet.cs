@@ -6,7 +6,7 @@ namespace DeepSlide.Cli.Commands;
 /// <summary>Options for commands that run the network: batch size, threads and device.</summary>
 internal sealed class InferenceOptionSet
 {
-    public Option<int> Batch { get; } = new("--batch") { Description = "Patches per inference batch.", DefaultValueFactory = _ => 16 };
+    public Option<int?> Batch { get; } = new("--batch") { Description = "Patches per inference batch; by device when not given (16 on the CPU, 128 on CUDA)." };
 
     public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime threads on the CPU.", DefaultValueFactory = _ => Environment.ProcessorCount };
 
