@@ -61,6 +61,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             // Worker time, summed over ranges: with the stage times it shows what the orchestration itself costs.
             seconds["workerPlan"] = planned[WorkItem.Plan.Key].Seconds;
             seconds["workerRanges"] = Math.Round(classified.Values.Sum(c => c.Seconds), 3);
+            seconds["rangeFetchMax"] = classified.Values.Max(c => c.FetchSeconds);
 
             DateTime aggregating = context.CurrentUtcDateTime;
             run = await RecordAsync(context, run with { RangesDone = ranges.Count, Redispatched = waiter.Redispatched }, RunStatus.Aggregating, seconds, started);
@@ -74,6 +75,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             seconds["pictures"] = Elapsed(context, pictures);
             seconds["workerPictures"] = drawn[WorkItem.Pictures.Key].Seconds;
 
+            WorkCompletion[] slideReads = [planned[WorkItem.Plan.Key], .. classified.Values, drawn[WorkItem.Pictures.Key]];
             var outputs = new Dictionary<string, string>(run.Outputs);
             foreach ((string key, string blob) in outcome.Outputs)
             {
@@ -89,6 +91,9 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
                     Calls = outcome.Calls,
                     Outputs = outputs,
                     PatchOutputs = ranges.Select(r => RunBlobs.Range(context.InstanceId, r.RangeTiles.Index)).ToList(),
+                    SlideBytes = slideReads.Max(c => c.SlideBytes),
+                    SlideBytesFetched = slideReads.Sum(c => c.SlideBytesFetched),
+                    WholeSlideBecause = slideReads.Select(c => c.WholeSlideBecause).FirstOrDefault(w => w is not null),
                     Redispatched = waiter.Redispatched,
                 },
                 RunStatus.Completed,

@@ -60,13 +60,38 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
             File.Delete(path);
-            // Servers differ on whether a missing blob under If-Match is 404 or 412: ask which it is.
-            bool exists = await GetVersionAsync(name, cancellationToken) is not null;
-            throw new DeepSlideException(
-                exists ? DeepSlideErrorReason.InvalidArgument : DeepSlideErrorReason.FileNotFound,
-                $"{container.Name}/{name}",
-                exists ? $"the blob changed since version {etag}; the run must use the version it was started for." : "the blob does not exist.",
-                ex);
+            throw await GoneOrChangedAsync(name, etag, ex, cancellationToken);
+        }
+    }
+
+    // Servers differ on whether a missing blob under If-Match is 404 or 412: ask which it is.
+    private async Task<DeepSlideException> GoneOrChangedAsync(string name, string etag, RequestFailedException ex, CancellationToken cancellationToken)
+    {
+        bool exists = await GetVersionAsync(name, cancellationToken) is not null;
+        return new DeepSlideException(
+            exists ? DeepSlideErrorReason.InvalidArgument : DeepSlideErrorReason.FileNotFound,
+            $"{container.Name}/{name}",
+            exists ? $"the blob changed since version {etag}; the run must use the version it was started for." : "the blob does not exist.",
+            ex);
+    }
+
+    public async Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            BlobDownloadStreamingResult result = await container.GetBlobClient(name).DownloadStreamingAsync(
+                new BlobDownloadOptions { Range = new HttpRange(offset, into.Length), Conditions = new BlobRequestConditions { IfMatch = new ETag(etag) } },
+                cancellationToken);
+            await using Stream content = result.Content;
+            return await content.ReadAtLeastAsync(into, into.Length, throwOnEndOfStream: false, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            throw await GoneOrChangedAsync(name, etag, ex, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 416)
+        {
+            return 0;
         }
     }
 

@@ -5,6 +5,7 @@ using DeepSlide.Inference.Onnx;
 using DeepSlide.Models;
 using DeepSlide.Results;
 using DeepSlide.Slides;
+using DeepSlide.Slides.Tiff;
 using DeepSlide.Tiling;
 using DeepSlide.Visualization;
 
@@ -17,7 +18,7 @@ namespace DeepSlide.Pipeline.Work;
 /// <c>deepslide classify</c> uses. Everything that needs the slide (and so OpenSlide) or the model (and so ONNX
 /// Runtime) happens here, in the worker, which keeps the Functions app free of native libraries.
 /// </summary>
-public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, ModelCache models, string scratch) : IDisposable
+public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, ModelCache models, string scratch) : IDisposable
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
 
@@ -42,14 +43,14 @@ public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, Model
     {
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
         TilingOptions tiling = ClassificationSetup.TilingFor(classifier.Manifest);
-        TilePlan plan = await WithSlideAsync(message, reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
+        (TilePlan plan, SlideRead read) = await WithSlideAsync(message, LowResolution, reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
         plan = plan with { SlidePath = message.SlideBlob };
         await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan))))
         {
             await stores.Results.UploadAsync(message.PlanBlob, json, cancellationToken);
         }
 
-        return Done(message, message.PlanBlob) with { PlannedTiles = plan.Tiles.Count };
+        return Done(message, message.PlanBlob, read) with { PlannedTiles = plan.Tiles.Count };
     }
 
     private async Task<WorkCompletion> ClassifyRangeAsync(WorkMessage message, CancellationToken cancellationToken)
@@ -64,8 +65,9 @@ public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, Model
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
         bool keepFeatures = ClassificationSetup.For(classifier.Manifest).NeedsFeatures;
         IReadOnlyList<Tile> tiles = plan.TilesOf(range);
-        PatchProbabilities patches = await WithSlideAsync(
+        (PatchProbabilities patches, SlideRead read) = await WithSlideAsync(
             message,
+            TilesOf(plan, tiles),
             reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, cancellationToken: cancellationToken),
             cancellationToken);
 
@@ -82,7 +84,7 @@ public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, Model
 
             // The Parquet goes last: once it exists, the range's outputs are whole.
             await PipelineStores.UploadFileAsync(stores.Results, blob, local, cancellationToken);
-            return Done(message, blob) with { Patches = tiles.Count };
+            return Done(message, blob, read) with { Patches = tiles.Count };
         }
         finally
         {
@@ -179,14 +181,14 @@ public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, Model
             await PipelineStores.DownloadCurrentAsync(stores.Results, RunBlobs.Patches(message.RunId), parquet, "the merged patch predictions are not stored.", cancellationToken: cancellationToken);
             PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, classifier.Manifest.Classes, cancellationToken);
             var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], classifier.ExecutionProvider, 0);
-            IReadOnlyList<string> files = await WithSlideAsync(message, reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
+            (IReadOnlyList<string> files, SlideRead read) = await WithSlideAsync(message, LowResolution, reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
             string prefix = RunBlobs.Pictures(message.RunId);
             foreach (string file in files)
             {
                 await PipelineStores.UploadFileAsync(stores.Results, $"{prefix}/{Path.GetRelativePath(folder, file).Replace('\\', '/')}", file, cancellationToken);
             }
 
-            return Done(message, prefix) with { Files = files.Count };
+            return Done(message, prefix, read) with { Files = files.Count };
         }
         finally
         {
@@ -198,15 +200,66 @@ public sealed class WorkHandlers(PipelineStores stores, SlideCache slides, Model
         }
     }
 
-    internal static WorkCompletion Done(WorkMessage message, string outputBlob) => new(message.RunId, message.Work, true, outputBlob, null);
+    internal static WorkCompletion Done(WorkMessage message, string outputBlob, SlideRead? read = null) =>
+        new(message.RunId, message.Work, true, outputBlob, null)
+        {
+            SlideBytesFetched = read?.BytesFetched ?? 0,
+            SlideBytes = read?.SlideBytes ?? 0,
+            WholeSlideBecause = read?.WholeBecause,
+            FetchSeconds = Math.Round(read?.Seconds ?? 0, 3),
+        };
 
-    private async Task<T> WithSlideAsync<T>(WorkMessage message, Func<ISlideReader, Task<T>> use, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the plan and pictures steps read: every level at most a sixteenth of the full resolution's pixels, and
+    /// the associated images; null (the whole slide) when the slide has no such level.
+    /// </summary>
+    private static IEnumerable<(long Offset, long Length)>? LowResolution(TiffByteMap map)
     {
-        string slidePath = await slides.GetAsync(message.SlideBlob, message.SlideETag, cancellationToken);
+        IReadOnlyList<TiffDataLayout> levels = map.Levels;
+        if (levels.Count < 2)
+        {
+            return null;
+        }
+
+        double full = (double)levels[0].Width * levels[0].Height;
+        return map.Directories.Where(d => !d.IsTiled || (double)d.Width * d.Height * 16 <= full).SelectMany(d => d.All()).ToList();
+    }
+
+    /// <summary>
+    /// What a range reads: the TIFF tiles under its patches at the plan's level (two pixels around each, for
+    /// OpenSlide's rounding), and the smallest level, which OpenSlide reads whole when it opens a slide (its quickhash).
+    /// </summary>
+    private static Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?> TilesOf(TilePlan plan, IReadOnlyList<Tile> tiles) => map =>
+    {
+        IReadOnlyList<TiffDataLayout> levels = map.Levels;
+        double ds = plan.LevelDownsample;
+        TiffDataLayout? level = levels.FirstOrDefault(d => Math.Abs((d.Width * ds) - plan.SlideWidth) <= ds + 1);
+        if (level is null || levels.Count == 0)
+        {
+            return null;
+        }
+
+        double side = plan.TileSizeAtLevel0 / ds;
+        IEnumerable<(long, long)> under = tiles.SelectMany(t => level.TilesCovering(
+            (long)Math.Floor(t.X / ds) - 2,
+            (long)Math.Floor(t.Y / ds) - 2,
+            (long)Math.Ceiling((t.X / ds) + side) + 2,
+            (long)Math.Ceiling((t.Y / ds) + side) + 2));
+        return under.Concat(levels[^1].All()).ToList();
+    };
+
+    private async Task<(T Result, SlideRead Read)> WithSlideAsync<T>(
+        WorkMessage message,
+        Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?>? need,
+        Func<ISlideReader, Task<T>> use,
+        CancellationToken cancellationToken)
+    {
+        SlideRead read = await slides.GetAsync(message.SlideBlob, message.SlideETag, need, cancellationToken);
+        string slidePath = read.Path;
         try
         {
             using SlideReaders.Lease lease = _readers.Open(slidePath);
-            return await use(lease.Reader);
+            return (await use(lease.Reader), read);
         }
         catch (DeepSlideException ex) when (ex.Path == slidePath)
         {

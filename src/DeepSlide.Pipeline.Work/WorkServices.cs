@@ -54,9 +54,13 @@ public static class WorkServices
             StorageAccount storage = sp.GetRequiredService<StorageAccount>();
             return StorageQueueCompletionSink.Create(storage.Queues(), options.CompletionQueue, storage.CreatesResources);
         });
+        services.AddSingleton(sp => new SparseSlides(
+            sp.GetRequiredService<PipelineStores>().Slides,
+            sp.GetRequiredService<SlideCache>(),
+            Path.Combine(options.CacheFolder, "sparse")));
         services.AddSingleton(sp => new WorkHandlers(
             sp.GetRequiredService<PipelineStores>(),
-            sp.GetRequiredService<SlideCache>(),
+            sp.GetRequiredService<SparseSlides>(),
             sp.GetRequiredService<ModelCache>(),
             Path.Combine(options.CacheFolder, "scratch")));
         services.AddSingleton(_ => new WorkerHealth(options.LockDuration));

@@ -15,6 +15,12 @@ public interface IBlobStore
     /// </summary>
     Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads <paramref name="into"/>.Length bytes of the blob from <paramref name="offset"/> (fewer at its end, the
+    /// count returned), failing as <see cref="DownloadAsync"/> does when it is gone or no longer <paramref name="etag"/>.
+    /// </summary>
+    Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default);
+
     /// <summary>Writes the blob whole, replacing any previous content, and returns its new version.</summary>
     Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default);
 }

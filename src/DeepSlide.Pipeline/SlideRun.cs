@@ -53,6 +53,14 @@ public sealed record SlideRun
     /// <summary>Tissue tiles in the plan, each classified as one patch.</summary>
     public int Patches { get; init; }
 
+    /// <summary>The slide's size, and the bytes of it the workers fetched in all (ranged reads fetch only what each piece reads).</summary>
+    public long SlideBytes { get; init; }
+
+    public long SlideBytesFetched { get; init; }
+
+    /// <summary>Why workers read the whole slide instead of their tiles' bytes (its format cannot be mapped), when they did.</summary>
+    public string? WholeSlideBecause { get; init; }
+
     /// <summary>Ranges sent again after their deadline passed without a notice.</summary>
     public int Redispatched { get; init; }
 

@@ -132,6 +132,18 @@ public sealed record WorkCompletion(string RunId, WorkItem Work, bool Succeeded,
     /// <summary>The aggregate step: the slide's calls and the model that made them.</summary>
     public SlideCalls? Calls { get; init; }
 
+    /// <summary>Bytes of the slide this piece fetched from storage (0 when its bytes were already on the worker).</summary>
+    public long SlideBytesFetched { get; init; }
+
+    /// <summary>The slide's size in bytes.</summary>
+    public long SlideBytes { get; init; }
+
+    /// <summary>Why the piece read the whole slide instead of its tiles' bytes (the format cannot be mapped), if it did.</summary>
+    public string? WholeSlideBecause { get; init; }
+
+    /// <summary>Seconds from taking the piece to having its slide bytes on disk: the wait before its first patch.</summary>
+    public double FetchSeconds { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static WorkCompletion FromJson(string json)

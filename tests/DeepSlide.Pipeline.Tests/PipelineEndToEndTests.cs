@@ -87,8 +87,13 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Equal(TileRange.Split(local.Plan!.Tiles.Count, 8).Count, run.RangesTotal);
         Assert.True(run.RangesTotal >= 3);
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
-        Assert.Equal(["aggregating", "inference", "pictures", "planning", "total", "workerAggregate", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["aggregating", "inference", "pictures", "planning", "rangeFetchMax", "total", "workerAggregate", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
         Assert.All(run.Seconds.Values, v => Assert.True(v > 0));
+
+        // The workers fetched their tiles' bytes, not the slide once each.
+        Assert.Null(run.WholeSlideBecause);
+        Assert.Equal(version.Length, run.SlideBytes);
+        Assert.InRange(run.SlideBytesFetched, 1, 2 * run.SlideBytes);
         PipelineStores stores = await pipeline.Storage.StoresAsync();
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));

@@ -8,6 +8,7 @@ using DeepSlide.Pipeline.Storage;
 using DeepSlide.Results;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
+using DeepSlide.Slides.Tiff;
 using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
 using DeepSlide.Pipeline.Work;
@@ -26,17 +27,37 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     private string In(string name) => Path.Combine(_folder, name);
 
     /// <summary>A slide, a random-head bundle and the slide's plan in a fresh container, and the local reference result.</summary>
-    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync()
+    private async Task<(AzureBlobStore Store, BlobVersion Slide, SlideResult Local)> SetupAsync(SyntheticFormat format = SyntheticFormat.Aperio, string? tiffcp = null, int width = 2000, int height = 1500)
     {
         AzureBlobStore store = await AzureBlobStore.CreateAsync(new BlobServiceClient(azurite.ConnectionString), $"pipeline-{Guid.NewGuid():N}"[..20]);
-        (BlobVersion slide, SlideResult local) = await SetupAsync(new PipelineStores(store, store, store), string.Empty);
+        (BlobVersion slide, SlideResult local) = await SetupAsync(new PipelineStores(store, store, store), string.Empty, format, tiffcp, width, height);
         return (store, slide, local);
     }
 
     /// <summary>The same in the given containers, every blob name starting with <paramref name="prefix"/>.</summary>
-    private async Task<(BlobVersion Slide, SlideResult Local)> SetupAsync(PipelineStores stores, string prefix)
+    private async Task<(BlobVersion Slide, SlideResult Local)> SetupAsync(PipelineStores stores, string prefix, SyntheticFormat format = SyntheticFormat.Aperio, string? tiffcp = null, int width = 2000, int height = 1500)
     {
-        SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 5)), In("slide.svs"), SyntheticFormat.Aperio);
+        SyntheticSlideWriter.Write(new SyntheticSlide(new SyntheticSlideSpec("squamous", width, height, 5)), In("slide.svs"), format);
+        if (tiffcp == "strips")
+        {
+            // The same pixels as one strip-organised image: no pyramid, no tiles.
+            var rgb = new byte[width * height * 3];
+            using (ISlideReader source = SlideReader.Open(In("slide.svs")))
+            {
+                source.ReadRegion(0, 0, 0, width, height, rgb);
+            }
+
+            await File.WriteAllBytesAsync(In("slide.svs"), DeepSlide.Tests.Shared.TiffBuilder.Stripped(rgb, width, height, 64));
+        }
+        else if (tiffcp is not null)
+        {
+            // The same slide rewritten by libtiff's tiffcp: -8 BigTIFF, -s strips instead of tiles.
+            File.Move(In("slide.svs"), In("original.tif"), overwrite: true);
+            using var convert = System.Diagnostics.Process.Start("tiffcp", [.. tiffcp.Split(' '), In("original.tif"), In("slide.svs")])!;
+            await convert.WaitForExitAsync();
+            Assert.Equal(0, convert.ExitCode);
+        }
+
         var random = new Random(2);
         var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
         ModelBundle bundle = ModelBundle.Save(In("model"), new ModelManifest
@@ -77,7 +98,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
-        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         Assert.True(ranges.Count >= 2);
         foreach (TileRange range in ranges)
@@ -125,7 +146,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         }
 
         WorkMessage stale = Message("run2", slide, new TileRange(0, 0, 1));
-        using var handlersWithEmptyCache = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides2"), 1L << 30), models, In("scratch"));
+        using var handlersWithEmptyCache = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides2"), models, In("scratch"));
         Assert.Contains("changed since version", (await Assert.ThrowsAsync<DeepSlideException>(() => handlersWithEmptyCache.HandleAsync(stale))).Message);
     }
 
@@ -134,7 +155,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
-        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch"));
+        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         foreach (TileRange range in ranges)
         {
@@ -146,6 +167,102 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var error = await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(aggregate));
         Assert.Matches(@"^runs/run3/ranges/(\d{5})\.parquet: range \d+ has 10 patches; the plan gives it 12\.$", error.Message);
     }
+
+    [Theory]
+    [InlineData(SyntheticFormat.Aperio, null, "aperio")]
+    [InlineData(SyntheticFormat.Tiff, null, "generic-tiff")]
+    [InlineData(SyntheticFormat.Tiff, "-8", "BigTIFF")]
+    public async Task Workers_that_fetch_only_their_tiles_bytes_predict_exactly_what_classify_does_on_the_whole_file(SyntheticFormat format, string? tiffcp, string what)
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(format, tiffcp, 6000, 4000);
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        IReadOnlyList<TileRange> ranges = local.Plan!.Split(Math.Max(8, local.Plan.Tiles.Count / 6));
+        TiffByteMap map;
+        using (FileStream file = File.OpenRead(In("slide.svs")))
+        {
+            map = TiffByteMap.Read(file, what)!;
+        }
+
+        var (probabilities, fetched) = (new List<float>(), 0L);
+        foreach (TileRange range in ranges)
+        {
+            // Each range on a worker of its own: nothing of the slide is on its disk before.
+            using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, $"w{range.Index}"), models, In($"scratch{range.Index}"));
+            WorkCompletion done = await handlers.HandleAsync(Message("run1", slide, range));
+            Assert.Null(done.WholeSlideBecause);
+            Assert.Equal(slide.Length, done.SlideBytes);
+            fetched += done.SlideBytesFetched;
+
+            // Under twice what the range needs: its tiles at the plan's level, the smallest level, and the 64 KiB
+            // blocks of structure (header, directories, tag values) that every open of the file reads.
+            TiffDataLayout level = map.Levels[local.Plan.Level];
+            long tileBytes = local.Plan.TilesOf(range).SelectMany(t => level.TilesCovering(t.X - 2, t.Y - 2, t.X + 226, t.Y + 226)).Distinct().Sum(t => t.Length);
+            long structure = (map.Directories.Count + 1) * 64L * 1024;
+            long needed = tileBytes + map.Levels[^1].All().Sum(t => t.Length) + structure;
+            Assert.True(done.SlideBytesFetched < 2 * needed, $"{what}: range {range.Index} fetched {done.SlideBytesFetched} bytes for {needed} needed");
+            probabilities.AddRange(await ReadProbabilitiesAsync(store, RunBlobs.Range("run1", range.Index), local));
+        }
+
+        // Bit for bit the whole file's predictions, and together less than every worker downloading the slide.
+        Assert.Equal(local.Patches.Values.ToArray(), probabilities.ToArray());
+        Assert.True(fetched < ranges.Count * slide.Length, $"{what}: {fetched} bytes moved for {ranges.Count} ranges of a {slide.Length}-byte slide");
+    }
+
+    [Fact]
+    public async Task A_strip_organised_TIFF_is_read_whole_saying_so_and_predicts_the_same()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(SyntheticFormat.Tiff, "strips");
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "w"), models, In("scratch"));
+        TileRange all = new(0, 0, local.Plan!.Tiles.Count);
+        WorkCompletion done = await handlers.HandleAsync(Message("run1", slide, all));
+        Assert.Equal("its full-resolution image is stored in strips, not tiles", done.WholeSlideBecause);
+        Assert.Equal(slide.Length, done.SlideBytesFetched);
+        Assert.Equal(local.Patches.Values.ToArray(), await ReadProbabilitiesAsync(store, RunBlobs.Range("run1", 0), local));
+    }
+
+    [Fact]
+    public async Task A_truncated_blob_and_a_blob_replaced_between_ranges_are_refused_naming_the_slide()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(SyntheticFormat.Aperio, null, 6000, 4000);
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        IReadOnlyList<TileRange> ranges = local.Plan!.Split(Math.Max(8, local.Plan.Tiles.Count / 4));
+
+        // The first range reads its bytes; then the slide is replaced, and the next range on the same worker needs
+        // bytes of the new version: refused, never mixed.
+        using (var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "w1"), models, In("scratch1")))
+        {
+            await handlers.HandleAsync(Message("run1", slide, ranges[0]));
+            byte[] whole = await File.ReadAllBytesAsync(In("slide.svs"));
+            await using (var replaced = new MemoryStream(whole))
+            {
+                await store.UploadAsync("slides/slide.svs", replaced);
+            }
+
+            var changed = await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(Message("run1", slide, ranges[^1])));
+            Assert.Contains("slides/slide.svs", changed.Message);
+            Assert.Contains("changed since version", changed.Message);
+
+            // The file cut at two thirds: its last tiles lie past the end.
+            await using (var cut = new MemoryStream(whole[..(whole.Length * 2 / 3)]))
+            {
+                BlobVersion truncated = await store.UploadAsync("slides/slide.svs", cut);
+                using var fresh = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "w2"), models, In("scratch2"));
+                var error = await Assert.ThrowsAsync<DeepSlideException>(() => fresh.HandleAsync(Message("run2", truncated, ranges[^1])));
+                Assert.Contains("slides/slide.svs", error.Message);
+                Assert.Contains("truncated", error.Message);
+            }
+        }
+    }
+
+    private async Task<float[]> ReadProbabilitiesAsync(AzureBlobStore store, string blob, SlideResult local)
+    {
+        string parquet = In($"{Guid.NewGuid():N}.parquet");
+        await store.DownloadAsync(blob, (await store.GetVersionAsync(blob))!.ETag, parquet);
+        return (await PatchParquet.ReadProbabilitiesAsync(parquet, local.Patches.Classes)).Values.ToArray();
+    }
+
+    private SparseSlides Sparse(IBlobStore store, string name) => new(store, new SlideCache(store, In(name), 1L << 30), In(name + "-sparse"));
 
     private static WorkMessage Message(string runId, BlobVersion slide, TileRange range, string prefix = "") =>
         new(runId, $"{prefix}slides/slide.svs", slide.ETag, $"{prefix}plans/run1.json", $"{prefix}models/v1", WorkItem.ForRange(range));
@@ -166,7 +283,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
-        var worker = new WorkLoop(transport, new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")), sink);
+        var worker = new WorkLoop(transport, new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch")), sink);
 
         int count = Math.Min(5, local.Plan!.Tiles.Count);
         await transport.SendAsync(
@@ -202,7 +319,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var broken = new BrokenDownloads(store);
         var worker = new WorkLoop(
             transport,
-            new WorkHandlers(new PipelineStores(broken, store, store), new SlideCache(broken, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(broken, store, store), Sparse(broken, "slides"), models, In("scratch")),
             sink,
             lockDuration: options.LockDuration,
             maxDeliveryCount: options.MaxDeliveryCount);
@@ -233,7 +350,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         using var models = new ModelCache(store, In("models"), new InferenceOptions());
         var worker = new WorkLoop(
             new FailingFirstReceive(transport),
-            new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch")),
             sink);
         await queues.GetQueueClient(options.QueueName).SendMessageAsync("garbage");
         await transport.SendAsync([Message("run5", slide, new TileRange(0, 0, Math.Min(3, local.Plan!.Tiles.Count)))]);
@@ -289,6 +406,8 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) =>
             Interlocked.Increment(ref _downloads) == 1 ? throw new IOException("the network dropped") : inner.DownloadAsync(name, etag, path, cancellationToken);
 
+        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
+
         public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
     }
 
@@ -314,6 +433,8 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
 
         public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
 
+        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
+
         public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
     }
 
@@ -330,7 +451,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         using var stopping = new CancellationTokenSource();
         var worker = new WorkLoop(
             new StopOnReceive(transport, stopping),
-            new WorkHandlers(new PipelineStores(store, store, store), new SlideCache(store, In("slides"), 1L << 30), models, In("scratch")),
+            new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch")),
             sink,
             lockDuration: options.LockDuration);
         await transport.SendAsync([Message("run8", slide, new TileRange(0, 0, Math.Min(5, local.Plan!.Tiles.Count)))]);

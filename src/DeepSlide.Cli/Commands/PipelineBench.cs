@@ -69,6 +69,8 @@ internal static class PipelineBench
                 bool same = run.Calls.Select(c => c.Label).SequenceEqual(local.Calls.Select(c => c.Label));
                 Console.WriteLine(string.Create(C, $"pipeline: {run.Status}, {run.RangesTotal} ranges of {tilesPerRange} tiles, {parse.GetValue(workers)} workers, upload to stored result in {pipeline:0.0} s; labels {(same ? "equal" : "DIFFER")}"));
                 Console.WriteLine("  stages: " + string.Join(", ", run.Seconds.Select(s => string.Create(C, $"{s.Key} {s.Value:0.0} s"))));
+                Console.WriteLine(string.Create(C, $"slide bytes: the workers fetched {run.SlideBytesFetched / 1e6:0.0} MB of a {run.SlideBytes / 1e6:0.0} MB slide, so they moved {(double)run.SlideBytesFetched / run.SlideBytes:0.00} x the slide (a whole download per worker would move {parse.GetValue(workers)} x){(run.WholeSlideBecause is { } why ? $"; read whole because {why}" : string.Empty)}"));
+                Console.WriteLine(string.Create(C, $"time to first patch: the longest wait of a range for its slide bytes was {run.Seconds.GetValueOrDefault("rangeFetchMax"):0.00} s"));
                 int n = parse.GetValue(workers);
                 double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerAggregate"] + run.Seconds["workerPictures"];
                 Console.WriteLine(string.Create(C, $"orchestration overhead (wall time no worker spends on the run, with the ranges' {run.Seconds["workerRanges"]:0.0} worker-seconds shared by {n}): {pipeline - workerPath:0.0} s, {(pipeline - workerPath) / pipeline:P1} of the wall time (target <= 15%)"));
