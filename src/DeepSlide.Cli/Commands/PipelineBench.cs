@@ -28,13 +28,19 @@ internal static class PipelineBench
         var work = new Option<string>("--work") { Description = "Folder for the benchmark slide, model and local stack.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "deepslide-bench") };
         var ranges = new Option<int>("--ranges") { Description = "How many ranges to split the slide into.", DefaultValueFactory = _ => 20 };
         var workers = new Option<int>("--workers") { Description = "Worker hosts.", DefaultValueFactory = _ => 2 };
-        var command = new Command("bench-pipeline", "Measure the event-driven pipeline's overhead against classifying the same slide in one process.") { work, ranges, workers };
+        var width = new Option<int>("--width") { Description = "The benchmark slide's width in pixels.", DefaultValueFactory = _ => 20_000 };
+        var height = new Option<int>("--height") { Description = "The benchmark slide's height in pixels.", DefaultValueFactory = _ => 15_000 };
+        var precision = new Option<string>("--precision") { Description = "The model: fp32, or its int8 copy (faster on the CPU, for large slides).", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "int8");
+        var command = new Command("bench-pipeline", "Measure the event-driven pipeline's overhead and the slide bytes its workers move, against classifying the same slide in one process.") { work, ranges, workers, width, height, precision };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(work)!;
             Directory.CreateDirectory(folder);
-            string slide = BenchCommand.EnsureSlide(folder, 20_000, 15_000);
-            ModelBundle bundle = ModelBundle.Load(InferenceBench.EnsureBundle(folder));
+            string slide = BenchCommand.EnsureSlide(folder, parse.GetValue(width), parse.GetValue(height));
+            ModelBundle bundle = ModelBundle.Load(parse.GetValue(precision) == "int8"
+                ? await InferenceBench.EnsureInt8BundleAsync(folder, BenchCommand.EnsureSlide(folder, 20_000, 15_000), cancellationToken)
+                : InferenceBench.EnsureBundle(folder));
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores; slide {slide}");
 
             var watch = Stopwatch.StartNew();
@@ -71,6 +77,12 @@ internal static class PipelineBench
                 Console.WriteLine("  stages: " + string.Join(", ", run.Seconds.Select(s => string.Create(C, $"{s.Key} {s.Value:0.0} s"))));
                 Console.WriteLine(string.Create(C, $"slide bytes: the workers fetched {run.SlideBytesFetched / 1e6:0.0} MB of a {run.SlideBytes / 1e6:0.0} MB slide, so they moved {(double)run.SlideBytesFetched / run.SlideBytes:0.00} x the slide (a whole download per worker would move {parse.GetValue(workers)} x){(run.WholeSlideBecause is { } why ? $"; read whole because {why}" : string.Empty)}"));
                 Console.WriteLine(string.Create(C, $"time to first patch: the longest wait of a range for its slide bytes was {run.Seconds.GetValueOrDefault("rangeFetchMax"):0.00} s"));
+                string merged = Path.Combine(stackFolder, "merged.parquet");
+                await PipelineStores.DownloadCurrentAsync(stores.Results, run.Outputs["patches"], merged, cancellationToken: cancellationToken);
+                float[] pipelineValues = (await PatchParquet.ReadProbabilitiesAsync(merged, local.Patches.Classes, cancellationToken)).Values.ToArray();
+                float[] localValues = local.Patches.Values.ToArray();
+                int differing = pipelineValues.Length != localValues.Length ? -1 : Enumerable.Range(0, local.Patches.Count).Count(i => !pipelineValues.AsSpan(i * local.Patches.Classes.Count, local.Patches.Classes.Count).SequenceEqual(localValues.AsSpan(i * local.Patches.Classes.Count, local.Patches.Classes.Count)));
+                Console.WriteLine(differing == 0 ? $"patch predictions: all {local.Patches.Count} equal classify's, bit for bit" : $"patch predictions: {(differing < 0 ? "a different number of patches" : $"{differing} of {local.Patches.Count} differ")} from classify's");
                 int n = parse.GetValue(workers);
                 double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerAggregate"] + run.Seconds["workerPictures"];
                 Console.WriteLine(string.Create(C, $"orchestration overhead (wall time no worker spends on the run, with the ranges' {run.Seconds["workerRanges"]:0.0} worker-seconds shared by {n}): {pipeline - workerPath:0.0} s, {(pipeline - workerPath) / pipeline:P1} of the wall time (target <= 15%)"));
