@@ -21,7 +21,7 @@ public sealed record SlideRead(string Path, long BytesFetched, long SlideBytes, 
 public sealed class SparseSlides(IBlobStore store, SlideCache whole, string folder, int capacity = 8)
 {
     private const int Block = 64 * 1024;
-    private const long CoalesceGap = 64 * 1024;
+    private const long CoalesceGap = 16 * 1024;
     private const int ParallelFetches = 8;
 
     private readonly Dictionary<string, Task<Entry>> _entries = new(StringComparer.Ordinal);

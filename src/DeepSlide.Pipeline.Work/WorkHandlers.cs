@@ -6,6 +6,7 @@ using DeepSlide.Models;
 using DeepSlide.Results;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Tiff;
+using DeepSlide.Tissue;
 using DeepSlide.Tiling;
 using DeepSlide.Visualization;
 
@@ -43,7 +44,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
     {
         PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
         TilingOptions tiling = ClassificationSetup.TilingFor(classifier.Manifest);
-        (TilePlan plan, SlideRead read) = await WithSlideAsync(message, LowResolution, reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
+        (TilePlan plan, SlideRead read) = await WithSlideAsync(message, ForPlan(classifier.Manifest), reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
         plan = plan with { SlidePath = message.SlideBlob };
         await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan))))
         {
@@ -181,7 +182,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
             await PipelineStores.DownloadCurrentAsync(stores.Results, RunBlobs.Patches(message.RunId), parquet, "the merged patch predictions are not stored.", cancellationToken: cancellationToken);
             PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, classifier.Manifest.Classes, cancellationToken);
             var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], classifier.ExecutionProvider, 0);
-            (IReadOnlyList<string> files, SlideRead read) = await WithSlideAsync(message, LowResolution, reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
+            (IReadOnlyList<string> files, SlideRead read) = await WithSlideAsync(message, ForPictures(plan), reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
             string prefix = RunBlobs.Pictures(message.RunId);
             foreach (string file in files)
             {
@@ -210,20 +211,35 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         };
 
     /// <summary>
-    /// What the plan and pictures steps read: every level at most a sixteenth of the full resolution's pixels, and
-    /// the associated images; null (the whole slide) when the slide has no such level.
+    /// What a step that reads the whole slide at <paramref name="downsample"/> reads: the level OpenSlide picks for it
+    /// (the coarsest whose downsample is at most that) and every coarser one, and the associated images; null (the
+    /// whole slide) when that is the full resolution. The level is taken with 1% to spare, so a file whose rounded
+    /// downsamples differ slightly from the map's widths still has OpenSlide's choice among the levels fetched.
     /// </summary>
-    private static IEnumerable<(long Offset, long Length)>? LowResolution(TiffByteMap map)
+    private static Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?> AtDownsample(double downsample) => map =>
     {
         IReadOnlyList<TiffDataLayout> levels = map.Levels;
-        if (levels.Count < 2)
+        int from = 0;
+        for (int i = 1; i < levels.Count; i++)
         {
-            return null;
+            if ((double)levels[0].Width / levels[i].Width <= downsample * 0.99)
+            {
+                from = i;
+            }
         }
 
-        double full = (double)levels[0].Width * levels[0].Height;
-        return map.Directories.Where(d => !d.IsTiled || (double)d.Width * d.Height * 16 <= full).SelectMany(d => d.All()).ToList();
-    }
+        return from == 0
+            ? null
+            : levels.Skip(from).Concat(map.Directories.Where(d => !d.IsTiled)).SelectMany(d => d.All()).ToList();
+    };
+
+    /// <summary>The plan step reads its tissue mask at no less than a sixteenth of the window (TilePlanner).</summary>
+    private static Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?> ForPlan(ModelManifest manifest) =>
+        AtDownsample(manifest.Input.Size / (double)PurpleRule.CellsPerSide);
+
+    /// <summary>The pictures step reads a thumbnail of <see cref="PictureOptions"/>' default size, 2,000 px.</summary>
+    private static Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?> ForPictures(TilePlan plan) =>
+        AtDownsample(Math.Max(1.0, Math.Max(plan.SlideWidth, plan.SlideHeight) / (double)new PictureOptions().Size));
 
     /// <summary>
     /// What a range reads: the TIFF tiles under its patches at the plan's level (two pixels around each, for

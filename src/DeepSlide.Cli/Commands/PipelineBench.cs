@@ -32,11 +32,21 @@ internal static class PipelineBench
         var height = new Option<int>("--height") { Description = "The benchmark slide's height in pixels.", DefaultValueFactory = _ => 15_000 };
         var precision = new Option<string>("--precision") { Description = "The model: fp32, or its int8 copy (faster on the CPU, for large slides).", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "int8");
-        var command = new Command("bench-pipeline", "Measure the event-driven pipeline's overhead and the slide bytes its workers move, against classifying the same slide in one process.") { work, ranges, workers, width, height, precision };
+        var simulate = new Option<bool>("--simulate") { Description = "Instead: drive the real orchestration with simulated workers (no inference) at 20, 100 and 500 ranges, or --ranges." };
+        var rangeSeconds = new Option<double>("--range-seconds") { Description = "--simulate: how long a simulated worker spends on a range.", DefaultValueFactory = _ => 1 };
+        var command = new Command("bench-pipeline", "Measure the event-driven pipeline's overhead and the slide bytes its workers move, against classifying the same slide in one process.") { work, ranges, workers, width, height, precision, simulate, rangeSeconds };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(work)!;
             Directory.CreateDirectory(folder);
+            if (parse.GetValue(simulate))
+            {
+                IReadOnlyList<int> counts = parse.GetResult(ranges) is { Implicit: false } ? [parse.GetValue(ranges)] : [20, 100, 500];
+                int simulatedWorkers = parse.GetResult(workers) is { Implicit: false } ? parse.GetValue(workers) : 16;
+                await PipelineSimulation.RunAsync(folder, counts, simulatedWorkers, TimeSpan.FromSeconds(parse.GetValue(rangeSeconds)), cancellationToken);
+                return 0;
+            }
+
             string slide = BenchCommand.EnsureSlide(folder, parse.GetValue(width), parse.GetValue(height));
             ModelBundle bundle = ModelBundle.Load(parse.GetValue(precision) == "int8"
                 ? await InferenceBench.EnsureInt8BundleAsync(folder, BenchCommand.EnsureSlide(folder, 20_000, 15_000), cancellationToken)
