@@ -18,7 +18,7 @@ public sealed record SlideRead(string Path, long BytesFetched, long SlideBytes, 
 /// OpenSlide opens the file as if it were whole; later work on the same slide version adds its bytes to the same file.
 /// A file whose tiles cannot be mapped (not a TIFF, NDPI, strips) is downloaded whole through <see cref="SlideCache"/>.
 /// </summary>
-public sealed class SparseSlides(IBlobStore store, SlideCache whole, string folder, int capacity = 8)
+public sealed class SparseSlides(IBlobStore store, SlideCache whole, string folder, long maxBytes = 20L << 30, int capacity = 8)
 {
     private const int Block = 64 * 1024;
     private const long CoalesceGap = 16 * 1024;
@@ -30,7 +30,7 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
 
     /// <summary>
     /// The slide's local path with at least the bytes <paramref name="need"/> names (given the slide's map) present;
-    /// null for <paramref name="need"/> reads the whole slide.
+    /// a null need, or a need that answers null, is the whole slide.
     /// </summary>
     public async Task<SlideRead> GetAsync(string blob, string etag, Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?>? need, CancellationToken cancellationToken = default)
     {
@@ -41,28 +41,20 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
 
     private async Task<SlideRead> ReadAsync(string blob, string etag, Func<TiffByteMap, IEnumerable<(long Offset, long Length)>?>? need, CancellationToken cancellationToken)
     {
-        if (need is null)
-        {
-            return await WholeAsync(blob, etag, "the step reads the whole slide", cancellationToken);
-        }
-
         Entry entry = await EntryAsync(blob, etag, cancellationToken);
-        if (entry.Map?.Unmappable is { } why)
-        {
-            return await WholeAsync(blob, etag, why, cancellationToken);
-        }
-
         if (entry.Map is null)
         {
             return await WholeAsync(blob, etag, "it is not a TIFF", cancellationToken);
         }
 
-        IEnumerable<(long Offset, long Length)>? ranges = need(entry.Map);
-        if (ranges is null)
+        if (entry.Map.Unmappable is { } why)
         {
-            return await WholeAsync(blob, etag, "the slide has no level the step can read alone", cancellationToken);
+            return await WholeAsync(blob, etag, why, cancellationToken);
         }
 
+        // A step that reads full resolution (a small slide's thumbnail) fills in the rest of the same file, so a
+        // worker never holds a slide twice.
+        IEnumerable<(long Offset, long Length)> ranges = need?.Invoke(entry.Map) ?? [(0, entry.Length)];
         long fetched = await entry.EnsureAsync(ranges, cancellationToken);
         return new SlideRead(entry.Path, fetched + entry.TakeMapBytes(), entry.Length, null);
     }
@@ -88,7 +80,9 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
 
             _order.Remove(key);
             _order.Add(key);
-            while (_order.Count > capacity)
+            // At most this many slides, and their fetched bytes within the cache's share of the disk: the least
+            // recently used go first, never the one asked for.
+            while (_order.Count > capacity || (_order.Count > 1 && _entries.Values.Where(e => e.IsCompletedSuccessfully).Sum(e => e.Result.PresentBytes) > maxBytes))
             {
                 string old = _order[0];
                 _order.RemoveAt(0);
@@ -127,6 +121,17 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
         public long Length { get; }
 
         public TiffByteMap? Map { get; private set; }
+
+        public long PresentBytes
+        {
+            get
+            {
+                lock (_present)
+                {
+                    return _present.Sum(p => p.End - p.Start);
+                }
+            }
+        }
 
         public static async Task<Entry> OpenAsync(IBlobStore store, string blob, string etag, string path, CancellationToken cancellationToken)
         {

@@ -27,7 +27,9 @@ public static class WorkServices
             options.StorageQueueServiceUri,
             credential: string.IsNullOrWhiteSpace(options.StorageConnection) ? sp.GetRequiredService<TokenCredential>() : null));
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().Stores());
-        services.AddSingleton(sp => new SlideCache(sp.GetRequiredService<PipelineStores>().Slides, Path.Combine(options.CacheFolder, "slides"), options.SlideCacheBytes));
+        // The slide cache's share of the disk is split between whole downloads (formats that cannot be mapped) and
+        // the sparse files of ranged reads.
+        services.AddSingleton(sp => new SlideCache(sp.GetRequiredService<PipelineStores>().Slides, Path.Combine(options.CacheFolder, "slides"), options.SlideCacheBytes / 2));
         services.AddSingleton(sp => new ModelCache(
             sp.GetRequiredService<PipelineStores>().Models,
             Path.Combine(options.CacheFolder, "models"),
@@ -57,7 +59,8 @@ public static class WorkServices
         services.AddSingleton(sp => new SparseSlides(
             sp.GetRequiredService<PipelineStores>().Slides,
             sp.GetRequiredService<SlideCache>(),
-            Path.Combine(options.CacheFolder, "sparse")));
+            Path.Combine(options.CacheFolder, "sparse"),
+            options.SlideCacheBytes / 2));
         services.AddSingleton(sp => new WorkHandlers(
             sp.GetRequiredService<PipelineStores>(),
             sp.GetRequiredService<SparseSlides>(),

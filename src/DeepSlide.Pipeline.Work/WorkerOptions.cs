@@ -35,6 +35,7 @@ public sealed class WorkerOptions
 
     public string CacheFolder { get; set; } = Path.Combine(Path.GetTempPath(), "deepslide-worker");
 
+    /// <summary>Disk for slides: half for whole downloads, half for the sparse files of ranged reads.</summary>
     public long SlideCacheBytes { get; set; } = 20L << 30;
 
     /// <summary>Patches per run of the model; empty picks by device (16 on the CPU, 128 on CUDA).</summary>

@@ -255,6 +255,26 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         }
     }
 
+    [Fact]
+    public async Task Sparse_slides_beyond_their_share_of_the_disk_are_deleted_least_recently_used_first()
+    {
+        (AzureBlobStore store, BlobVersion first, _) = await SetupAsync();
+        BlobVersion second;
+        await using (FileStream copy = File.OpenRead(In("slide.svs")))
+        {
+            second = await store.UploadAsync("slides/second.svs", copy);
+        }
+
+        var sparse = new SparseSlides(store, new SlideCache(store, In("whole"), 1L << 30), In("sparse"), maxBytes: 1);
+        static IEnumerable<(long, long)> Smallest(TiffByteMap map) => map.Levels[^1].All();
+        SlideRead a = await sparse.GetAsync("slides/slide.svs", first.ETag, Smallest);
+        Assert.InRange(a.BytesFetched, 1, first.Length - 1);
+        SlideRead b = await sparse.GetAsync("slides/second.svs", second.ETag, Smallest);
+        Assert.False(File.Exists(a.Path), "the older slide's sparse file is gone");
+        Assert.True(File.Exists(b.Path));
+        Assert.Equal(first.Length, new FileInfo(b.Path).Length);
+    }
+
     private async Task<float[]> ReadProbabilitiesAsync(AzureBlobStore store, string blob, SlideResult local)
     {
         string parquet = In($"{Guid.NewGuid():N}.parquet");
