@@ -4,7 +4,9 @@ using DeepSlide.Tissue;
 namespace DeepSlide.Tiling;
 
 /// <summary>
-/// The tiles of one slide worth reading, in row-major order, with the geometry needed to read them.
+/// The tiles of one slide worth reading, in blocks of <see cref="TilePlanner.BlockSide"/> x
+/// <see cref="TilePlanner.BlockSide"/> tiles (row-major within each block and from block to block), with the
+/// geometry needed to read them.
 /// Working pixels are level-0 pixels divided by <see cref="Downsample"/>.
 /// </summary>
 public sealed record TilePlan

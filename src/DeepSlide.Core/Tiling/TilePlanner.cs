@@ -27,6 +27,9 @@ public static class TilePlanner
     }
 
     /// <summary>The plan for a slide of known geometry and mask; no pixels are read.</summary>
+    /// <summary>Tiles per side of a block of the plan's order.</summary>
+    public const int BlockSide = 16;
+
     public static TilePlan Plan(SlideInfo slide, ResolvedResolution resolved, TilingOptions options, TissueMask mask)
     {
         options.Validate();
@@ -46,17 +49,26 @@ public static class TilePlanner
         IReadOnlyList<long> rows = TileGrid.Offsets(workingHeight, window, stride);
         double minTissue = options.MinTissueFraction ?? TissueMasker.Create(options.TissueMethod).DefaultMinTissueFraction;
         double size0 = window * resolved.Downsample;
+        // Blocks of BlockSide x BlockSide tiles, row-major within a block and block after block: a contiguous range
+        // of the plan is then a compact patch of the slide, so a worker that fetches only its range's bytes fetches
+        // few tile rows of the file that another range needs too.
         var tiles = new List<Tile>();
-        for (int r = 0; r < rows.Count; r++)
+        for (int blockRow = 0; blockRow < rows.Count; blockRow += BlockSide)
         {
-            long y = (long)Math.Round(rows[r] * resolved.Downsample);
-            for (int c = 0; c < columns.Count; c++)
+            for (int blockColumn = 0; blockColumn < columns.Count; blockColumn += BlockSide)
             {
-                long x = (long)Math.Round(columns[c] * resolved.Downsample);
-                double fraction = mask.FractionOf(x, y, size0, size0);
-                if (fraction > minTissue)
+                for (int r = blockRow; r < Math.Min(rows.Count, blockRow + BlockSide); r++)
                 {
-                    tiles.Add(new Tile(tiles.Count, c, r, x, y, (float)fraction));
+                    long y = (long)Math.Round(rows[r] * resolved.Downsample);
+                    for (int c = blockColumn; c < Math.Min(columns.Count, blockColumn + BlockSide); c++)
+                    {
+                        long x = (long)Math.Round(columns[c] * resolved.Downsample);
+                        double fraction = mask.FractionOf(x, y, size0, size0);
+                        if (fraction > minTissue)
+                        {
+                            tiles.Add(new Tile(tiles.Count, c, r, x, y, (float)fraction));
+                        }
+                    }
                 }
             }
         }
