@@ -17,7 +17,16 @@ public sealed record TiffDirectory(
     long[] DataOffsets,
     long[] DataByteCounts,
     double? XResolution,
-    int ResolutionUnit);
+    int ResolutionUnit)
+{
+    /// <summary>Tile size (the image's width and rows per strip when it is in strips).</summary>
+    public long TileWidth { get; init; }
+
+    public long TileHeight { get; init; }
+
+    /// <summary>Hamamatsu NDPI's format flag (tag 65420) is present.</summary>
+    public bool IsNdpi { get; init; }
+}
 
 /// <summary>
 /// The directory chain of a TIFF (classic or BigTIFF), checked for the damage that truncation or corruption
@@ -37,7 +46,18 @@ public sealed class TiffStructure
     public static TiffStructure Read(string path)
     {
         using var stream = File.OpenRead(path);
+        return Read(stream, path);
+    }
+
+    /// <summary>
+    /// Reads the directories from a seekable stream. With <paramref name="readEveryTag"/>, the values of every tag are
+    /// read too, not only the ones this program uses: a stream that fetches what it is asked for then holds all that
+    /// a TIFF library reads when it opens the file.
+    /// </summary>
+    public static TiffStructure Read(Stream stream, string path, bool readEveryTag = false)
+    {
         long length = stream.Length;
+        stream.Position = 0;
         var reader = new Reader(stream, path);
         Span<byte> header = stackalloc byte[16];
         if (stream.ReadAtLeast(header, 8, throwOnEndOfStream: false) < 8)
@@ -68,7 +88,7 @@ public sealed class TiffStructure
                 throw Corrupt(path, "the TIFF directory chain loops.");
             }
 
-            directories.Add(ReadDirectory(reader, next, big, length, directories.Count, out next));
+            directories.Add(ReadDirectory(reader, next, big, length, directories.Count, readEveryTag, out next));
         }
 
         if (directories.Count == 0)
@@ -79,7 +99,7 @@ public sealed class TiffStructure
         return new TiffStructure(directories);
     }
 
-    private static TiffDirectory ReadDirectory(Reader r, long at, bool big, long length, int index, out long next)
+    private static TiffDirectory ReadDirectory(Reader r, long at, bool big, long length, int index, bool readEveryTag, out long next)
     {
         long count = big ? r.At(at, 8) : r.At(at, 2);
         int entrySize = big ? 20 : 12;
@@ -90,6 +110,7 @@ public sealed class TiffStructure
         }
 
         var tags = new Dictionary<int, long[]>();
+        bool ndpi = false;
         for (long e = 0; e < count; e++)
         {
             long p = entriesAt + e * entrySize;
@@ -97,7 +118,9 @@ public sealed class TiffStructure
             int type = (int)r.At(p + 2, 2);
             long n = big ? r.At(p + 4, 8) : r.At(p + 4, 4);
             int size = type switch { 1 or 2 or 6 or 7 => 1, 3 or 8 => 2, 4 or 9 or 11 or 13 => 4, 5 or 10 or 12 or 16 or 17 or 18 => 8, _ => 0 };
-            if (size == 0 || n <= 0 || tag is not (256 or 257 or 258 or 259 or 262 or 273 or 277 or 278 or 279 or 282 or 284 or 296 or 317 or 322 or 323 or 324 or 325))
+            ndpi |= tag == 65420;
+            bool used = tag is 256 or 257 or 258 or 259 or 262 or 273 or 277 or 278 or 279 or 282 or 284 or 296 or 317 or 322 or 323 or 324 or 325;
+            if (size == 0 || n <= 0 || !(used || readEveryTag))
             {
                 continue;
             }
@@ -107,6 +130,12 @@ public sealed class TiffStructure
             if (valueAt + bytes > length)
             {
                 throw Corrupt(r.Path, $"directory {index}, tag {tag}: its values lie past the end of the file; the file is truncated.");
+            }
+
+            if (!used)
+            {
+                r.Touch(valueAt, bytes);
+                continue;
             }
 
             bool rational = type is 5 or 10;
@@ -164,7 +193,7 @@ public sealed class TiffStructure
         }
 
         double? xResolution = tags.TryGetValue(282, out long[]? res) && res.Length >= 2 && res[1] != 0 ? res[0] / (double)res[1] : null;
-        return new TiffDirectory(
+        var directory = new TiffDirectory(
             width,
             height,
             tiled,
@@ -179,6 +208,12 @@ public sealed class TiffStructure
             counts,
             xResolution,
             (int)One(296, 2));
+        return directory with
+        {
+            TileWidth = tiled ? One(322, 0) : width,
+            TileHeight = tiled ? One(323, 0) : One(278, height),
+            IsNdpi = ndpi,
+        };
     }
 
     private static DeepSlideException Corrupt(string path, string message) => new(DeepSlideErrorReason.CorruptFile, path, message);
@@ -194,6 +229,16 @@ public sealed class TiffStructure
         public int U16(ReadOnlySpan<byte> b) => LittleEndian ? BinaryPrimitives.ReadUInt16LittleEndian(b) : BinaryPrimitives.ReadUInt16BigEndian(b);
 
         public uint U32(ReadOnlySpan<byte> b) => LittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(b) : BinaryPrimitives.ReadUInt32BigEndian(b);
+
+        public void Touch(long offset, long count)
+        {
+            var chunk = new byte[(int)Math.Min(count, 1 << 16)];
+            stream.Position = offset;
+            for (long left = count; left > 0; left -= chunk.Length)
+            {
+                stream.ReadExactly(chunk.AsSpan(0, (int)Math.Min(left, chunk.Length)));
+            }
+        }
 
         public long At(long offset, int size)
         {
