@@ -22,6 +22,7 @@ public static class DeepSlideCli
         root.Subcommands.Add(CamCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ViewCommand.Create());
         root.Subcommands.Add(LocalCommand.Create());
         root.Subcommands.Add(PipelineBench.Create());
         root.Subcommands.Add(BenchCommand.CreateStreamChild());

@@ -152,7 +152,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
             var patches = new PatchProbabilities(manifest.Classes, values) { Features = features };
             IReadOnlyList<SlideCall> calls = setup.Aggregators.Select(a => a.Aggregate(patches)).ToList();
-            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", 0);
+            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", 0) { ClassColours = manifest.ColourMap() };
 
             await PatchParquet.WriteAsync(result, local, cancellationToken);
             await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Patches(message.RunId), local, cancellationToken);
@@ -275,7 +275,15 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         try
         {
             using SlideReaders.Lease lease = _readers.Open(slidePath);
-            return (await use(lease.Reader), read);
+            try
+            {
+                return (await use(lease.Reader), read);
+            }
+            catch (DeepSlideException)
+            {
+                lease.Discard();
+                throw;
+            }
         }
         catch (DeepSlideException ex) when (ex.Path == slidePath)
         {

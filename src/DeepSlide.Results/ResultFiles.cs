@@ -29,6 +29,11 @@ public static class ResultFiles
         await File.WriteAllTextAsync(Path.Combine(folder, result.SlideName + ".json"), ToJson(result), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(folder, "patches", result.SlideName + ".csv"), PatchCsv(result), cancellationToken);
         await PatchParquet.WriteAsync(result, Path.Combine(folder, "patches", result.SlideName + ".parquet"), cancellationToken);
+        if (result.Plan is not null)
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "plans"));
+            await File.WriteAllTextAsync(Path.Combine(folder, "plans", result.SlideName + ".json"), TilePlanJson.Serialize(result.Plan), cancellationToken);
+        }
     }
 
     /// <summary>Records a slide that could not be classified, with the reason, so nothing disappears from a run.</summary>
@@ -47,6 +52,8 @@ public static class ResultFiles
             executionProvider = r.ExecutionProvider,
             seconds = Math.Round(r.Seconds, 3),
             classes,
+            classColours = classes.Select((name, i) => (name, colour: Imaging.CategoricalPalette.For(i, name, r.ClassColours)))
+                .ToDictionary(p => p.name, p => new int[] { p.colour.R, p.colour.G, p.colour.B }),
             plan = r.Plan is null ? null : new { r.Plan.Level, r.Plan.Downsample, r.Plan.Window, r.Plan.Stride, gridTiles = r.Plan.GridTileCount, tissueTiles = r.Plan.Tiles.Count },
             calls = r.Calls.Select(c => new
             {
@@ -54,6 +61,7 @@ public static class ResultFiles
                 label = c.Label,
                 scores = classes.Select((name, i) => (name, score: Math.Round(c.Scores[i], 6))).ToDictionary(p => p.name, p => p.score),
                 note = c.Note,
+                patchWeights = c.PatchWeights?.Select(w => Math.Round(w, 6)),
             }),
             patches = (r.Plan?.Tiles ?? []).Select((t, i) =>
             {
@@ -133,12 +141,22 @@ public sealed record SlideResultFile(
 {
     /// <summary>The plan's geometry; absent for a slide that failed before planning.</summary>
     public PlanFile? Plan { get; init; }
+
+    /// <summary>The slide's path when it was classified.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Each class's colour as [R, G, B]; absent in results written before colours were recorded.</summary>
+    public IReadOnlyDictionary<string, int[]>? ClassColours { get; init; }
 }
 
 /// <summary>A result's tile geometry: a patch covers <c>Window * Downsample</c> level-0 pixels.</summary>
 public sealed record PlanFile(int Level, double Downsample, int Window, int Stride);
 
-public sealed record SlideCallFile(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
+public sealed record SlideCallFile(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note)
+{
+    /// <summary>A weight per patch in plan order (attention MIL's), for methods that weigh patches.</summary>
+    public IReadOnlyList<double>? PatchWeights { get; init; }
+}
 
 public sealed record PatchFile(long X, long Y, string Prediction, double Confidence, IReadOnlyList<double> Probabilities);
 

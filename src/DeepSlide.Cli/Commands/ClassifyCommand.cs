@@ -57,7 +57,8 @@ internal static class ClassifyCommand
             try
             {
                 using ISlideReader reader = SlideReader.Open(path);
-                result = await SlideClassifier.ClassifyAsync(reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), cancellationToken: cancellationToken);
+                result = await SlideClassifier.ClassifyAsync(reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), cancellationToken: cancellationToken)
+                    with { ClassColours = classifier.Manifest.ColourMap() };
                 await ResultFiles.WriteSlideAsync(result, outFolder, cancellationToken);
                 if (pictures is not null)
                 {

@@ -22,5 +22,8 @@ public sealed record SlideResult(
 {
     public string SlideName => Path.GetFileNameWithoutExtension(SlidePath);
 
+    /// <summary>The model's class colours (its manifest's <c>classColours</c>), when it names any.</summary>
+    public IReadOnlyDictionary<string, (byte R, byte G, byte B)>? ClassColours { get; init; }
+
     public SlideCall? Call(string method) => Calls.FirstOrDefault(c => c.Method == method);
 }

@@ -1,11 +1,10 @@
-using DeepSlide.Slides;
-
-namespace DeepSlide.Pipeline.Work;
+namespace DeepSlide.Slides;
 
 /// <summary>
 /// Open slides, shared by the ranges that read them: a slide's ranges reuse one reader and its decoded-tile cache
 /// instead of reopening the file per range. Holds the last few slides; a reader evicted while a range still reads it
-/// is closed when that range lets go.
+/// is closed when that range lets go. A reader that failed is discarded, not handed out again: OpenSlide's errors
+/// stick to its handle, so every later read on it would fail too.
 /// </summary>
 public sealed class SlideReaders(int capacity = 4) : IDisposable
 {
@@ -54,6 +53,15 @@ public sealed class SlideReaders(int capacity = 4) : IDisposable
         }
     }
 
+    private void Discard(Entry entry)
+    {
+        lock (_gate)
+        {
+            _open.Remove(entry);
+            entry.Evicted = true;
+        }
+    }
+
     private void Release(Entry entry)
     {
         lock (_gate)
@@ -77,6 +85,9 @@ public sealed class SlideReaders(int capacity = 4) : IDisposable
         private bool _released;
 
         public ISlideReader Reader => entry.Reader;
+
+        /// <summary>Takes the reader out of service after it failed; it is closed once its last user lets go.</summary>
+        public void Discard() => owner.Discard(entry);
 
         public void Dispose()
         {
