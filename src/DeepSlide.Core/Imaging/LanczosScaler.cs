@@ -25,11 +25,11 @@ public static class LanczosScaler
         int y = maxHeight;
         if ((double)x / y >= aspect)
         {
-            x = RoundAspect(y * aspect, n => Math.Abs(aspect - (n / y)));
+            x = RoundAspect(y * aspect, n => Math.Abs(aspect - ((double)n / y)));
         }
         else
         {
-            y = RoundAspect(x / aspect, n => n == 0 ? 0 : Math.Abs(aspect - (x / n)));
+            y = RoundAspect(x / aspect, n => n == 0 ? 0 : Math.Abs(aspect - ((double)x / n)));
         }
 
         return (x, y);
