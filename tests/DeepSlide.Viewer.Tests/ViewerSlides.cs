@@ -59,6 +59,13 @@ public sealed class ViewerSlides : IDisposable
         return Classes.Select((_, i) => i == c ? top : rest).ToArray();
     }
 
+    /// <summary>The level-0 corner of the slide's first classified patch.</summary>
+    public (long X, long Y) FirstPatch(string slidePath)
+    {
+        SlideResultFile result = SlideResultReader.Read(Path.Combine(ResultsFolder, Path.GetFileNameWithoutExtension(slidePath) + ".json"));
+        return (result.Patches[0].X, result.Patches[0].Y);
+    }
+
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 
     private void WriteResult(string path)
