@@ -37,9 +37,11 @@ public sealed record ViewerOptions
 /// </summary>
 public static partial class ViewerEndpoints
 {
-    // Policy for every response: no inline script or style, nothing from another origin, never framed.
+    // Policy for every response: no inline script, nothing from another origin, never framed. The one inline style
+    // allowed is OpenSeadragon's own (the rule it injects for touch screens), by its hash.
     public const string ContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+        "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-9xTiqzfwFaL2SGb1rmr8gysEwVVjIvqWAgmZgqFqpEE='; " +
+        "img-src 'self' data: blob:; connect-src 'self'; " +
         "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     public static void UseViewer(this WebApplication app, IViewerSource source, ViewerOptions? options = null)

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using DeepSlide.Imaging;
+using DeepSlide.Slides;
+using Microsoft.Playwright;
+
+namespace DeepSlide.Viewer.Tests;
+
+/// <summary>The slide page as a person uses it: open it, zoom, look at a pixel, click a patch.</summary>
+public sealed class SlidePage(IPage page)
+{
+    private readonly List<int> _tileLevels = [];
+    private readonly List<string> _consoleErrors = [];
+
+    public IPage Page { get; } = page;
+
+    /// <summary>The Deep Zoom levels whose tiles the page loaded.</summary>
+    public IReadOnlyCollection<int> TileLevels
+    {
+        get
+        {
+            lock (_tileLevels)
+            {
+                return _tileLevels.Distinct().Order().ToList();
+            }
+        }
+    }
+
+    /// <summary>What the page logged as errors (a policy violation shows here).</summary>
+    public IReadOnlyList<string> ConsoleErrors => _consoleErrors;
+
+    public static async Task<SlidePage> OpenAsync(IBrowser browser, Uri address, string runId, IReadOnlyDictionary<string, string>? headers = null)
+    {
+        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 }, ExtraHTTPHeaders = headers });
+        var slide = new SlidePage(page);
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                slide._consoleErrors.Add($"{message.Text} at {message.Location}");
+            }
+        };
+        page.Response += (_, response) =>
+        {
+            string path = new Uri(response.Url).AbsolutePath;
+            int at = path.IndexOf("/slide_files/", StringComparison.Ordinal);
+            if (at >= 0 && response.Status == 200)
+            {
+                lock (slide._tileLevels)
+                {
+                    slide._tileLevels.Add(int.Parse(path[(at + "/slide_files/".Length)..].Split('/')[0], CultureInfo.InvariantCulture));
+                }
+            }
+        };
+        await page.GotoAsync(new Uri(address, $"slide.html?run={Uri.EscapeDataString(runId)}").ToString());
+        await page.WaitForFunctionAsync("() => window.deepslideViewer && window.deepslideViewer.world.getItemCount() > 0 && window.deepslideViewer.world.getItemAt(0).getFullyLoaded()");
+        return slide;
+    }
+
+    /// <summary>Waits until a layer has been added over the slide.</summary>
+    public Task WaitForLayerAsync(string layer) => Page.Locator($"#layers [data-layer='{layer}'][data-ready='true']").WaitForAsync();
+
+    public async Task SetOpacityAsync(string layer, double opacity)
+    {
+        await Page.Locator($"#layers [data-layer='{layer}'] input.opacity").FillAsync(opacity.ToString(CultureInfo.InvariantCulture));
+        await Page.Locator($"#layers [data-layer='{layer}'] input.opacity").DispatchEventAsync("input");
+    }
+
+    /// <summary>Centres a level-0 point at a zoom where one screen pixel is <paramref name="levelZeroPerPixel"/> level-0 pixels, and waits for every tile.</summary>
+    public async Task GoToAsync(double x, double y, double levelZeroPerPixel)
+    {
+        await Page.EvaluateAsync(
+            """
+            ([x, y, scale]) => {
+              const v = window.deepslideViewer;
+              const slide = v.world.getItemAt(0);
+              v.viewport.zoomTo(slide.imageToViewportZoom(1 / scale), null, true);
+              v.viewport.panTo(slide.imageToViewportCoordinates(new OpenSeadragon.Point(x, y)), true);
+              v.forceRedraw();
+            }
+            """,
+            new object[] { x, y, levelZeroPerPixel });
+        await Page.WaitForFunctionAsync("() => { const w = window.deepslideViewer.world; for (let i = 0; i < w.getItemCount(); i++) if (w.getItemAt(i).getOpacity() > 0 && !w.getItemAt(i).getFullyLoaded()) return false; return true; }");
+        await Page.WaitForTimeoutAsync(300);
+    }
+
+    /// <summary>Where a level-0 point is on the page.</summary>
+    public async Task<(double X, double Y)> ScreenPointAsync(double x, double y)
+    {
+        JsonElement point = await Page.EvaluateAsync<JsonElement>(
+            """
+            ([x, y]) => {
+              const v = window.deepslideViewer;
+              const p = v.world.getItemAt(0).imageToViewerElementCoordinates(new OpenSeadragon.Point(x, y));
+              const box = v.element.getBoundingClientRect();
+              return { x: p.x + box.left, y: p.y + box.top };
+            }
+            """,
+            new object[] { x, y });
+        return (point.GetProperty("x").GetDouble(), point.GetProperty("y").GetDouble());
+    }
+
+    /// <summary>The colour on screen at a page point, read from a screenshot.</summary>
+    public async Task<(byte R, byte G, byte B)> PixelAsync(double x, double y, string? savedAs = null)
+    {
+        string file = Path.Combine(Chromium.Screenshots, savedAs ?? $"pixel-{Guid.NewGuid():N}.png");
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = file });
+        RgbImage image = ImageFiles.Load(file);
+        return image[(int)Math.Round(x), (int)Math.Round(y)];
+    }
+
+    /// <summary>Clicks a page point and reads the patch panel: the patch's corner and each class's probability.</summary>
+    public async Task<(long X, long Y, IReadOnlyDictionary<string, float> Probabilities)> ClickPatchAsync(double x, double y)
+    {
+        await Page.Mouse.ClickAsync((float)x, (float)y);
+        await Page.Locator("#patch .patch-call").WaitForAsync();
+        var probabilities = new Dictionary<string, float>();
+        foreach (ILocator row in await Page.Locator("#patch tr").AllAsync())
+        {
+            string name = (await row.GetAttributeAsync("data-class"))!;
+            probabilities[name] = float.Parse(await row.Locator(".probability").InnerTextAsync(), CultureInfo.InvariantCulture);
+        }
+
+        ILocator panel = Page.Locator("#patch");
+        return (long.Parse((await panel.GetAttributeAsync("data-x"))!, CultureInfo.InvariantCulture), long.Parse((await panel.GetAttributeAsync("data-y"))!, CultureInfo.InvariantCulture), probabilities);
+    }
+}

@@ -1,0 +1,92 @@
+using DeepSlide.Results;
+using Microsoft.Playwright;
+
+namespace DeepSlide.Viewer.Tests;
+
+/// <summary>The runs page and the slide page of <c>deepslide view</c>, in a real browser.</summary>
+public sealed class ViewerPageTests(ViewerSlides slides, Chromium chromium) : IClassFixture<ViewerSlides>, IClassFixture<Chromium>
+{
+    [Fact]
+    public async Task The_runs_page_lists_each_run_with_its_calls_filters_and_shows_names_as_text()
+    {
+        await using ViewerServer server = await ViewerServer.StartAsync(new ResultsFolderSource(slides.ResultsFolder, slides.SlidesFolder));
+        IPage page = await chromium.Browser.NewPageAsync();
+        await page.GotoAsync(server.Address.ToString());
+        ILocator rows = page.Locator("#runs tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        string hostile = "case <b>\"7\".svs";
+        ILocator hostileRow = page.Locator("#runs tbody tr", new PageLocatorOptions { HasText = hostile });
+        await Assertions.Expect(hostileRow).ToHaveCountAsync(1);
+        Assert.Equal(0, await page.Locator("#runs b").CountAsync());
+        Assert.Equal("Completed", await hostileRow.Locator(".status").InnerTextAsync());
+        Assert.Equal("majority: squamous, mean: squamous", await hostileRow.Locator(".calls").InnerTextAsync());
+
+        await page.Locator("#search").FillAsync("generic");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal("generic.tif", await rows.Locator(".slide").InnerTextAsync());
+        await page.Locator("#search").FillAsync(string.Empty);
+        await page.Locator("#status").SelectOptionAsync("Failed");
+        await Assertions.Expect(rows).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#message")).ToHaveTextAsync("No runs match.");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "runs-page-filtered.png") });
+    }
+
+    [Fact]
+    public async Task The_slide_page_zooms_to_full_resolution_draws_the_class_colour_at_a_tumour_region_and_shows_a_patch()
+    {
+        await using ViewerServer server = await ViewerServer.StartAsync(new ResultsFolderSource(slides.ResultsFolder, slides.SlidesFolder));
+        string runId = slides.RunIdOf(slides.Aperio);
+        SlidePage page = await SlidePage.OpenAsync(chromium.Browser, server.Address, runId);
+        Assert.Equal("case <b>\"7\".svs", await page.Page.Locator("#title").InnerTextAsync());
+        Assert.Equal(0, await page.Page.Locator("header b").CountAsync());
+        await page.WaitForLayerAsync("classes");
+        Assert.Equal(["majority", "mean"], await page.Page.Locator("#calls tbody td:first-child").AllInnerTextsAsync());
+
+        (long x, long y, float[] expected) = await TumourPatchAsync(slides.Aperio);
+        int fullResolution = new Tiling.DeepZoomGrid(Slides.SlideReader.Open(slides.Aperio).Info.Levels).LevelCount - 1;
+        await page.GoToAsync(x + 112, y + 112, 4);
+        await page.GoToAsync(x + 112, y + 112, 2);
+        await page.SetOpacityAsync("classes", 1);
+        await page.GoToAsync(x + 112, y + 112, 1);
+        Assert.Contains(fullResolution, page.TileLevels);
+        Assert.True(page.TileLevels.Count >= 3, $"tiles loaded at levels {string.Join(", ", page.TileLevels)}");
+
+        (double sx, double sy) = await page.ScreenPointAsync(x + 112, y + 112);
+        Assert.Equal(((byte)200, (byte)30, (byte)160), await page.PixelAsync(sx, sy, "class-layer-at-tumour.png"));
+
+        (long px, long py, IReadOnlyDictionary<string, float> shown) = await page.ClickPatchAsync(sx, sy);
+        Assert.Equal((x, y), (px, py));
+        Assert.Equal(expected, ViewerSlides.Classes.Select(c => shown[c]).ToArray());
+
+        await page.SetOpacityAsync("classes", 0.5);
+        await page.GoToAsync(x + 112, y + 112, 3);
+        await page.Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "slide-page.png") });
+        Assert.True(page.ConsoleErrors.Count == 0, string.Join("\n", page.ConsoleErrors));
+    }
+
+    /// <summary>A patch inside the slide's squamous region, and its Parquet row.</summary>
+    private async Task<(long X, long Y, float[] Probabilities)> TumourPatchAsync(string slidePath)
+    {
+        string name = Path.GetFileNameWithoutExtension(slidePath);
+        (long[] xs, long[] ys, _, float[][] columns) = await PatchParquet.ReadAsync(Path.Combine(slides.ResultsFolder, "patches", name + ".parquet"), ViewerSlides.Classes);
+        for (int i = 0; i < xs.Length; i++)
+        {
+            bool inside = true;
+            for (int dy = 16; dy <= 208 && inside; dy += 96)
+            {
+                for (int dx = 16; dx <= 208 && inside; dx += 96)
+                {
+                    long px = xs[i] + dx, py = ys[i] + dy;
+                    inside = px >= 0 && py >= 0 && px < slides.Spec.Width && py < slides.Spec.Height && slides.Slide.IsTissue(px, py) && slides.Slide.ClassAt(px, py) == "squamous";
+                }
+            }
+
+            if (inside)
+            {
+                return (xs[i], ys[i], ViewerSlides.Classes.Select((_, c) => columns[c][i]).ToArray());
+            }
+        }
+
+        throw new InvalidOperationException("the test slide has no patch inside a squamous region.");
+    }
+}
