@@ -1,3 +1,4 @@
+using DeepSlide.Pipeline.Slides;
 using System.Diagnostics;
 using DeepSlide.Aggregation;
 using DeepSlide.Inference;

@@ -1,3 +1,4 @@
+using DeepSlide.Pipeline.Slides;
 using Azure.Core;
 using Azure.Messaging.ServiceBus;
 using DeepSlide.Inference;

@@ -1,3 +1,4 @@
+using DeepSlide.Pipeline.Slides;
 using Azure.Storage.Blobs;
 using DeepSlide.Pipeline.Storage;
 

@@ -3,7 +3,7 @@ using System.Text;
 using DeepSlide.Slides.Tiff;
 using Microsoft.Win32.SafeHandles;
 
-namespace DeepSlide.Pipeline.Work;
+namespace DeepSlide.Pipeline.Slides;
 
 /// <summary>What a piece of work read of a slide: the bytes it fetched, the slide's size, and why it read it whole if it did.</summary>
 public sealed record SlideRead(string Path, long BytesFetched, long SlideBytes, string? WholeBecause)

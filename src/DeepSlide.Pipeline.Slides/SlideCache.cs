@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace DeepSlide.Pipeline.Work;
+namespace DeepSlide.Pipeline.Slides;
 
 /// <summary>
 /// Slides on a worker's local disk, keyed by blob name and ETag, so ranges of the same slide are read from one
