@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenslide0 openslide-tools libtiff-tools fonts-dejavu-core chromium)
+packages=(libopenslide0 openslide-tools libtiff-tools fonts-dejavu-core chromium python3-openslide)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

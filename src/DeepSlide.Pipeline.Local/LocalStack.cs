@@ -46,7 +46,10 @@ public sealed class LocalStack : IAsyncDisposable
 
     public required LocalDurableHost Host { get; init; }
 
-    public static async Task<LocalStack> StartAsync(string folder, int workers, string? modelFolder, ILoggerFactory loggers, int? blobPort = null, int? cosmosPort = null, Orchestration.SlideRunRequest? runDefaults = null)
+    /// <summary>The viewer over the stack's runs, when it was asked for.</summary>
+    public LocalViewer? Viewer { get; private init; }
+
+    public static async Task<LocalStack> StartAsync(string folder, int workers, string? modelFolder, ILoggerFactory loggers, int? blobPort = null, int? cosmosPort = null, Orchestration.SlideRunRequest? runDefaults = null, int? viewerPort = null)
     {
         Directory.CreateDirectory(folder);
         var parts = new List<IAsyncDisposable>();
@@ -82,8 +85,15 @@ public sealed class LocalStack : IAsyncDisposable
                 parts.Add(new HostDisposer(await StartWorkerAsync(options, Path.Combine(folder, $"worker{i}"), loggers, threads: Math.Max(1, Environment.ProcessorCount / workers))));
             }
 
+            LocalViewer? viewer = null;
+            if (viewerPort is { } port)
+            {
+                viewer = await LocalViewer.StartAsync(options, Path.Combine(folder, "viewer"), port);
+                parts.Add(viewer);
+            }
+
             state.Save(folder);
-            var stack = new LocalStack { State = state, Host = host };
+            var stack = new LocalStack { State = state, Host = host, Viewer = viewer };
             stack._parts.AddRange(parts);
             return stack;
         }

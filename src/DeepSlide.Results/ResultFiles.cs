@@ -176,16 +176,19 @@ public static class SlideResultReader
         return results.Count > 0 ? results : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, folder, "the folder holds no slide results ({slide}.json from 'deepslide classify').");
     }
 
-    public static SlideResultFile Read(string path)
+    public static SlideResultFile Read(string path) => Parse(File.ReadAllText(path), path);
+
+    /// <summary>Reads a result document's text; <paramref name="source"/> names it in errors.</summary>
+    public static SlideResultFile Parse(string json, string source)
     {
         try
         {
-            return JsonSerializer.Deserialize<SlideResultFile>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize<SlideResultFile>(json, Json)
                 ?? throw new JsonException("empty document");
         }
         catch (JsonException ex)
         {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, path, $"not a slide result written by 'deepslide classify': {ex.Message}", ex);
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, source, $"not a slide result written by 'deepslide classify': {ex.Message}", ex);
         }
     }
 }

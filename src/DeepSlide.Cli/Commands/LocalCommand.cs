@@ -33,8 +33,9 @@ internal static class LocalCommand
         var workers = new Option<int>("--workers") { Description = "Worker hosts to run.", DefaultValueFactory = _ => 2 };
         var blobPort = new Option<int>("--blob-port") { Description = "Azurite's blob port; queue and table take the next two.", DefaultValueFactory = _ => 10000 };
         var cosmosPort = new Option<int>("--cosmos-port") { Description = "cosmosdb-server's port.", DefaultValueFactory = _ => 8081 };
+        var viewerPort = new Option<int>("--viewer-port") { Description = "The viewer's port on 127.0.0.1 (0 picks a free one); -1 runs no viewer.", DefaultValueFactory = _ => 8090 };
         var keepDays = new Option<double>("--keep-days") { Description = "Finished runs' outputs and documents are removed this many days after their last update, checked hourly; 0 keeps everything.", DefaultValueFactory = _ => 30 };
-        var command = new Command("up", "Start the local stack and run until Ctrl+C. Slides put into the 'slides' container are classified.") { state, model, workers, blobPort, cosmosPort, keepDays };
+        var command = new Command("up", "Start the local stack and run until Ctrl+C. Slides put into the 'slides' container are classified.") { state, model, workers, blobPort, cosmosPort, viewerPort, keepDays };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(state)!;
@@ -47,9 +48,13 @@ internal static class LocalCommand
                 // every two minutes and then reconnects; a run's own failures are logged by DeepSlide's categories.
                 .AddFilter("Microsoft.DurableTask", LogLevel.Error)
                 .AddFilter("Grpc", LogLevel.Warning));
-            await using LocalStack stack = await LocalStack.StartAsync(folder, parse.GetValue(workers), parse.GetValue(model), loggers, parse.GetValue(blobPort), parse.GetValue(cosmosPort));
+            await using LocalStack stack = await LocalStack.StartAsync(folder, parse.GetValue(workers), parse.GetValue(model), loggers, parse.GetValue(blobPort), parse.GetValue(cosmosPort), viewerPort: parse.GetValue(viewerPort) is >= 0 and var port ? port : null);
             Console.WriteLine($"local stack up: {parse.GetValue(workers)} workers, storage {stack.State.StorageConnection}");
             Console.WriteLine($"cosmos {stack.State.CosmosEndpoint}; upload with 'deepslide local upload <slide>', watch with 'deepslide local status'. Ctrl+C stops.");
+            if (stack.Viewer is { } viewer)
+            {
+                Console.WriteLine($"viewer: {viewer.Address}");
+            }
             double days = parse.GetValue(keepDays);
             Console.WriteLine(days > 0 ? $"finished runs are removed {days:0.#} days after their last update (--keep-days 0 keeps them)" : "finished runs are kept (--keep-days 0)");
             try
