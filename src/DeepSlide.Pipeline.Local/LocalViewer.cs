@@ -24,6 +24,9 @@ public sealed class LocalViewer : IAsyncDisposable
 
     public Uri Address => Server.Address;
 
+    /// <summary>Bytes of slides the viewer fetched from blob storage so far.</summary>
+    public long SlideBytesFetched => _source.SlideBytesFetched;
+
     /// <summary>The viewer's sparse slides and scratch files.</summary>
     public string Folder { get; }
 

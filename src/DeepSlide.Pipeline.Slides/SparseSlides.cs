@@ -24,6 +24,9 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
     private const long CoalesceGap = 16 * 1024;
     private const int ParallelFetches = 8;
 
+    // One ranged read and one buffer per 4 MiB of a fetch: a whole level or a large coalesced range stays bounded.
+    private const int FetchChunk = 4 << 20;
+
     private readonly Dictionary<string, Task<Entry>> _entries = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
     private readonly object _gate = new();
@@ -102,6 +105,7 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
     private sealed class Entry
     {
         private readonly List<(long Start, long End)> _present = [];
+        private readonly List<(long Start, long End, TaskCompletionSource Done)> _inFlight = [];
         private readonly IBlobStore _store;
         private readonly string _blob;
         private readonly string _etag;
@@ -162,42 +166,105 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
 
         public long TakeMapBytes() => Interlocked.Exchange(ref _mapBytes, 0);
 
-        /// <summary>Fetches what of <paramref name="ranges"/> is not yet here; returns the bytes fetched.</summary>
+        /// <summary>
+        /// Fetches what of <paramref name="ranges"/> is neither here nor being fetched by another caller, and waits for
+        /// those; returns the bytes this call fetched. Concurrent callers (a viewer's tiles share TIFF tiles) never fetch
+        /// the same bytes twice.
+        /// </summary>
         public async Task<long> EnsureAsync(IEnumerable<(long Offset, long Length)> ranges, CancellationToken cancellationToken)
         {
-            List<(long Start, long End)> missing;
+            var mine = new List<(long Start, long End, TaskCompletionSource Done)>();
+            var others = new List<Task>();
             lock (_present)
             {
-                missing = Coalesce(ranges.Select(r => (r.Offset, Math.Min(Length, r.Offset + r.Length))))
-                    .SelectMany(Missing)
+                List<(long Start, long End)> missing = Coalesce(Coalesce(ranges.Select(r => (r.Offset, Math.Min(Length, r.Offset + r.Length))))
+                    .SelectMany(Missing))
                     .ToList();
+                foreach ((long start, long end) in missing)
+                {
+                    long at = start;
+                    foreach ((long s, long e, TaskCompletionSource done) in _inFlight.Where(f => f.End > start && f.Start < end).OrderBy(f => f.Start))
+                    {
+                        others.Add(done.Task);
+                        if (s > at)
+                        {
+                            mine.Add((at, s, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+                        }
+
+                        at = Math.Max(at, e);
+                    }
+
+                    if (at < end)
+                    {
+                        mine.Add((at, end, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+                    }
+                }
+
+                _inFlight.AddRange(mine);
             }
 
-            missing = Coalesce(missing).ToList();
             long fetched = 0;
-            await Parallel.ForEachAsync(
-                missing,
-                new ParallelOptions { MaxDegreeOfParallelism = ParallelFetches, CancellationToken = cancellationToken },
-                async (range, token) =>
+            try
+            {
+                await Parallel.ForEachAsync(
+                    mine,
+                    new ParallelOptions { MaxDegreeOfParallelism = ParallelFetches, CancellationToken = cancellationToken },
+                    async (range, token) =>
+                    {
+                        try
+                        {
+                            await FetchAsync(range.Start, range.End, token);
+                            Interlocked.Add(ref fetched, range.End - range.Start);
+                            range.Done.TrySetResult();
+                        }
+                        catch (Exception ex)
+                        {
+                            range.Done.TrySetException(ex);
+                            throw;
+                        }
+                    });
+            }
+            finally
+            {
+                lock (_present)
                 {
-                    await FetchAsync(range.Start, range.End, token);
-                    Interlocked.Add(ref fetched, range.End - range.Start);
-                });
+                    foreach (var range in mine)
+                    {
+                        range.Done.TrySetCanceled(CancellationToken.None);
+                        _inFlight.Remove(range);
+                    }
+                }
+            }
+
+            await Task.WhenAll(others).WaitAsync(cancellationToken);
             return fetched;
         }
 
+        /// <summary>Fetches bytes [start, end) into the file in chunks of at most <see cref="FetchChunk"/>, so memory stays flat whatever the range.</summary>
         public async Task FetchAsync(long start, long end, CancellationToken cancellationToken)
         {
-            var buffer = new byte[end - start];
-            int read = await _store.ReadRangeAsync(_blob, _etag, start, buffer, cancellationToken);
-            if (read < buffer.Length)
+            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(FetchChunk, end - start));
+            try
             {
-                throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, _blob, $"bytes {start + read}..{end} are past the end of the blob; it is truncated.");
-            }
+                using (SafeFileHandle handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                {
+                    for (long at = start; at < end;)
+                    {
+                        int count = (int)Math.Min(buffer.Length, end - at);
+                        int read = await _store.ReadRangeAsync(_blob, _etag, at, buffer.AsMemory(0, count), cancellationToken);
+                        if (read < count)
+                        {
+                            throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, _blob, $"bytes {at + read}..{end} are past the end of the blob; it is truncated.");
+                        }
 
-            using (SafeFileHandle handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                        await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, count), at, cancellationToken);
+                        at += count;
+                    }
+                }
+            }
+            finally
             {
-                RandomAccess.Write(handle, buffer, start);
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             }
 
             lock (_present)

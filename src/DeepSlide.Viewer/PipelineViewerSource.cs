@@ -21,6 +21,10 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
     private readonly SlideReaders _readers = new();
     private readonly Dictionary<string, string> _slideIds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<RunResults?>> _results = new(StringComparer.Ordinal);
+    private long _slideBytesFetched;
+
+    /// <summary>Bytes of slides fetched from blob storage so far (structure, tiles and whole downloads).</summary>
+    public long SlideBytesFetched => Interlocked.Read(ref _slideBytesFetched);
 
     public async Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken = default) =>
         (await ListAsync(cancellationToken)).Select(Summary).ToList();
@@ -57,6 +61,7 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
 
         // Opening reads the structure and the smallest level, as OpenSlide does when it opens a file.
         SlideRead read = await _slides.GetAsync(run.SlideBlob, run.SlideETag, map => map.Levels.Count == 0 ? null : map.Levels[^1].All(), cancellationToken);
+        Interlocked.Add(ref _slideBytesFetched, read.BytesFetched);
         return new SparseSlide(this, run, _readers.Open(read.Path));
     }
 
@@ -177,7 +182,7 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
         public override async Task EnsureAsync(DeepZoomRead read, CancellationToken cancellationToken = default)
         {
             SlideLevel level = lease.Reader.Info.Levels[read.SlideLevel];
-            await owner._slides.GetAsync(
+            SlideRead fetched = await owner._slides.GetAsync(
                 run.SlideBlob,
                 run.SlideETag,
                 map =>
@@ -193,6 +198,7 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
                     return layout.TilesCovering(x - 2, y - 2, x + read.ReadWidth + 2, y + read.ReadHeight + 2).Concat(map.Levels[^1].All()).ToList();
                 },
                 cancellationToken);
+            Interlocked.Add(ref owner._slideBytesFetched, fetched.BytesFetched);
         }
 
         public override void Discard() => lease.Discard();

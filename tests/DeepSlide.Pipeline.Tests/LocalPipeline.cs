@@ -63,6 +63,7 @@ internal sealed class LocalPipeline : IAsyncDisposable
         ModelBundle bundle = ModelBundle.Save(BundleFolder, new ModelManifest
         {
             Classes = ["adenocarcinoma", "benign", "squamous"],
+            ClassColours = new Dictionary<string, IReadOnlyList<int>> { ["squamous"] = [200, 30, 160] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") },
         }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());

@@ -276,6 +276,50 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(first.Length, new FileInfo(b.Path).Length);
     }
 
+    [Fact]
+    public async Task Concurrent_reads_of_overlapping_tiles_fetch_each_byte_once_in_bounded_reads()
+    {
+        (AzureBlobStore azurite, BlobVersion slide, _) = await SetupAsync();
+        var store = new CountingReads(azurite);
+        var sparse = new SparseSlides(store, new SlideCache(store, In("whole-c"), 1L << 30), In("sparse-c"));
+        static IEnumerable<(long, long)> Level0(TiffByteMap map) => map.Levels[0].All();
+
+        // A viewer's neighbouring tiles ask for the same TIFF tiles at the same moment.
+        SlideRead[] reads = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(() => sparse.GetAsync("slides/slide.svs", slide.ETag, Level0))));
+        Assert.Equal(store.Bytes, reads.Sum(r => r.BytesFetched));
+        Assert.InRange(store.Bytes, 1, slide.Length);
+        Assert.True(store.Largest <= 4 << 20, $"one ranged read of {store.Largest} bytes");
+    }
+
+    // Counts the bytes of ranged reads and the largest one.
+    private sealed class CountingReads(IBlobStore inner) : IBlobStore
+    {
+        private long _bytes;
+        private long _largest;
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public long Largest => Interlocked.Read(ref _largest);
+
+        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
+
+        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => inner.DownloadAsync(name, etag, path, cancellationToken);
+
+        public async Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default)
+        {
+            int read = await inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
+            Interlocked.Add(ref _bytes, read);
+            long largest;
+            while (read > (largest = Interlocked.Read(ref _largest)) && Interlocked.CompareExchange(ref _largest, read, largest) != largest)
+            {
+            }
+
+            return read;
+        }
+
+        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+    }
+
     private async Task<float[]> ReadProbabilitiesAsync(AzureBlobStore store, string blob, SlideResult local)
     {
         string parquet = In($"{Guid.NewGuid():N}.parquet");
