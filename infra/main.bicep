@@ -48,6 +48,17 @@ param workerMaxReplicas int = 4
 @description('The worker image, for example myregistry.azurecr.io/deepslide-worker:1.0 (the parameter files read DEEPSLIDE_WORKER_IMAGE). Empty: the worker app is not deployed or changed.')
 param workerImage string = ''
 
+// Like the worker's: empty means the viewer app is not deployed or changed. It runs in the worker's environment.
+@description('The viewer image, for example myregistry.azurecr.io/deepslide-viewer:1.0 (the parameter files read DEEPSLIDE_VIEWER_IMAGE). Empty: the viewer app is not deployed or changed; it also needs the worker image (their shared environment).')
+param viewerImage string = ''
+
+@description('Key Vault secret URI holding the API app registration\'s client secret, for the viewer\'s browser sign-in (DEEPSLIDE_VIEWER_LOGIN_SECRET_URI); the viewer\'s identity needs Key Vault Secrets User on it. Empty: the viewer takes bearer tokens only.')
+param viewerLoginSecretUri string = ''
+
+@description('Most viewer replicas; it scales to zero when nobody is looking.')
+@minValue(1)
+param viewerMaxReplicas int = 2
+
 @description('Patches per inference batch on the GPU.')
 param workerBatchSize int = 64
 
@@ -377,6 +388,35 @@ module worker 'modules/worker.bicep' = if (!empty(workerImage)) {
   }
 }
 
+resource viewerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${baseName}-viewer'
+  location: location
+}
+
+module viewer 'modules/viewer.bicep' = if (!empty(viewerImage) && !empty(workerImage)) {
+  name: 'viewer'
+  dependsOn: [
+    worker
+    workerPull
+  ]
+  params: {
+    location: location
+    environmentName: 'cae-${baseName}'
+    appName: 'ca-${baseName}-viewer'
+    identityId: viewerIdentity.id
+    identityClientId: viewerIdentity.properties.clientId
+    platformIdentityId: platformIdentity.id
+    registryLoginServer: registry.outputs.loginServer
+    image: viewerImage
+    dataBlobEndpoint: dataStorage.outputs.blobEndpoint
+    cosmosEndpoint: cosmos.outputs.endpoint
+    appInsightsName: monitoring.outputs.appInsightsName
+    maxReplicas: viewerMaxReplicas
+    apiClientId: apiClientId
+    loginSecretUri: viewerLoginSecretUri
+  }
+}
+
 module slideEvents 'modules/eventgrid.bicep' = if (slideEventsEnabled) {
   name: 'slide-events'
   params: {
@@ -595,6 +635,47 @@ module workerRangeScaler 'modules/servicebus-role.bicep' = {
   }
 }
 
+// Viewer: reads slides and results (never models, never writes), reads run documents.
+module viewerSlides 'modules/storage-role.bicep' = {
+  name: 'role-viewer-slides'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: slidesContainer
+    roleId: roles.blobDataReader
+    principalId: viewerIdentity.properties.principalId
+    purpose: 'viewer: Storage Blob Data Reader on slides (ranged reads of the tiles it shows)'
+  }
+}
+
+module viewerResults 'modules/storage-role.bicep' = {
+  name: 'role-viewer-results'
+  params: {
+    accountName: dataStorage.outputs.name
+    containerName: resultsContainer
+    roleId: roles.blobDataReader
+    principalId: viewerIdentity.properties.principalId
+    purpose: 'viewer: Storage Blob Data Reader on results (patch Parquet, result JSON, plan, GeoJSON)'
+  }
+}
+
+module viewerCosmos 'modules/cosmos-role.bicep' = {
+  name: 'role-viewer-cosmos'
+  params: {
+    accountName: cosmos.outputs.accountName
+    principalId: viewerIdentity.properties.principalId
+    readOnly: true
+  }
+}
+
+module viewerTelemetry 'modules/appinsights-role.bicep' = {
+  name: 'role-viewer-telemetry'
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    principalId: viewerIdentity.properties.principalId
+    purpose: 'viewer: Monitoring Metrics Publisher on Application Insights (Entra-authenticated telemetry)'
+  }
+}
+
 module workerPull 'modules/registry-role.bicep' = {
   name: 'role-worker-pull'
   params: {
@@ -615,4 +696,5 @@ output registryLoginServer string = registry.outputs.loginServer
 output workerAppName string = worker.?outputs.name ?? ''
 output containerAppsEnvironment string = worker.?outputs.environmentName ?? ''
 output appInsightsName string = monitoring.outputs.appInsightsName
+output viewerUrl string = empty(viewer.?outputs.fqdn ?? '') ? '' : 'https://${viewer.?outputs.fqdn}'
 output virtualNetwork string = network.?outputs.vnetName ?? ''

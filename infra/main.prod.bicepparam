@@ -20,5 +20,7 @@ param privateNetworking = true
 // the worker image once it is pushed, the slide events once the Functions app's code is published, and the API's
 // Entra app registration.
 param workerImage = readEnvironmentVariable('DEEPSLIDE_WORKER_IMAGE', '')
+param viewerImage = readEnvironmentVariable('DEEPSLIDE_VIEWER_IMAGE', '')
+param viewerLoginSecretUri = readEnvironmentVariable('DEEPSLIDE_VIEWER_LOGIN_SECRET_URI', '')
 param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))
 param apiClientId = readEnvironmentVariable('DEEPSLIDE_API_CLIENT_ID', '')

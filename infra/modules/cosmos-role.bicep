@@ -1,8 +1,9 @@
-@description('Cosmos DB Built-in Data Contributor (a data-plane SQL role) for one identity, on the account.')
+@description('A built-in Cosmos DB data-plane SQL role for one identity, on the account: Data Contributor unless Data Reader is asked for.')
 param accountName string
 param principalId string
+param readOnly bool = false
 
-var dataContributor = '00000000-0000-0000-0000-000000000002'
+var dataContributor = readOnly ? '00000000-0000-0000-0000-000000000001' : '00000000-0000-0000-0000-000000000002'
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' existing = {
   name: accountName

@@ -44,6 +44,9 @@ public static partial class ViewerEndpoints
         "img-src 'self' data: blob:; connect-src 'self'; " +
         "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+    /// <summary>The one path answered without the role, for the platform's probes.</summary>
+    public const string HealthPath = "/health";
+
     public static void UseViewer(this WebApplication app, IViewerSource source, ViewerOptions? options = null)
     {
         options ??= new ViewerOptions();
@@ -55,7 +58,7 @@ public static partial class ViewerEndpoints
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
             headers.XFrameOptions = "DENY";
-            if (options.RequiredRoles.Count > 0 && context.Request.Path != "/health"
+            if (options.RequiredRoles.Count > 0 && context.Request.Path != HealthPath
                 && CallerPrincipal.Refusal(context.Request.Headers[CallerPrincipal.Header].FirstOrDefault(), [.. options.RequiredRoles]) is { } refusal)
             {
                 context.Response.StatusCode = refusal.Status;
@@ -73,7 +76,7 @@ public static partial class ViewerEndpoints
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         }
 
-        app.MapGet("/health", () => TypedResults.Text("ok"));
+        app.MapGet(HealthPath, () => TypedResults.Text("ok"));
         RouteGroupBuilder runs = app.MapGroup("/api/runs");
         runs.MapGet("/", state.ListAsync);
         runs.MapGet("/{runId}", state.GetAsync);

@@ -64,6 +64,9 @@ internal static class CompiledTemplate
 
     public static IEnumerable<JsonObject> OfType(string type) => Resources().Where(r => (string?)r.Resource["type"] == type).Select(r => r.Resource);
 
+    /// <summary>The resources of a type that one module deploys.</summary>
+    public static IEnumerable<JsonObject> OfType(string type, string module) => Resources().Where(r => r.Module == module && (string?)r.Resource["type"] == type).Select(r => r.Resource);
+
     /// <summary>The nested template of the module deployed under <paramref name="name"/>.</summary>
     public static JsonObject Module(string name) =>
         Resources().Single(r => (string?)r.Resource["type"] == "Microsoft.Resources/deployments" && (string?)r.Resource["name"] == name).Resource;

@@ -138,7 +138,7 @@ public sealed partial class InfraTests
     [Fact]
     public void Every_worker_setting_is_one_the_worker_reads_and_the_ones_it_needs_in_Azure_are_set()
     {
-        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single();
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps", "worker").Single();
         HashSet<string> env = app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray().Select(e => (string)e!["name"]!).ToHashSet();
         var options = typeof(WorkerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => p.Name).ToHashSet();
         foreach (string name in env.Where(n => n.StartsWith("Worker__", StringComparison.Ordinal)))
@@ -165,7 +165,7 @@ public sealed partial class InfraTests
         Assert.Equal(defaults.LockDuration, TimeSpan.FromMinutes((int)main["parameters"]!["rangeLockMinutes"]!["defaultValue"]!));
         Assert.Equal("[format('PT{0}M', parameters('rangeLockMinutes'))]", (string)CompiledTemplate.Module("service-bus")["properties"]!["parameters"]!["lockDuration"]!["value"]!);
 
-        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single();
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps", "worker").Single();
         JsonNode scale = app["properties"]!["template"]!["scale"]!;
         Assert.Equal(0, (int)scale["minReplicas"]!);
         JsonNode rule = scale["rules"]!.AsArray().Single()!["custom"]!;
@@ -174,6 +174,34 @@ public sealed partial class InfraTests
         Assert.Equal("[parameters('rangeQueue')]", (string)rule["metadata"]!["queueName"]!);
         Assert.Equal("[variables('rangeQueue')]", (string)CompiledTemplate.Module("worker")["properties"]!["parameters"]!["rangeQueue"]!["value"]!);
         Assert.Equal("gpu", (string)app["properties"]!["workloadProfileName"]!);
+    }
+
+    [Fact]
+    public void The_viewer_is_a_CPU_app_that_scales_to_zero_behind_Entra_authentication_for_the_API_registration_only()
+    {
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps", "viewer").Single()["properties"]!;
+        Assert.Equal("Consumption", (string)app["workloadProfileName"]!);
+        Assert.Equal(0, (int)app["template"]!["scale"]!["minReplicas"]!);
+        Assert.Equal(8080, (int)app["configuration"]!["ingress"]!["targetPort"]!);
+        Assert.False((bool)app["configuration"]!["ingress"]!["allowInsecure"]!);
+        Assert.Equal("[parameters('platformIdentityId')]", (string)app["configuration"]!["registries"]![0]!["identity"]!);
+        Assert.Equal("[parameters('platformIdentityId')]", (string)app["configuration"]!["identitySettings"]!.AsArray().Single(i => (string)i!["lifecycle"]! == "None")!["identity"]!);
+        Assert.Contains("ASPNETCORE_HTTP_PORTS=8080", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.Viewer.Host", "Dockerfile")), StringComparison.Ordinal);
+
+        // No secret value in the template: the sign-in secret is a Key Vault reference read by the viewer's identity.
+        string secrets = app["configuration"]!["secrets"]!.ToJsonString();
+        Assert.DoesNotContain("\"value\"", secrets, StringComparison.Ordinal);
+        Assert.Contains("keyVaultUrl", secrets, StringComparison.Ordinal);
+
+        JsonNode auth = CompiledTemplate.OfType("Microsoft.App/containerApps/authConfigs", "viewer").Single();
+        Assert.EndsWith("'current')]", (string)auth["name"]!, StringComparison.Ordinal);
+        JsonNode properties = auth["properties"]!;
+        Assert.True((bool)properties["platform"]!["enabled"]!);
+        Assert.Contains("Return401", (string)properties["globalValidation"]!["unauthenticatedClientAction"]!, StringComparison.Ordinal);
+        JsonNode aad = properties["identityProviders"]!["azureActiveDirectory"]!;
+        Assert.Equal(["[format('api://{0}', parameters('apiClientId'))]"], aad["validation"]!["allowedAudiences"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal(["[parameters('apiClientId')]"], aad["validation"]!["defaultAuthorizationPolicy"]!["allowedApplications"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("[parameters('apiClientId')]", (string)CompiledTemplate.Module("viewer")["properties"]!["parameters"]!["apiClientId"]!["value"]!);
     }
 
     [Fact]
@@ -195,12 +223,13 @@ public sealed partial class InfraTests
             string principal = (string)parameters["principalId"]!["value"]!;
             string who = principal.Contains("'functions'", StringComparison.Ordinal) ? "functions"
                 : principal.Contains("worker-platform", StringComparison.Ordinal) ? "platform"
+                : principal.Contains("'viewerIdentity'", StringComparison.Ordinal) || principal.Contains("viewer", StringComparison.Ordinal) ? "viewer"
                 : principal.Contains("userAssignedIdentities", StringComparison.Ordinal) ? "worker"
                 : principal.Contains("'slide-events'", StringComparison.Ordinal) ? "events"
                 : principal;
             string name = (string)module["name"]!;
             string role = parameters["roleId"] is { } r ? RoleName((string)r["value"]!)
-                : name.EndsWith("cosmos", StringComparison.Ordinal) ? "cosmosDataContributor"
+                : name.EndsWith("cosmos", StringComparison.Ordinal) ? (parameters["readOnly"] is { } ro && (bool)ro["value"]! ? "cosmosDataReader" : "cosmosDataContributor")
                 : name.EndsWith("telemetry", StringComparison.Ordinal) ? "monitoringMetricsPublisher"
                 : "acrPull";
             string account = (string?)parameters["accountName"]?["value"] is { } a ? a.Contains("'host-storage'", StringComparison.Ordinal) ? "host" : a.Contains("'data-storage'", StringComparison.Ordinal) ? "data" : string.Empty : string.Empty;
@@ -212,7 +241,7 @@ public sealed partial class InfraTests
             }
         }
 
-        Assert.True(assigned.Count == 20, string.Join("; ", assigned));
+        Assert.True(assigned.Count == 24, string.Join("; ", assigned));
         Assert.Equal(
             new[]
             {
@@ -236,6 +265,10 @@ public sealed partial class InfraTests
                 "functions monitoringMetricsPublisher",
                 "worker monitoringMetricsPublisher",
                 "events blobDataContributor data/slide-events-deadletter",
+                $"viewer blobDataReader data/{PipelineNames.SlidesContainer}",
+                $"viewer blobDataReader data/{PipelineNames.ResultsContainer}",
+                "viewer cosmosDataReader",
+                "viewer monitoringMetricsPublisher",
             }.Order(),
             assigned.Order());
 
@@ -246,7 +279,7 @@ public sealed partial class InfraTests
         Assert.Equal("17d1049b-9a84-46fb-8f53-869881c3d3ab", (string)roles["storageAccountContributor"]!);
 
         // The scaler's Data Owner and the image pull sit on an identity the worker's code can't use (lifecycle None).
-        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps").Single()["properties"]!;
+        JsonNode app = CompiledTemplate.OfType("Microsoft.App/containerApps", "worker").Single()["properties"]!;
         JsonArray identitySettings = app["configuration"]!["identitySettings"]!.AsArray();
         Assert.Equal("[parameters('platformIdentityId')]", (string)identitySettings.Single(i => (string)i!["lifecycle"]! == "None")!["identity"]!);
         Assert.Equal("[parameters('identityId')]", (string)identitySettings.Single(i => (string)i!["lifecycle"]! == "Main")!["identity"]!);
@@ -269,6 +302,8 @@ public sealed partial class InfraTests
         Assert.Equal("SystemAssigned", (string)CompiledTemplate.OfType("Microsoft.EventGrid/systemTopics").Single()["identity"]!["type"]!);
         Assert.Equal("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", (string)roles["serviceBusDataReceiver"]!);
         Assert.Contains("00000000-0000-0000-0000-000000000002", CompiledTemplate.Module("role-func-cosmos").ToJsonString(), StringComparison.Ordinal);
+        JsonObject cosmosRole = CompiledTemplate.Module("role-viewer-cosmos");
+        Assert.Contains("00000000-0000-0000-0000-000000000001", cosmosRole["properties"]!["template"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
     private static string FunctionsMetadataPath()

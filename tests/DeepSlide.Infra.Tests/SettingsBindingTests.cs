@@ -41,7 +41,7 @@ public sealed class SettingsBindingTests
         Assert.InRange(options.SlideCacheBytes, 1L << 30, 6L << 30);
 
         // The health endpoint listens where the platform probes it.
-        JsonNode container = CompiledTemplate.OfType("Microsoft.App/containerApps").Single()["properties"]!["template"]!["containers"]![0]!;
+        JsonNode container = CompiledTemplate.OfType("Microsoft.App/containerApps", "worker").Single()["properties"]!["template"]!["containers"]![0]!;
         Assert.All(container["probes"]!.AsArray(), probe => Assert.Equal(options.HealthPort, (int)probe!["httpGet"]!["port"]!));
         Assert.Equal(["Liveness", "Readiness"], container["probes"]!.AsArray().Select(p => (string)p!["type"]!).Order());
 
@@ -86,6 +86,42 @@ public sealed class SettingsBindingTests
         Assert.Throws<InvalidOperationException>(() => FunctionsSettings.RunDefaults(name => name == FunctionsSettings.RangeDeadline ? "PT10M" : null));
     }
 
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void The_viewer_binds_and_validates_the_environment_the_template_gives_it(string? parameterFile)
+    {
+        Dictionary<string, string?> env = Settings(parameterFile, "Microsoft.App/containerApps", "viewer", app => app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray());
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(env.Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":", StringComparison.Ordinal), kv.Value)));
+        DeepSlide.Viewer.Host.Extensions.Extensions.AddViewerServices(builder);
+        using IHost app = builder.Build();
+
+        // ValidateOnStart's check, as the host runs it before serving.
+        var options = app.Services.GetRequiredService<IOptions<DeepSlide.Viewer.Host.Extensions.ViewerHostOptions>>().Value;
+        app.Services.GetRequiredService<IStartupValidator>().Validate();
+        Assert.StartsWith("https://", options.StorageBlobServiceUri);
+        Assert.StartsWith("https://", options.CosmosEndpoint);
+        Assert.Equal([Pipeline.CallerPrincipal.Read, Pipeline.CallerPrincipal.ReadWrite], options.RequiredRoles);
+        Assert.InRange(options.SlideCacheBytes, 256L << 20, 3L << 30);
+        Assert.NotNull(DeepSlide.Telemetry.PipelineTelemetryExtensions.IngestionCredential(env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]));
+
+        // The platform probes the path the viewer answers without a role, on the port it listens on.
+        JsonNode container = CompiledTemplate.OfType("Microsoft.App/containerApps", "viewer").Single()["properties"]!["template"]!["containers"]![0]!;
+        Assert.All(container["probes"]!.AsArray(), probe => Assert.Equal((DeepSlide.Viewer.ViewerEndpoints.HealthPath, 8080), ((string)probe!["httpGet"]!["path"]!, (int)probe["httpGet"]!["port"]!)));
+    }
+
+    [Fact]
+    public void A_viewer_without_its_endpoints_fails_at_start()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection([new("Viewer:StorageBlobServiceUri", "not a url")]);
+        DeepSlide.Viewer.Host.Extensions.Extensions.AddViewerServices(builder);
+        using IHost app = builder.Build();
+        var ex = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("CosmosEndpoint", ex.Message);
+        Assert.Contains("StorageBlobServiceUri", ex.Message);
+    }
+
     /// <summary>The worker container's environment as the template sets it, parameters resolved.</summary>
     internal static Dictionary<string, string?> WorkerEnvironment(string? parameterFile = null) =>
         Settings(parameterFile, "Microsoft.App/containerApps", "worker", app => app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray());
@@ -97,7 +133,7 @@ public sealed class SettingsBindingTests
     private static Dictionary<string, string?> Settings(string? parameterFile, string type, string module, Func<JsonNode, JsonArray> array)
     {
         TemplateScope scope = TemplateScope.For(parameterFile).Module(module);
-        JsonNode resource = CompiledTemplate.OfType(type).Single();
+        JsonNode resource = CompiledTemplate.OfType(type, module).Single();
         return array(resource).ToDictionary(e => (string)e!["name"]!, string? (e) => scope.Resolve(e!["value"]) ?? "https://resolved-at-deployment.example.net/");
     }
 }
