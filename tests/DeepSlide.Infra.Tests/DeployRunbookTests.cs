@@ -32,7 +32,7 @@ public sealed partial class DeployRunbookTests
     {
         string parameters = File.ReadAllText(CompiledTemplate.InfraFile(file));
         string[] exported = [.. ExportedVariable().Matches(Runbook).Select(m => m.Groups["name"].Value).Distinct()];
-        Assert.Equal(["DEEPSLIDE_API_CLIENT_ID", "DEEPSLIDE_SLIDE_EVENTS", "DEEPSLIDE_WORKER_IMAGE"], exported.Order());
+        Assert.Equal(["DEEPSLIDE_API_CLIENT_ID", "DEEPSLIDE_SLIDE_EVENTS", "DEEPSLIDE_VIEWER_IMAGE", "DEEPSLIDE_VIEWER_LOGIN_SECRET_URI", "DEEPSLIDE_WORKER_IMAGE"], exported.Order());
         Assert.All(exported, name => Assert.Contains($"readEnvironmentVariable('{name}'", parameters));
     }
 
