@@ -38,13 +38,19 @@ internal static class BenchCommand
         var classify = new Option<bool>("--classify") { Description = "Also measure inference: the bare model against end-to-end classification of a slide.", DefaultValueFactory = _ => true };
         var fuzz = new Option<int>("--fuzz") { Description = "Instead: feed the slide readers this many mutated TIFFs and report any that end in an error other than the product's own, or hang." };
         var seed = new Option<int>("--seed") { Description = "Seed of the --fuzz mutations.", DefaultValueFactory = _ => 1 };
+        var viewer = new Option<bool>("--viewer") { Description = "Instead: the viewer's page load on the local stack with a 60,000 x 40,000 slide (first tile of a slide never opened, warm tile latency, bytes fetched for a full-resolution screen)." };
         var inference = new InferenceOptionSet();
-        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify, fuzz, seed };
+        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify, fuzz, seed, viewer };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(work)!;
             Directory.CreateDirectory(folder);
+            if (parse.GetValue(viewer))
+            {
+                return await ViewerBench.RunAsync(folder, 60_000, 40_000, cancellationToken);
+            }
+
             if (parse.GetValue(fuzz) is int cases and > 0)
             {
                 return Fuzz(Path.Combine(folder, "fuzz"), cases, parse.GetValue(seed));
