@@ -90,8 +90,9 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
             return new RunStart(runId, false, null);
         }
 
-        // Events for one upload can arrive together: the first to create the run's document starts it. A claim left
-        // by a starter that died before scheduling is taken over after a minute, so no upload is lost.
+        // Events for one upload can arrive together: the first to create the run's document starts it. A start that
+        // fails to schedule releases its claim; a claim left by a starter that died before scheduling is taken over
+        // after a minute. Either way no upload is lost.
         SlideRun claim = NewRun(slideBlob);
         if (!await store.TryCreateAsync(claim, cancellationToken)
             && (await store.GetAsync(claim.SlideId, runId, cancellationToken) is not { Revision: 0 } stale || claim.CreatedUtc - stale.UpdatedUtc < ClaimTimeout))
@@ -114,15 +115,37 @@ public sealed class SlideRunStarter(DurableTaskClient client, ISlideRunStore sto
         {
             // A starter that took over a stale claim can race the one that left it (the client reports its
             // transport's "already exists" error): the other one started the run.
-            if (await client.GetInstanceAsync(runId, cancellationToken) is not null)
+            if (await ScheduledAsync(runId))
             {
                 return new RunStart(runId, false, null);
+            }
+
+            // Nothing was scheduled: the claim goes, so the event's retry starts the run instead of finding a fresh
+            // claim and starting nothing. Should the store fail too, the claim's timeout lets a retry take it over.
+            try
+            {
+                await store.ReleaseClaimAsync(claim, CancellationToken.None);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
             }
 
             throw;
         }
 
         return new RunStart(runId, true, null);
+    }
+
+    private async Task<bool> ScheduledAsync(string runId)
+    {
+        try
+        {
+            return await client.GetInstanceAsync(runId, CancellationToken.None) is not null;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
     }
 }
 

@@ -123,6 +123,27 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
         return runs.OrderByDescending(r => r.CreatedUtc).ToList();
     }
 
+    public async Task ReleaseClaimAsync(SlideRun claim, CancellationToken cancellationToken = default)
+    {
+        StoredVersion? stored = (await QueryAsync<StoredVersion>(
+            claim.SlideId,
+            new QueryDefinition("SELECT c._etag, c.revision FROM c WHERE c.slideId = @slide AND c.id = @id").WithParameter("@slide", claim.SlideId).WithParameter("@id", claim.Id),
+            cancellationToken)).SingleOrDefault();
+        if (stored is not { Revision: 0 })
+        {
+            return;
+        }
+
+        try
+        {
+            await container.DeleteItemAsync<SlideRun>(claim.Id, new PartitionKey(claim.SlideId), new ItemRequestOptions { IfMatchEtag = stored.ETag }, cancellationToken);
+        }
+        catch (CosmosException ex) when (ex.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.PreconditionFailed)
+        {
+            // Gone already, or taken over and written since: either way it is no longer this start's claim.
+        }
+    }
+
     /// <summary>Removes a run's document; false when it was not stored.</summary>
     public async Task<bool> DeleteAsync(SlideRun run, CancellationToken cancellationToken = default)
     {

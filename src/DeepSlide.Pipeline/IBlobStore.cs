@@ -30,7 +30,8 @@ public sealed record PipelineStores(IBlobStore Slides, IBlobStore Results, IBlob
 {
     /// <summary>
     /// Downloads the blob's current version to <paramref name="path"/> and returns that version, or fails naming the
-    /// blob (with <paramref name="reason"/> and <paramref name="problem"/>) when it is not stored.
+    /// blob (with <paramref name="reason"/> and <paramref name="problem"/>) when it is not stored. A blob rewritten
+    /// while it is read is read again: outputs are deterministic, so a late duplicate's rewrite is the same content.
     /// </summary>
     public static async Task<BlobVersion> DownloadCurrentAsync(
         IBlobStore store,
@@ -40,9 +41,20 @@ public sealed record PipelineStores(IBlobStore Slides, IBlobStore Results, IBlob
         DeepSlideErrorReason reason = DeepSlideErrorReason.FileNotFound,
         CancellationToken cancellationToken = default)
     {
-        BlobVersion version = await store.GetVersionAsync(blob, cancellationToken) ?? throw new DeepSlideException(reason, blob, problem);
-        await store.DownloadAsync(blob, version.ETag, path, cancellationToken);
-        return version;
+        for (int attempt = 1; ; attempt++)
+        {
+            BlobVersion version = await store.GetVersionAsync(blob, cancellationToken) ?? throw new DeepSlideException(reason, blob, problem);
+            try
+            {
+                await store.DownloadAsync(blob, version.ETag, path, cancellationToken);
+                return version;
+            }
+            catch (DeepSlideException ex) when (ex.Reason == DeepSlideErrorReason.InvalidArgument && attempt < 5)
+            {
+                // Rewritten between the two reads: a redelivered piece of work writes its (identical) output again,
+                // or a newer bundle replaced a model file. The current version is the one asked for, so read it again.
+            }
+        }
     }
 
     /// <summary>Reads a small blob (a plan, a manifest) whole, with the version read, or fails naming it when it is not stored.</summary>

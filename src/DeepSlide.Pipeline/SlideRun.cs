@@ -103,6 +103,12 @@ public interface ISlideRunStore
 
     Task<SlideRun?> GetAsync(string slideId, string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Removes a start's claim (the run's document while still at revision 0) after the start failed, so the next
+    /// event for the upload starts the run; a document that has moved on is left as it is.
+    /// </summary>
+    Task ReleaseClaimAsync(SlideRun claim, CancellationToken cancellationToken = default);
+
     /// <summary>A slide's runs, newest first.</summary>
     Task<IReadOnlyList<SlideRun>> ListAsync(string slideId, CancellationToken cancellationToken = default);
 }

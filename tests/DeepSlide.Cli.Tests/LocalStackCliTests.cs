@@ -14,6 +14,32 @@ public sealed class LocalStackCliTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
+    public async Task An_upload_to_a_stack_that_does_not_answer_fails_in_one_line_naming_the_slide_and_the_cause()
+    {
+        // A port nothing listens on: the storage emulator has stopped (or its disk filled and it died).
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        string state = Path.Combine(_folder, "dead");
+        Directory.CreateDirectory(state);
+        new LocalStackState(
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Azurite.AccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+            "https://127.0.0.1:1/",
+            "default").Save(state);
+        string slide = Path.Combine(_folder, "case 1.svs");
+        await File.WriteAllBytesAsync(slide, new byte[4096]);
+
+        CliResult result = await CliRun.RunAsync("local", "upload", slide, "--state", state);
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains(slide, line);
+        Assert.Contains("the upload to the local stack", line);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
+    [Fact]
     public async Task Twenty_concurrent_uploads_and_an_unlistable_name_all_show_in_status_and_still_do_after_a_restart()
     {
         string state = Path.Combine(_folder, "state");

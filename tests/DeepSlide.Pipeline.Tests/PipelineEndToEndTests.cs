@@ -7,6 +7,8 @@ using DeepSlide.Orchestration;
 using DeepSlide.Pipeline.Local;
 using DeepSlide.Pipeline.Storage;
 using DeepSlide.Results;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -305,6 +307,54 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
             Assert.Equal((runId, started), (start.RunId, start.Started));
             Assert.Equal(started, await host.Client.GetInstanceAsync(runId) is not null);
         }
+    }
+
+    [Fact]
+    public async Task A_start_whose_scheduling_fails_releases_its_claim_so_the_retried_event_starts_the_run()
+    {
+        await using var pipeline = NewPipeline();
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        var failing = new FailingFirstSchedule(host.Client);
+        var starter = new SlideRunStarter(failing, host.Runs, pipeline.Options.RunDefaults);
+        string runId = PipelineNames.RunIdForUpload("lab-g/retried.svs", "\"0x1\"");
+
+        // The first delivery of the upload event fails to schedule (a transient error); the trigger retries at once.
+        await Assert.ThrowsAsync<HttpRequestException>(() => starter.StartForUploadAsync("lab-g/retried.svs", "\"0x1\"", pipeline.Options.ModelPrefix));
+        Assert.Null(await host.Runs.GetAsync("lab-g_retried.svs", runId));
+        RunStart retried = await starter.StartForUploadAsync("lab-g/retried.svs", "\"0x1\"", pipeline.Options.ModelPrefix);
+        Assert.Equal((runId, true), (retried.RunId, retried.Started));
+        Assert.NotNull(await host.Client.GetInstanceAsync(runId));
+    }
+
+    // A durable client whose first schedule fails as a dropped connection would; everything else is the real client.
+    private sealed class FailingFirstSchedule(DurableTaskClient inner) : DurableTaskClient("failing-first")
+    {
+        private int _schedules;
+
+        public override Task<string> ScheduleNewOrchestrationInstanceAsync(TaskName orchestratorName, object? input = null, StartOrchestrationOptions? options = null, CancellationToken cancellation = default) =>
+            Interlocked.Increment(ref _schedules) == 1
+                ? throw new HttpRequestException("the connection dropped")
+                : inner.ScheduleNewOrchestrationInstanceAsync(orchestratorName, input, options, cancellation);
+
+        public override Task<OrchestrationMetadata?> GetInstancesAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+            inner.GetInstancesAsync(instanceId, getInputsAndOutputs, cancellation);
+
+        public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(OrchestrationQuery? filter = null) => inner.GetAllInstancesAsync(filter);
+
+        public override Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default) =>
+            inner.RaiseEventAsync(instanceId, eventName, eventPayload, cancellation);
+
+        public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) => inner.SuspendInstanceAsync(instanceId, reason, cancellation);
+
+        public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) => inner.ResumeInstanceAsync(instanceId, reason, cancellation);
+
+        public override Task<OrchestrationMetadata> WaitForInstanceStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+            inner.WaitForInstanceStartAsync(instanceId, getInputsAndOutputs, cancellation);
+
+        public override Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+            inner.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs, cancellation);
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [Fact]

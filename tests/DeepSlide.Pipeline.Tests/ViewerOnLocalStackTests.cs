@@ -96,5 +96,13 @@ public sealed class ViewerOnLocalStackTests(EmulatorsFixture emulators) : IAsync
         }
 
         Assert.InRange(fresh.SlideBytesFetched, 1, version.Length / 2);
+
+        // The slide replaced by another upload: a viewer that had not read it yet says so instead of mixing versions.
+        await pipeline.UploadSlideAsync(blob, LocalPipeline.WriteSlide(_folder, "other.svs", seed: 32, width: 3000, height: 2200));
+        await using LocalViewer late = await LocalViewer.StartAsync(pipeline.Options, Path.Combine(_folder, "viewer-late"));
+        using var lateHttp = new HttpClient { BaseAddress = late.Address };
+        using HttpResponseMessage changed = await lateHttp.GetAsync($"api/runs/{runId}/slide_files/{fullResolution}/4_3.jpeg");
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, changed.StatusCode);
+        Assert.Contains("changed since version", await changed.Content.ReadAsStringAsync());
     }
 }

@@ -89,7 +89,8 @@ internal static class LocalCommand
         var slide = new Argument<string>("slide") { Description = "A slide file." };
         var name = new Option<string?>("--name") { Description = "The blob name in the 'slides' container (default: the file's name)." };
         var wait = new Option<bool>("--wait") { Description = "Wait for the run to finish and print it." };
-        var command = new Command("upload", "Put a slide into the local 'slides' container; the watcher starts its run.") { slide, state, name, wait };
+        var timeout = new Option<double>("--timeout") { Description = "With --wait: give up waiting after this many minutes (the run goes on).", DefaultValueFactory = _ => 60 };
+        var command = new Command("upload", "Put a slide into the local 'slides' container; the watcher starts its run.") { slide, state, name, wait, timeout };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string folder = parse.GetValue(state)!;
@@ -102,17 +103,40 @@ internal static class LocalCommand
 
             string blob = parse.GetValue(name) ?? Path.GetFileName(path);
             SlideBlobName.Validate(blob);
-            PipelineStores stores = await new StorageAccount(stack.StorageConnection).StoresAsync(cancellationToken);
-            BlobVersion version = await PipelineStores.UploadFileAsync(stores.Slides, blob, path, cancellationToken);
+            BlobVersion version;
+            try
+            {
+                PipelineStores stores = await new StorageAccount(stack.StorageConnection).StoresAsync(cancellationToken);
+                version = await PipelineStores.UploadFileAsync(stores.Slides, blob, path, cancellationToken);
+            }
+            catch (Exception ex) when (StackFailure(ex) is { } why)
+            {
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, path, $"the upload to the local stack ({folder}) failed: {why}", ex);
+            }
+
             string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
             Console.WriteLine($"uploaded {blob} ({version.Length / 1e6:F1} MB); run {runId}");
             if (parse.GetValue(wait))
             {
-                ISlideRunStore runs = await RunsAsync(stack, cancellationToken);
-                SlideRun? run;
-                while ((run = await runs.GetAsync(SlideRun.SlideIdOf(blob), runId, cancellationToken)) is null || !RunStatus.IsFinal(run.Status))
+                TimeSpan limit = TimeSpan.FromMinutes(parse.GetValue(timeout));
+                DateTime deadline = DateTime.UtcNow + limit;
+                SlideRun? run = null;
+                try
                 {
-                    await Task.Delay(500, cancellationToken);
+                    ISlideRunStore runs = await RunsAsync(stack, cancellationToken);
+                    while ((run = await runs.GetAsync(SlideRun.SlideIdOf(blob), runId, cancellationToken)) is null || !RunStatus.IsFinal(run.Status))
+                    {
+                        if (DateTime.UtcNow > deadline)
+                        {
+                            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, blob, $"run {runId} is still {run?.Status ?? "not started"} after {limit.TotalMinutes:0.#} minutes; 'deepslide local status' follows it.");
+                        }
+
+                        await Task.Delay(500, cancellationToken);
+                    }
+                }
+                catch (Exception ex) when (StackFailure(ex) is { } why)
+                {
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, blob, $"waiting for run {runId} failed: {why}; 'deepslide local status' follows it.", ex);
                 }
 
                 Print([run]);
@@ -123,6 +147,22 @@ internal static class LocalCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Why talking to the local stack failed, in one line, for the failures a stack can have (a full disk, an emulator
+    /// that stopped or stalls); null for anything else, which is a bug and keeps its stack trace.
+    /// </summary>
+    internal static string? StackFailure(Exception ex) => ex switch
+    {
+        AggregateException aggregate => string.Join("; ", aggregate.Flatten().InnerExceptions.Select(e => StackFailure(e) ?? e.Message).Distinct()),
+        Azure.RequestFailedException request => request.Status == 0 ? $"the storage emulator did not answer ({request.Message.Split('\n')[0]})" : $"the storage emulator answered {request.Status} {request.ErrorCode}: {request.Message.Split('\n')[0]}",
+        CosmosException cosmos => $"cosmosdb-server answered {(int)cosmos.StatusCode}: {cosmos.Message.Split('\n')[0]}",
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => $"the disk is full: {io.Message}",
+        IOException io => io.Message,
+        HttpRequestException http => $"the local stack did not answer: {http.Message}",
+        TaskCanceledException or TimeoutException => "the local stack did not answer in time (is 'deepslide local up' running, and its disk not full?)",
+        _ => null,
+    };
 
     private static Command Status()
     {
