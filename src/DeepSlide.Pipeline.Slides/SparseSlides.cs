@@ -30,6 +30,8 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
     private readonly Dictionary<string, Task<Entry>> _entries = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
     private readonly object _gate = new();
+    private long _files;
+    private readonly int _swept = Sweep(folder);
 
     /// <summary>
     /// The slide's local path with at least the bytes <paramref name="need"/> names (given the slide's map) present;
@@ -77,7 +79,9 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
         {
             if (!_entries.TryGetValue(key, out Task<Entry>? entry) || entry.IsFaulted || entry.IsCanceled)
             {
-                entry = Entry.OpenAsync(store, blob, etag, Path.Combine(folder, Name(key)), CancellationToken.None);
+                // Each file of a slide version gets a name of its own: a reader still open on an evicted file must never
+                // be handed out for the new one, whose later fetches it would not see.
+                entry = Entry.OpenAsync(store, blob, etag, Path.Combine(folder, $"{Name(key)}-{++_files}.sparse"), CancellationToken.None);
                 _entries[key] = entry;
             }
 
@@ -100,7 +104,25 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
         }
     }
 
-    private static string Name(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".sparse";
+    // Files an earlier process left are never reused (their bytes' record went with it): they go at start.
+    private static int Sweep(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return 0;
+        }
+
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(folder, "*.sparse"))
+        {
+            File.Delete(file);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    private static string Name(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
 
     private sealed class Entry
     {

@@ -277,6 +277,37 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_slide_fetched_again_after_its_sparse_file_was_evicted_gets_a_new_file_so_no_open_reader_is_stale()
+    {
+        (AzureBlobStore store, BlobVersion first, _) = await SetupAsync();
+        BlobVersion second;
+        await using (FileStream copy = File.OpenRead(In("slide.svs")))
+        {
+            second = await store.UploadAsync("slides/second-e.svs", copy);
+        }
+
+        var sparse = new SparseSlides(store, new SlideCache(store, In("whole-e"), 1L << 30), In("sparse-e"), capacity: 1);
+        using var readers = new SlideReaders();
+        static IEnumerable<(long, long)> Smallest(TiffByteMap map) => map.Levels[^1].All();
+        static IEnumerable<(long, long)> Level0(TiffByteMap map) => map.Levels[0].All();
+        SlideRead before = await sparse.GetAsync("slides/slide.svs", first.ETag, Smallest);
+        using SlideReaders.Lease held = readers.Open(before.Path);
+        await sparse.GetAsync("slides/second-e.svs", second.ETag, Smallest);
+
+        // The first slide again, now with its full-resolution tiles: a reader on the old file would read holes there.
+        SlideRead after = await sparse.GetAsync("slides/slide.svs", first.ETag, Level0);
+        Assert.NotEqual(before.Path, after.Path);
+        using SlideReaders.Lease fresh = readers.Open(after.Path);
+        Assert.NotSame(held.Reader, fresh.Reader);
+        var pixels = new byte[64 * 64 * 3];
+        using ISlideReader whole = SlideReader.Open(In("slide.svs"));
+        var expected = new byte[64 * 64 * 3];
+        whole.ReadRegion(0, 512, 512, 64, 64, expected);
+        fresh.Reader.ReadRegion(0, 512, 512, 64, 64, pixels);
+        Assert.Equal(expected, pixels);
+    }
+
+    [Fact]
     public async Task Concurrent_reads_of_overlapping_tiles_fetch_each_byte_once_in_bounded_reads()
     {
         (AzureBlobStore azurite, BlobVersion slide, _) = await SetupAsync();
