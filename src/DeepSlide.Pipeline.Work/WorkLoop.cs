@@ -80,8 +80,8 @@ public sealed class WorkLoop(
         catch (DeepSlideException ex)
         {
             await StopAsync(renewing, renewal);
-            await completions.SendAsync(Failed(message, ex.Message), cancellationToken);
-            await received.DeadLetterAsync(ex.Message, cancellationToken);
+            await SettleAsync("its failed notice", () => completions.SendAsync(Failed(message, ex.Message), cancellationToken));
+            await SettleAsync("dead-lettering it", () => received.DeadLetterAsync(ex.Message, cancellationToken));
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
             _logger.LogWarning("{Work} of run {RunId} dead-lettered: {Reason}", work, message.RunId, ex.Message);
             return WorkOutcome.DeadLettered;
@@ -91,7 +91,7 @@ public sealed class WorkLoop(
             // The worker is stopping (a scale-in, a redeploy): give the piece back now, so another worker takes it at
             // once instead of when its lock runs out minutes later.
             await StopAsync(renewing, renewal);
-            await received.AbandonAsync(CancellationToken.None);
+            await SettleAsync("giving it back", () => received.AbandonAsync(CancellationToken.None));
             _logger.LogInformation("{Work} of run {RunId} given back: the worker is stopping", work, message.RunId);
             return WorkOutcome.Abandoned;
         }
@@ -99,8 +99,8 @@ public sealed class WorkLoop(
         {
             await StopAsync(renewing, renewal);
             string reason = $"{message.Work} of {message.SlideBlob} failed on each of its {received.DeliveryCount} deliveries; the last: unexpected {ex.GetType().Name}: {ex.Message}";
-            await completions.SendAsync(Failed(message, reason), CancellationToken.None);
-            await received.DeadLetterAsync(reason, CancellationToken.None);
+            await SettleAsync("its failed notice", () => completions.SendAsync(Failed(message, reason), CancellationToken.None));
+            await SettleAsync("dead-lettering it", () => received.DeadLetterAsync(reason, CancellationToken.None));
             span?.SetStatus(ActivityStatusCode.Error, reason);
             _logger.LogError(ex, "{Work} of run {RunId} dead-lettered after {Delivery} deliveries", work, message.RunId, received.DeliveryCount);
             return WorkOutcome.DeadLettered;
@@ -109,7 +109,7 @@ public sealed class WorkLoop(
         {
             // Storage or runtime trouble: another delivery may succeed, and the delivery limit bounds the retries.
             await StopAsync(renewing, renewal);
-            await received.AbandonAsync(CancellationToken.None);
+            await SettleAsync("giving it back", () => received.AbandonAsync(CancellationToken.None));
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
             _logger.LogWarning(ex, "{Work} of run {RunId} given back after delivery {Delivery}", work, message.RunId, received.DeliveryCount);
             return WorkOutcome.Abandoned;
@@ -122,6 +122,20 @@ public sealed class WorkLoop(
         while (!cancellationToken.IsCancellationRequested)
         {
             await RunOnceAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+    }
+
+    // Settling a piece can fail as well (the queue went away, a receipt went stale after a failed complete). That is
+    // logged and the piece left to its lock, which runs out and delivers it again; it never stops the worker.
+    private async Task SettleAsync(string what, Func<Task> settle)
+    {
+        try
+        {
+            await settle();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "settling a piece of work ({What}) failed; its lock will run out and it will be delivered again", what);
         }
     }
 

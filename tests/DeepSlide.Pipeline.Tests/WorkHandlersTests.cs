@@ -457,6 +457,57 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_piece_that_cannot_be_settled_is_left_to_its_lock_and_the_worker_goes_on()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var queues = new StorageAccount(azurite.ConnectionString).Queues();
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}" };
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        var worker = new WorkLoop(
+            new UnsettleableOnce(transport),
+            new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides-u"), models, In("scratch")),
+            sink);
+
+        // A piece whose slide is gone (dead-lettered) and a good one: settling the first fails, as a queue that went away would.
+        await transport.SendAsync([Message("run7", slide, new TileRange(0, 0, 2)) with { SlideBlob = "slides/gone.svs" }]);
+        await transport.SendAsync([Message("run8", slide, new TileRange(0, 0, Math.Min(3, local.Plan!.Tiles.Count)))]);
+        Assert.Equal(WorkOutcome.DeadLettered, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(WorkOutcome.Completed, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    // A transport whose first piece cannot be settled: dead-lettering and giving back both fail.
+    private sealed class UnsettleableOnce(IWorkTransport inner) : IWorkTransport
+    {
+        private int _received;
+
+        public Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+
+        public async Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+        {
+            ReceivedWork? work = await inner.ReceiveAsync(maxWait, cancellationToken);
+            return work is not null && Interlocked.Increment(ref _received) == 1 ? new Unsettleable(work) : work;
+        }
+
+        public Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private sealed class Unsettleable(ReceivedWork work) : ReceivedWork(work.Message, work.DeliveryCount)
+        {
+            public override Task CompleteAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException("the receipt is stale");
+
+            public override Task AbandonAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException("the receipt is stale");
+
+            public override Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default) => throw new HttpRequestException("the queue went away");
+
+            public override Task RenewLockAsync(CancellationToken cancellationToken = default) => work.RenewLockAsync(cancellationToken);
+        }
+    }
+
+    [Fact]
     public void The_worker_s_services_are_built_without_touching_storage()
     {
         // Nothing listens on port 9: a factory that created containers or queues would fail or hang on retries here.
