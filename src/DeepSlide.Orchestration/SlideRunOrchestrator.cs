@@ -15,6 +15,12 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
 {
     public const string Name = nameof(SlideRunOrchestrator);
 
+    /// <summary>
+    /// Recording and dispatching talk to Cosmos DB and the queue, which fail briefly now and then (a 429, a restart):
+    /// a durable retry, 2 s doubling to a minute, over about 10 minutes, rides that out instead of failing the run.
+    /// </summary>
+    internal static readonly TaskOptions Retried = TaskOptions.FromRetryPolicy(new RetryPolicy(12, TimeSpan.FromSeconds(2), 2, TimeSpan.FromMinutes(1)));
+
     public override async Task<SlideRun> RunAsync(TaskOrchestrationContext context, SlideRunRequest request)
     {
         ILogger log = context.CreateReplaySafeLogger<SlideRunOrchestrator>();
@@ -112,6 +118,13 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             log.LogWarning("run {RunId} failed: {Reason}", context.InstanceId, reason);
             return await RecordAsync(context, run with { Error = reason, Redispatched = waiter.Redispatched }, RunStatus.Failed, seconds, started);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A defect in the orchestration itself: the run still ends Failed with the cause, never left non-final.
+            string reason = $"the orchestration failed: {ex.GetType().Name}: {ex.Message}";
+            log.LogError(ex, "run {RunId} failed", context.InstanceId);
+            return await RecordAsync(context, run with { Error = reason, Redispatched = waiter.Redispatched }, RunStatus.Failed, seconds, started);
+        }
     }
 
     private static async Task<SlideRun> RecordAsync(TaskOrchestrationContext context, SlideRun run, string status, Dictionary<string, double> seconds, DateTime started)
@@ -123,7 +136,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
 
         run = run with { Status = status, Revision = run.Revision + 1, UpdatedUtc = context.CurrentUtcDateTime, Seconds = new Dictionary<string, double>(seconds) };
         context.SetCustomStatus(new RunProgress(status, run.RangesDone, run.RangesTotal));
-        await context.CallActivityAsync(RecordRunActivity.Name, run);
+        await context.CallActivityAsync(RecordRunActivity.Name, run, Retried);
         return run;
     }
 
@@ -205,5 +218,5 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
     }
 
     private Task DispatchAsync(IReadOnlyList<WorkItem> work, int attempt, int rangeSize) =>
-        context.CallActivityAsync<int>(DispatchActivity.Name, new DispatchRequest(context.InstanceId, request, work, attempt, request.TraceParent, rangeSize));
+        context.CallActivityAsync<int>(DispatchActivity.Name, new DispatchRequest(context.InstanceId, request, work, attempt, request.TraceParent, rangeSize), SlideRunOrchestrator.Retried);
 }
