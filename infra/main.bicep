@@ -87,6 +87,33 @@ param resultRetentionDays int = 90
 @description('Log Analytics retention in days.')
 param logRetentionDays int = 30
 
+@description('Most GB Log Analytics ingests a day; -1 is no cap.')
+param logDailyCapGb int = 1
+
+@description('Redundancy of the data account (slides, results, models).')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param dataRedundancy string = 'Standard_LRS'
+
+@description('Days deleted or overwritten slides and results can be brought back (blob and container soft delete, versioning), with a CanNotDelete lock on the data account; 0 turns protection off (dev).')
+@minValue(0)
+@maxValue(365)
+param dataProtectionDays int = 0
+
+@description('E-mail addresses the alerts go to (the action group).')
+param alertEmails array = []
+
+@description('Monthly budget for the resource group in the billing currency; 0 sets none. Alerts at 80% actual and 100% forecast go to the action group.')
+@minValue(0)
+param monthlyBudget int = 0
+
+@description('First day of the budget\'s first month (yyyy-MM-01); Azure keeps it once the budget exists.')
+param budgetStartDate string = '2026-12-01'
+
 @description('The model bundle (prefix in the models container) that uploads are classified with.')
 param modelPrefix string = 'default'
 
@@ -215,6 +242,7 @@ module monitoring 'modules/monitoring.bicep' = {
     logAnalyticsName: 'log-${baseName}'
     appInsightsName: 'appi-${baseName}'
     retentionDays: logRetentionDays
+    dailyCapGb: logDailyCapGb
   }
 }
 
@@ -253,6 +281,7 @@ module hostStorage 'modules/storage.bicep' = {
     location: location
     name: hostStorageName
     privateOnly: privateNetworking
+    workspaceId: monitoring.outputs.workspaceId
     containers: [
       deploymentContainer
     ]
@@ -266,6 +295,9 @@ module dataStorage 'modules/storage.bicep' = {
     name: dataStorageName
     privateOnly: privateNetworking
     trustedServicesOnly: true
+    skuName: dataRedundancy
+    protectionDays: dataProtectionDays
+    workspaceId: monitoring.outputs.workspaceId
     containers: [
       slidesContainer
       resultsContainer
@@ -294,6 +326,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     lockDuration: 'PT${rangeLockMinutes}M'
     maxDeliveryCount: maxDeliveryCount
     duplicateDetectionWindow: 'PT1H'
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -308,6 +341,7 @@ module cosmos 'modules/cosmos.bicep' = {
     databaseName: databaseName
     containerName: runsContainer
     partitionKeyPath: '/slideId'
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -316,6 +350,7 @@ module registry 'modules/registry.bicep' = {
   params: {
     location: location
     name: 'cr${compactName}'
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -341,6 +376,7 @@ module functions 'modules/functions.bicep' = {
     durableAlwaysReady: durableAlwaysReady
     apiClientId: apiClientId
     instanceMemoryMB: 2048
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -427,6 +463,7 @@ module slideEvents 'modules/eventgrid.bicep' = if (slideEventsEnabled) {
     slidesContainer: slidesContainer
     triggerFunctionName: slideTriggerFunction
     deadLetterContainer: eventsDeadLetterContainer
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -441,6 +478,55 @@ module slideEventsDeadLetter 'modules/storage-role.bicep' = if (slideEventsEnabl
     roleId: roles.blobDataContributor
     principalId: slideEvents!.outputs.principalId
     purpose: 'slide events: Storage Blob Data Contributor on slide-events-deadletter (undeliverable upload events are kept, not dropped)'
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    baseName: baseName
+    emails: alertEmails
+    workspaceId: monitoring.outputs.workspaceId
+    serviceBusId: serviceBus.outputs.id
+    rangeQueue: rangeQueue
+    cosmosId: cosmos.outputs.id
+    eventTopicId: slideEvents.?outputs.topicId ?? ''
+  }
+}
+
+// https://learn.microsoft.com/azure/cost-management-billing/costs/quick-create-budget-bicep
+resource budget 'Microsoft.Consumption/budgets@2023-11-01' = if (monthlyBudget > 0) {
+  name: 'budget-${baseName}'
+  properties: {
+    category: 'Cost'
+    amount: monthlyBudget
+    timeGrain: 'Monthly'
+    timePeriod: {
+      startDate: budgetStartDate
+    }
+    notifications: {
+      actual80: {
+        enabled: true
+        operator: 'GreaterThanOrEqualTo'
+        threshold: 80
+        thresholdType: 'Actual'
+        contactEmails: alertEmails
+        contactGroups: [
+          alerts.outputs.actionGroupId
+        ]
+      }
+      forecast100: {
+        enabled: true
+        operator: 'GreaterThanOrEqualTo'
+        threshold: 100
+        thresholdType: 'Forecasted'
+        contactEmails: alertEmails
+        contactGroups: [
+          alerts.outputs.actionGroupId
+        ]
+      }
+    }
   }
 }
 

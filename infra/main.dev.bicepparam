@@ -18,3 +18,9 @@ param viewerImage = readEnvironmentVariable('DEEPSLIDE_VIEWER_IMAGE', '')
 param viewerLoginSecretUri = readEnvironmentVariable('DEEPSLIDE_VIEWER_LOGIN_SECRET_URI', '')
 param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))
 param apiClientId = readEnvironmentVariable('DEEPSLIDE_API_CLIENT_ID', '')
+
+// Cheap in dev: no data protection or lock (teardown stays one command), 1 GB of logs a day.
+param dataProtectionDays = 0
+param logDailyCapGb = 1
+param monthlyBudget = int(readEnvironmentVariable('DEEPSLIDE_MONTHLY_BUDGET', '0'))
+param alertEmails = empty(readEnvironmentVariable('DEEPSLIDE_ALERT_EMAILS', '')) ? [] : split(readEnvironmentVariable('DEEPSLIDE_ALERT_EMAILS', ''), ',')

@@ -24,3 +24,11 @@ param viewerImage = readEnvironmentVariable('DEEPSLIDE_VIEWER_IMAGE', '')
 param viewerLoginSecretUri = readEnvironmentVariable('DEEPSLIDE_VIEWER_LOGIN_SECRET_URI', '')
 param slideEventsEnabled = bool(readEnvironmentVariable('DEEPSLIDE_SLIDE_EVENTS', 'true'))
 param apiClientId = readEnvironmentVariable('DEEPSLIDE_API_CLIENT_ID', '')
+
+// A lab's slides and results: zone-redundant, recoverable for 30 days after a delete or overwrite, locked against
+// deletion; logs capped at 10 GB a day; a budget that warns the action group.
+param dataRedundancy = 'Standard_ZRS'
+param dataProtectionDays = 30
+param logDailyCapGb = 10
+param monthlyBudget = int(readEnvironmentVariable('DEEPSLIDE_MONTHLY_BUDGET', '0'))
+param alertEmails = empty(readEnvironmentVariable('DEEPSLIDE_ALERT_EMAILS', '')) ? [] : split(readEnvironmentVariable('DEEPSLIDE_ALERT_EMAILS', ''), ',')

@@ -8,6 +8,9 @@ param triggerFunctionName string
 @description('Container on the data account that keeps events Event Grid could not deliver.')
 param deadLetterContainer string
 
+@description('Log Analytics workspace for this resource\'s own logs and metrics; empty sends none.')
+param workspaceId string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -66,5 +69,26 @@ resource slideCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-
   }
 }
 
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: topic
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 output topicName string = topic.name
+output topicId string = topic.id
 output principalId string = topic.identity.principalId

@@ -24,6 +24,9 @@ param subnetId string = ''
 @description('Inbound through a private endpoint only, except Event Grid\'s deliveries of upload events.')
 param privateInbound bool = false
 
+@description('Log Analytics workspace for this resource\'s own logs and metrics; empty sends none.')
+param workspaceId string = ''
+
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
 }
@@ -172,6 +175,44 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         version: '10.0'
       }
     }
+  }
+}
+
+// Deployments go through Entra-authenticated publishing only: no basic-auth (SCM or FTP) publishing credentials.
+// https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -4,6 +4,9 @@ param logAnalyticsName string
 param appInsightsName string
 param retentionDays int
 
+@description('Most GB the workspace ingests a day (a runaway log loop stops costing at this); -1 is no cap.')
+param dailyCapGb int = -1
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logAnalyticsName
   location: location
@@ -12,6 +15,9 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: retentionDays
+    workspaceCapping: {
+      dailyQuotaGb: dailyCapGb
+    }
   }
 }
 

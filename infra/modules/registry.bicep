@@ -2,6 +2,9 @@
 param location string
 param name string
 
+@description('Log Analytics workspace for this resource\'s own logs and metrics; empty sends none.')
+param workspaceId string = ''
+
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
   name: name
   location: location
@@ -10,6 +13,26 @@ resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
   }
   properties: {
     adminUserEnabled: false
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: registry
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -14,6 +14,9 @@ param lockDuration string
 param maxDeliveryCount int
 param duplicateDetectionWindow string
 
+@description('Log Analytics workspace for this resource\'s own logs and metrics; empty sends none.')
+param workspaceId string = ''
+
 resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: name
   location: location
@@ -38,6 +41,26 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
     duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     deadLetteringOnMessageExpiration: true
     defaultMessageTimeToLive: 'P2D'
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -13,6 +13,21 @@ param privateOnly bool = false
 @description('With privateOnly: keep the public endpoint for trusted Azure services only (firewall deny-all, bypass AzureServices).')
 param trustedServicesOnly bool = false
 
+@description('Redundancy: Standard_LRS (dev), Standard_ZRS or Standard_GZRS (a lab\'s slides and results in prod).')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param skuName string = 'Standard_LRS'
+
+@description('Protect the data: blob and container soft delete for this many days, blob versioning (earlier versions kept as long), and a CanNotDelete lock on the account; 0 turns all of it off.')
+param protectionDays int = 0
+
+@description('Log Analytics workspace for the blob and queue services\' reads, writes and deletes; empty sends none.')
+param workspaceId string = ''
+
 @description('Days after which blobs under these prefixes are deleted; 0 keeps them.')
 param deleteAfterDays int = 0
 param deletePrefixes array = []
@@ -22,7 +37,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   location: location
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_LRS'
+    name: skuName
   }
   properties: {
     allowSharedKeyAccess: false
@@ -43,6 +58,47 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: account
   name: 'default'
+  properties: protectionDays > 0 ? {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: protectionDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: protectionDays
+    }
+    isVersioningEnabled: true
+  } : {}
+}
+
+// Slides and results are patient data: who read, wrote or deleted which blob goes to Log Analytics.
+resource blobLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: blobs
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource lock 'Microsoft.Authorization/locks@2020-05-01' = if (protectionDays > 0) {
+  name: 'keep-${name}'
+  scope: account
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'A lab\'s slides and results: remove this lock on purpose before deleting the account (docs/deploy.md, "Tearing down").'
+  }
 }
 
 resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in containers: {
@@ -58,38 +114,77 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
   name: 'default'
 }
 
+resource queueLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
 resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for q in queues: {
   parent: queueService
   name: q
 }]
 
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (deleteAfterDays > 0 && !empty(deletePrefixes)) {
+var retentionRules = deleteAfterDays > 0 && !empty(deletePrefixes) ? [
+  {
+    name: 'delete-old-results'
+    enabled: true
+    type: 'Lifecycle'
+    definition: {
+      filters: {
+        blobTypes: [
+          'blockBlob'
+        ]
+        prefixMatch: deletePrefixes
+      }
+      actions: {
+        baseBlob: {
+          delete: {
+            daysAfterModificationGreaterThan: deleteAfterDays
+          }
+        }
+      }
+    }
+  }
+] : []
+
+// Versions are the undo of an overwrite or a delete; they go after the protection window, so they do not pile up.
+var versionRules = protectionDays > 0 ? [
+  {
+    name: 'expire-earlier-versions'
+    enabled: true
+    type: 'Lifecycle'
+    definition: {
+      filters: {
+        blobTypes: [
+          'blockBlob'
+        ]
+      }
+      actions: {
+        version: {
+          delete: {
+            daysAfterCreationGreaterThan: protectionDays
+          }
+        }
+      }
+    }
+  }
+] : []
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(concat(retentionRules, versionRules))) {
   parent: account
   name: 'default'
   properties: {
     policy: {
-      rules: [
-        {
-          name: 'delete-old-results'
-          enabled: true
-          type: 'Lifecycle'
-          definition: {
-            filters: {
-              blobTypes: [
-                'blockBlob'
-              ]
-              prefixMatch: deletePrefixes
-            }
-            actions: {
-              baseBlob: {
-                delete: {
-                  daysAfterModificationGreaterThan: deleteAfterDays
-                }
-              }
-            }
-          }
-        }
-      ]
+      rules: concat(retentionRules, versionRules)
     }
   }
 }

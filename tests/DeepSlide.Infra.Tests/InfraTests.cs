@@ -70,7 +70,7 @@ public sealed partial class InfraTests
         Assert.DoesNotContain("listConnectionStrings", template, StringComparison.Ordinal);
         foreach ((string module, JsonObject resource) in CompiledTemplate.Resources())
         {
-            if (resource["properties"]?["template"]?["outputs"] is JsonObject outputs)
+            if (resource["properties"] is JsonObject properties && properties["template"]?["outputs"] is JsonObject outputs)
             {
                 Assert.All(outputs, o => Assert.DoesNotContain("list", o.Value!.ToJsonString(), StringComparison.OrdinalIgnoreCase));
             }
