@@ -495,6 +495,15 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    location: location
+    baseName: baseName
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
 // https://learn.microsoft.com/azure/cost-management-billing/costs/quick-create-budget-bicep
 resource budget 'Microsoft.Consumption/budgets@2023-11-01' = if (monthlyBudget > 0) {
   name: 'budget-${baseName}'

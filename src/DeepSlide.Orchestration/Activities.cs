@@ -15,6 +15,11 @@ public sealed class RecordRunActivity(ISlideRunStore store) : TaskActivity<Slide
     public async Task<bool> ExecuteAsync(SlideRun run, CancellationToken cancellationToken)
     {
         await store.UpsertAsync(run, cancellationToken);
+        if (RunStatus.IsFinal(run.Status))
+        {
+            PipelineTelemetry.RunEnded(run);
+        }
+
         return true;
     }
 }

@@ -74,6 +74,11 @@ public sealed class WorkLoop(
             await StopAsync(renewing, renewal);
             await completions.SendAsync(done with { Seconds = Math.Round(watch.Elapsed.TotalSeconds, 3) }, cancellationToken);
             await received.CompleteAsync(cancellationToken);
+            if (message.Work.Kind == WorkKind.Range && done.Patches > 0 && watch.Elapsed.TotalSeconds > 0)
+            {
+                PipelineTelemetry.PatchRate.Record(done.Patches / watch.Elapsed.TotalSeconds);
+            }
+
             _logger.LogInformation("{Work} of run {RunId} done in {Seconds:F2} s (delivery {Delivery})", work, message.RunId, watch.Elapsed.TotalSeconds, received.DeliveryCount);
             return WorkOutcome.Completed;
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
@@ -55,6 +56,19 @@ public static class PipelineTelemetryExtensions
                 if (otlp)
                 {
                     t.AddOtlpExporter();
+                }
+            })
+            .WithMetrics(m =>
+            {
+                m.AddMeter(PipelineTelemetry.MeterName);
+                if (!string.IsNullOrWhiteSpace(appInsights))
+                {
+                    m.AddAzureMonitorMetricExporter(e => (e.ConnectionString, e.Credential) = (appInsights, credential));
+                }
+
+                if (otlp)
+                {
+                    m.AddOtlpExporter();
                 }
             });
         return builder;

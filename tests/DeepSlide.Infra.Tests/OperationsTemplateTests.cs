@@ -113,4 +113,24 @@ public sealed class OperationsTemplateTests
         Assert.Equal(["actual80", "forecast100"], notifications.Select(n => n.Key).Order());
         Assert.All(notifications, n => Assert.Contains("actionGroupId", n.Value!["contactGroups"]![0]!.ToString(), StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_workbook_charts_the_metrics_the_code_emits()
+    {
+        JsonObject workbook = CompiledTemplate.Module("workbook")["properties"]!["template"]!.AsObject();
+        string queries = string.Join("\n", workbook["variables"]!["queries"]!.AsArray().Select(q => (string)q!["query"]!));
+
+        // Every metric the pipeline's meter defines is charted, under the name the code gives it, and the queries
+        // read the workspace-based tables (AppMetrics: Name, Sum, ItemCount, Properties, AppRoleInstance).
+        Assert.All(Pipeline.PipelineTelemetry.Metrics, name => Assert.Contains($"Name == \"{name}\"", queries, StringComparison.Ordinal));
+        Assert.Contains("Properties.outcome", queries, StringComparison.Ordinal);
+        Assert.Contains("Properties.stage", queries, StringComparison.Ordinal);
+        Assert.Contains("DeadletteredMessages", queries, StringComparison.Ordinal);
+        Assert.Contains("Usage | where IsBillable", queries, StringComparison.Ordinal);
+        JsonObject resource = CompiledTemplate.OfType("Microsoft.Insights/workbooks", "workbook").Single();
+        Assert.Equal("[parameters('workspaceId')]", (string)resource["properties"]!["sourceId"]!);
+
+        // The hosts export that meter.
+        Assert.Contains("m.AddMeter(PipelineTelemetry.MeterName)", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.Telemetry", "PipelineTelemetryExtensions.cs")), StringComparison.Ordinal);
+    }
 }

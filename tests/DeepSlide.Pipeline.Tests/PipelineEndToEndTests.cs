@@ -68,6 +68,31 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
             ActivityStopped = spans.Add,
         };
         ActivitySource.AddActivityListener(listener);
+
+        // The metrics the operations workbook charts, as this run emits them.
+        var measured = new ConcurrentBag<(string Instrument, double Value, string Tags)>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PipelineTelemetry.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((i, v, tags, _) => measured.Add((i.Name, v, Tags(tags))));
+        meters.SetMeasurementEventCallback<double>((i, v, tags, _) => measured.Add((i.Name, v, Tags(tags))));
+        meters.Start();
+        static string Tags(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var text = new List<string>();
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                text.Add($"{tag.Key}={tag.Value}");
+            }
+
+            return string.Join(",", text);
+        }
+
         await using var pipeline = NewPipeline();
         ModelBundle bundle = await pipeline.UploadModelAsync();
         string slide = LocalPipeline.WriteSlide(_folder, "case-01.svs", seed: 11);
@@ -91,6 +116,12 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
         Assert.Equal(["aggregating", "inference", "pictures", "planning", "rangeFetchMax", "total", "workerAggregate", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
         Assert.All(run.Seconds.Values, v => Assert.True(v > 0));
+
+        // deepslide.runs (by outcome), deepslide.stage.duration (by stage) and deepslide.worker.patch_rate were emitted.
+        Assert.Equal(PipelineTelemetry.Metrics.Order(), measured.Select(m => m.Instrument).Distinct().Order());
+        Assert.Contains(measured, m => m.Instrument == PipelineTelemetry.RunsMetric && m.Value == 1 && m.Tags == "outcome=Completed");
+        Assert.Equal(["stage=aggregating", "stage=inference", "stage=pictures", "stage=planning", "stage=total"], measured.Where(m => m.Instrument == PipelineTelemetry.StageDurationMetric).Select(m => m.Tags.Split(',')[0]).Distinct().Order());
+        Assert.InRange(measured.Count(m => m.Instrument == PipelineTelemetry.PatchRateMetric && m.Value > 0), run.RangesTotal, int.MaxValue);
 
         // The workers fetched their tiles' bytes, not the slide once each.
         Assert.Null(run.WholeSlideBecause);
