@@ -133,6 +133,9 @@ param durableAlwaysReady int = 1
 @description('Client id of the HTTP API\'s Entra app registration (docs/deploy.md creates it; the parameter files read DEEPSLIDE_API_CLIENT_ID). Empty: the API answers 401 to every call.')
 param apiClientId string = ''
 
+@description('Client application ids whose tokens the API accepts besides its own registration and the Azure CLI (the labs\' systems).')
+param apiClientApplications array = []
+
 // Slides and results are patient data: prod keeps every data path inside a virtual network (docs/deploy.md, "Private
 // networking"). A Container Apps environment's network is fixed when it is created, so set this before the first
 // deployment that has a worker image.
@@ -375,6 +378,7 @@ module functions 'modules/functions.bicep' = {
     maximumInstanceCount: functionMaxInstances
     durableAlwaysReady: durableAlwaysReady
     apiClientId: apiClientId
+    apiClientApplications: apiClientApplications
     instanceMemoryMB: 2048
     workspaceId: monitoring.outputs.workspaceId
   }

@@ -18,6 +18,9 @@ param instanceMemoryMB int
 @description('Client id of the API\'s Entra app registration; empty keeps the API closed (every call gets 401).')
 param apiClientId string
 
+@description('Client applications whose tokens the API accepts (the labs\' systems); the API\'s own registration and the Azure CLI are always accepted.')
+param apiClientApplications array = []
+
 @description('Subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: no virtual network.')
 param subnetId string = ''
 
@@ -26,6 +29,9 @@ param privateInbound bool = false
 
 @description('Log Analytics workspace for this resource\'s own logs and metrics; empty sends none.')
 param workspaceId string = ''
+
+// The Azure CLI's well-known client id: the runbook gets its tokens with `az account get-access-token`.
+var azureCliClientId = '04b07795-8ddb-461a-bbee-02f9e1bf7b46'
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
@@ -246,6 +252,14 @@ resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
           allowedAudiences: [
             'api://${apiClientId}'
           ]
+          // Without it any client application in the tenant passes authentication and only the role check stops it.
+          // https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad#use-a-built-in-authorization-policy
+          defaultAuthorizationPolicy: {
+            allowedApplications: concat([
+              apiClientId
+              azureCliClientId
+            ], apiClientApplications)
+          }
         }
       }
     }

@@ -59,6 +59,80 @@ public sealed partial class DeployRunbookTests
         Assert.DoesNotContain("?code=", Runbook);
     }
 
+    [Fact]
+    public void The_deploy_function_refuses_to_run_without_the_API_registration()
+    {
+        string deploy = Regex.Match(Runbook, @"deploy\(\) \{(?<body>.*?)\n\}", RegexOptions.Singleline).Groups["body"].Value;
+        Assert.Contains(": \"${DEEPSLIDE_API_CLIENT_ID:?", deploy, StringComparison.Ordinal);
+        Assert.True(deploy.IndexOf("DEEPSLIDE_API_CLIENT_ID", StringComparison.Ordinal) < deploy.IndexOf("az deployment group create", StringComparison.Ordinal));
+        Assert.DoesNotContain("keep both variables", Runbook, StringComparison.Ordinal);
+
+        // The guard is real bash: it stops with its message when the variable is unset, and lets a set one through.
+        (int unset, string why) = Bash(": \"${DEEPSLIDE_API_CLIENT_ID:?is not set}\"", null);
+        Assert.NotEqual(0, unset);
+        Assert.Contains("DEEPSLIDE_API_CLIENT_ID: is not set", why, StringComparison.Ordinal);
+        Assert.Equal(0, Bash(": \"${DEEPSLIDE_API_CLIENT_ID:?is not set}\"", "00000000-0000-0000-0000-000000000001").Exit);
+    }
+
+    [Fact]
+    public void Every_resource_provider_the_template_deploys_is_registered_first_Microsoft_App_included()
+    {
+        string registered = Regex.Match(Runbook, @"for ns in (?<list>.*?); do", RegexOptions.Singleline).Groups["list"].Value.Replace("\\\n", " ", StringComparison.Ordinal);
+        HashSet<string> namespaces = [.. registered.Split([' ', '\\', '\n'], StringSplitOptions.RemoveEmptyEntries)];
+        Assert.Contains("az provider register --namespace $ns --wait", Runbook, StringComparison.Ordinal);
+        IEnumerable<string> deployed = CompiledTemplate.Resources()
+            .Select(r => ((string)r.Resource["type"]!).Split('/')[0])
+            .Where(n => n is not "Microsoft.Resources" and not "Microsoft.Authorization")
+            .Distinct(StringComparer.OrdinalIgnoreCase);
+        Assert.All(deployed, n => Assert.Contains(n, namespaces, StringComparer.OrdinalIgnoreCase));
+        Assert.Contains("Microsoft.App", namespaces);
+    }
+
+    [Fact]
+    public void The_region_check_and_the_Event_Grid_key_wait_use_the_documented_commands()
+    {
+        // az functionapp list-flexconsumption-runtimes -l <region> --runtime dotnet-isolated (learn.microsoft.com/cli/azure/functionapp).
+        Assert.Matches(@"az functionapp list-flexconsumption-runtimes -l \$LOCATION --runtime dotnet-isolated ", Runbook);
+        Assert.DoesNotContain("list-flexconsumption-locations", Runbook, StringComparison.Ordinal);
+        Assert.Contains("|| { echo \"Flex Consumption offers no .NET 10", Runbook, StringComparison.Ordinal);
+
+        // The blob extension's key is read after publishing, with a bounded wait and a message that says what to do.
+        int publish = Runbook.IndexOf("az functionapp deployment source config-zip", StringComparison.Ordinal);
+        int key = Runbook.IndexOf("az functionapp keys list -g $RG -n $FUNC --query systemKeys.blobs_extension", StringComparison.Ordinal);
+        Assert.InRange(key, publish + 1, Runbook.IndexOf("## 3.", StringComparison.Ordinal));
+        Assert.Contains("for i in $(seq 1 30)", Runbook, StringComparison.Ordinal);
+        Assert.Contains("Azure/Azure-Functions/issues/2635", Runbook, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_worker_image_builds_on_a_base_imported_by_digest_and_runs_as_a_user()
+    {
+        string dockerfile = File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.Worker", "Dockerfile"));
+        Assert.Matches(@"(?m)^ARG CUDA_BASE=nvidia/cuda:13\.0\.0-cudnn-runtime-ubuntu24\.04\s*$", dockerfile);
+        Assert.True(dockerfile.IndexOf("ARG CUDA_BASE", StringComparison.Ordinal) < Regex.Match(dockerfile, "(?m)^FROM ").Index, "a FROM can use only an ARG declared before the first FROM");
+        Assert.Contains("FROM ${CUDA_BASE}", dockerfile, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^USER 10001\s*$", dockerfile);
+        Assert.True(dockerfile.LastIndexOf("USER ", StringComparison.Ordinal) > dockerfile.LastIndexOf("RUN ", StringComparison.Ordinal));
+        Assert.Contains("az acr import -n ${ACR%%.*} --source docker.io/nvidia/cuda:13.0.0-cudnn-runtime-ubuntu24.04", Runbook, StringComparison.Ordinal);
+        Assert.Contains("--build-arg CUDA_BASE=$ACR/base/cuda@$CUDA_DIGEST", Runbook, StringComparison.Ordinal);
+        Assert.Contains("USER $APP_UID", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.Viewer.Host", "Dockerfile")), StringComparison.Ordinal);
+    }
+
+    private static (int Exit, string Error) Bash(string script, string? clientId)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("bash", ["-c", script]) { RedirectStandardError = true };
+        start.Environment.Remove("DEEPSLIDE_API_CLIENT_ID");
+        if (clientId is not null)
+        {
+            start.Environment["DEEPSLIDE_API_CLIENT_ID"] = clientId;
+        }
+
+        using var bash = System.Diagnostics.Process.Start(start)!;
+        string error = bash.StandardError.ReadToEnd();
+        bash.WaitForExit();
+        return (bash.ExitCode, error);
+    }
+
     [GeneratedRegex(@"az deployment group (create|what-if)")]
     private static partial Regex DeploymentCommand();
 

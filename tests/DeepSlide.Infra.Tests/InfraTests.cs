@@ -205,6 +205,18 @@ public sealed partial class InfraTests
     }
 
     [Fact]
+    public void The_API_accepts_tokens_only_from_its_own_registration_the_CLI_and_the_listed_clients()
+    {
+        JsonNode policy = CompiledTemplate.OfType("Microsoft.Web/sites/config", "functions").Single()["properties"]!["identityProviders"]!["azureActiveDirectory"]!["validation"]!["defaultAuthorizationPolicy"]!;
+        string allowed = (string)policy["allowedApplications"]!;
+        Assert.Contains("parameters('apiClientId')", allowed, StringComparison.Ordinal);
+        Assert.Contains("variables('azureCliClientId')", allowed, StringComparison.Ordinal);
+        Assert.Contains("parameters('apiClientApplications')", allowed, StringComparison.Ordinal);
+        Assert.Equal("04b07795-8ddb-461a-bbee-02f9e1bf7b46", (string)CompiledTemplate.Module("functions")["properties"]!["template"]!["variables"]!["azureCliClientId"]!);
+        Assert.Contains("az ad sp update --id $API --set appRoleAssignmentRequired=true", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "docs", "deploy.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Each_identity_holds_exactly_the_roles_the_code_needs()
     {
         JsonObject roles = CompiledTemplate.Variable("roles").AsObject();
