@@ -496,6 +496,8 @@ module alerts 'modules/alerts.bicep' = {
     rangeQueue: rangeQueue
     cosmosId: cosmos.outputs.id
     eventTopicId: slideEvents.?outputs.topicId ?? ''
+    workerAppId: worker.?outputs.id ?? ''
+    workerMaxReplicas: workerMaxReplicas
   }
 }
 

@@ -9,6 +9,9 @@ param rangeQueue string
 param cosmosId string
 @description('The slide events\' system topic; empty when slide events are off.')
 param eventTopicId string = ''
+@description('The GPU worker app; empty when it is not deployed.')
+param workerAppId string = ''
+param workerMaxReplicas int = 1
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: 'ag-${baseName}'
@@ -70,6 +73,31 @@ var metricAlerts = concat([
     aggregation: 'Total'
     threshold: 10
   }
+], empty(workerAppId) ? [] : [
+  {
+    name: 'worker-restarts'
+    description: 'A GPU worker replica restarted (its /healthz failed, or it crashed): its range went back to the queue.'
+    severity: 2
+    scope: workerAppId
+    namespace: 'Microsoft.App/containerApps'
+    metric: 'RestartCount'
+    dimensions: []
+    aggregation: 'Total'
+    threshold: 0
+    window: 'PT15M'
+  }
+  {
+    name: 'worker-replicas-at-max'
+    description: 'The GPU workers have been at their most replicas for 30 minutes: ranges wait; raise workerMaxReplicas or the GPU quota.'
+    severity: 3
+    scope: workerAppId
+    namespace: 'Microsoft.App/containerApps'
+    metric: 'Replicas'
+    dimensions: []
+    aggregation: 'Minimum'
+    threshold: workerMaxReplicas - 1
+    window: 'PT30M'
+  }
 ], empty(eventTopicId) ? [] : [
   {
     name: 'slide-events-dead-lettered'
@@ -117,7 +145,7 @@ resource metric 'Microsoft.Insights/metricAlerts@2018-03-01' = [for a in metricA
       a.scope
     ]
     evaluationFrequency: 'PT5M'
-    windowSize: 'PT5M'
+    windowSize: a.?window ?? 'PT5M'
     criteria: {
       'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [

@@ -233,4 +233,5 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = {
 }
 
 output name string = worker.name
+output id string = worker.id
 output environmentName string = environment.name

@@ -49,7 +49,7 @@ public sealed class OperationsTemplateTests
         JsonObject alerts = CompiledTemplate.Module("alerts")["properties"]!["template"]!.AsObject();
         // The list joins the event alerts when slide events are on, so it compiles to one expression.
         string metricAlerts = (string)alerts["variables"]!["metricAlerts"]!;
-        string[] metrics = ["DeadletteredMessages", "TotalRequests", "DeadLetteredCount", "DroppedEventCount", "DeliveryAttemptFailCount"];
+        string[] metrics = ["DeadletteredMessages", "TotalRequests", "DeadLetteredCount", "DroppedEventCount", "DeliveryAttemptFailCount", "RestartCount", "Replicas"];
         Assert.All(metrics, m => Assert.Contains($"'metric', '{m}'", metricAlerts, StringComparison.Ordinal));
         Assert.Contains("'values', createArray(parameters('rangeQueue'))", metricAlerts, StringComparison.Ordinal);
         JsonObject metric = CompiledTemplate.OfType("Microsoft.Insights/metricAlerts", "alerts").Single();
