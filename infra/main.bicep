@@ -104,6 +104,9 @@ param dataRedundancy string = 'Standard_LRS'
 @maxValue(365)
 param dataProtectionDays int = 0
 
+@description('Scan every upload to the data account for malware (Microsoft Defender for Storage, billed per GB scanned).')
+param malwareScanning bool = false
+
 @description('E-mail addresses the alerts go to (the action group).')
 param alertEmails array = []
 
@@ -300,6 +303,7 @@ module dataStorage 'modules/storage.bicep' = {
     trustedServicesOnly: true
     skuName: dataRedundancy
     protectionDays: dataProtectionDays
+    malwareScanning: malwareScanning
     workspaceId: monitoring.outputs.workspaceId
     containers: [
       slidesContainer

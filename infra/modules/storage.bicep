@@ -25,6 +25,9 @@ param skuName string = 'Standard_LRS'
 @description('Protect the data: blob and container soft delete for this many days, blob versioning (earlier versions kept as long), and a CanNotDelete lock on the account; 0 turns all of it off.')
 param protectionDays int = 0
 
+@description('Microsoft Defender for Storage with malware scanning of every upload (billed per GB scanned, capped monthly).')
+param malwareScanning bool = false
+
 @description('Log Analytics workspace for the blob and queue services\' reads, writes and deletes; empty sends none.')
 param workspaceId string = ''
 
@@ -89,6 +92,25 @@ resource blobLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = i
         enabled: true
       }
     ]
+  }
+}
+
+// https://learn.microsoft.com/azure/defender-for-cloud/defender-for-storage-infrastructure-as-code-enablement
+resource defender 'Microsoft.Security/defenderForStorageSettings@2022-12-01-preview' = if (malwareScanning) {
+  name: 'current'
+  scope: account
+  properties: {
+    isEnabled: true
+    overrideSubscriptionLevelSettings: true
+    malwareScanning: {
+      onUpload: {
+        isEnabled: true
+        capGBPerMonth: 5000
+      }
+    }
+    sensitiveDataDiscovery: {
+      isEnabled: false
+    }
   }
 }
 

@@ -94,6 +94,12 @@ public sealed class OperationsTemplateTests
         Assert.Equal("CanNotDelete", (string)@lock["properties"]!["level"]!);
         Assert.Contains("protectionDays", (string)@lock["condition"]!, StringComparison.Ordinal);
         Assert.Contains("expire-earlier-versions", CompiledTemplate.Module("data-storage").ToJsonString(), StringComparison.Ordinal);
+
+        // Malware scanning of uploads, when asked for.
+        JsonObject defender = CompiledTemplate.OfType("Microsoft.Security/defenderForStorageSettings", "data-storage").Single();
+        Assert.True((bool)defender["properties"]!["malwareScanning"]!["onUpload"]!["isEnabled"]!);
+        Assert.Contains("malwareScanning", (string)defender["condition"]!, StringComparison.Ordinal);
+        Assert.Equal("[parameters('malwareScanning')]", (string)data["malwareScanning"]!["value"]!);
     }
 
     [Fact]
