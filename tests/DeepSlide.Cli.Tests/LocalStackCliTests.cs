@@ -13,6 +13,45 @@ public sealed class LocalStackCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
+    [SkippableFact]
+    public async Task An_upload_to_a_stack_whose_disk_is_full_is_refused_in_one_line_naming_the_disk()
+    {
+        // The stack's folder on a 16 MB file system of its own, as a full disk would leave it (root mounts tmpfs; CI runs as root).
+        string state = Path.Combine(_folder, "small");
+        Directory.CreateDirectory(state);
+        using (var mount = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", state]) { RedirectStandardError = true })!)
+        {
+            mount.WaitForExit();
+            Skip.If(mount.ExitCode != 0, $"mounting a tmpfs needs root: {mount.StandardError.ReadToEnd().Trim()}");
+        }
+
+        try
+        {
+            new LocalStackState($"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Azurite.AccountKey};BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;", "https://127.0.0.1:9/", "default").Save(state);
+            string slide = Path.Combine(_folder, "big case.svs");
+            await using (FileStream file = File.Create(slide))
+            {
+                file.SetLength(20L << 20);
+            }
+
+            var watch = Stopwatch.StartNew();
+            CliResult result = await CliRun.RunAsync("local", "upload", slide, "--state", state);
+            Assert.Equal(2, result.ExitCode);
+            string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains(slide, line);
+            Assert.Contains($"the disk is full: {state} (holding {state})", line);
+            Assert.DoesNotContain("   at ", result.Error);
+
+            // Refused before anything was sent: nothing listens on port 9, so a send would have retried for seconds.
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        }
+        finally
+        {
+            using var umount = System.Diagnostics.Process.Start("umount", [state]);
+            umount.WaitForExit();
+        }
+    }
+
     [Fact]
     public async Task An_upload_to_a_stack_that_does_not_answer_fails_in_one_line_naming_the_slide_and_the_cause()
     {

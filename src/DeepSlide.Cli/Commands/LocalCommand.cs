@@ -103,6 +103,15 @@ internal static class LocalCommand
 
             string blob = parse.GetValue(name) ?? Path.GetFileName(path);
             SlideBlobName.Validate(blob);
+
+            // Azurite keeps the slide in the stack's folder, and the workers their copies and outputs beside it: a
+            // full disk there fails the upload deep inside the emulator, so say it before sending a byte.
+            long size = new FileInfo(path).Length;
+            if (DiskShortfall(folder, size) is { } full)
+            {
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, path, full);
+            }
+
             BlobVersion version;
             try
             {
@@ -111,7 +120,7 @@ internal static class LocalCommand
             }
             catch (Exception ex) when (StackFailure(ex) is { } why)
             {
-                throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, path, $"the upload to the local stack ({folder}) failed: {why}", ex);
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, path, $"the upload to the local stack ({folder}) failed: {DiskShortfall(folder, size) ?? why}", ex);
             }
 
             string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
@@ -146,6 +155,19 @@ internal static class LocalCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Why the stack's disk cannot take a slide of <paramref name="bytes"/> (with room for the workers' copies and
+    /// outputs), naming the file system; null when it can.
+    /// </summary>
+    internal static string? DiskShortfall(string folder, long bytes)
+    {
+        var disk = new DriveInfo(Path.GetFullPath(folder));
+        long needed = (2 * bytes) + (64L << 20);
+        return disk.AvailableFreeSpace >= needed
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"the disk is full: {disk.RootDirectory.FullName} (holding {Path.GetFullPath(folder)}) has {disk.AvailableFreeSpace / 1e6:0.0} MB free, and the slide needs {needed / 1e6:0.0} MB there (itself twice, and 64 MB for outputs); free space and upload again.");
     }
 
     /// <summary>
