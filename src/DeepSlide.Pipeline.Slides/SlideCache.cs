@@ -24,6 +24,12 @@ public sealed class SlideCache
         _folder = folder;
         MaxBytes = maxBytes;
         Directory.CreateDirectory(folder);
+
+        // What an earlier process left is unknown to this one's bookkeeping: it goes at start.
+        foreach (string file in Directory.EnumerateFiles(folder))
+        {
+            File.Delete(file);
+        }
     }
 
     public long MaxBytes { get; }
@@ -81,8 +87,18 @@ public sealed class SlideCache
     {
         string path = Path.Combine(_folder, key + Path.GetExtension(blob));
         string partial = path + ".partial";
-        await _store.DownloadAsync(blob, etag, partial, cancellationToken);
-        File.Move(partial, path, overwrite: true);
+        try
+        {
+            await _store.DownloadAsync(blob, etag, partial, cancellationToken);
+            File.Move(partial, path, overwrite: true);
+        }
+        catch
+        {
+            // A dropped connection or a full disk leaves a part-written file that nothing would ever read or remove.
+            File.Delete(partial);
+            throw;
+        }
+
         long length = new FileInfo(path).Length;
         lock (_gate)
         {

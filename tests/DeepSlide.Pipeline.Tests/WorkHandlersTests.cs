@@ -308,6 +308,36 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_whole_download_that_fails_midway_leaves_no_partial_file_and_a_new_cache_starts_empty()
+    {
+        (AzureBlobStore store, BlobVersion slide, _) = await SetupAsync();
+        string folder = In("whole-p");
+        var cache = new SlideCache(new BrokenMidway(store), folder, 1L << 30);
+        await Assert.ThrowsAsync<IOException>(() => cache.GetAsync("slides/slide.svs", slide.ETag));
+        Assert.Empty(Directory.EnumerateFiles(folder));
+
+        await File.WriteAllTextAsync(Path.Combine(folder, "left-by-an-earlier-process.svs"), "old");
+        _ = new SlideCache(store, folder, 1L << 30);
+        Assert.Empty(Directory.EnumerateFiles(folder));
+    }
+
+    // A download that writes part of the file and then loses the connection.
+    private sealed class BrokenMidway(IBlobStore inner) : IBlobStore
+    {
+        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
+
+        public async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+        {
+            await File.WriteAllBytesAsync(path, new byte[4096], cancellationToken);
+            throw new IOException("the connection dropped");
+        }
+
+        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
+
+        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+    }
+
+    [Fact]
     public async Task Concurrent_reads_of_overlapping_tiles_fetch_each_byte_once_in_bounded_reads()
     {
         (AzureBlobStore azurite, BlobVersion slide, _) = await SetupAsync();
