@@ -30,7 +30,7 @@ builder.Services.AddSingleton<IWorkTransport>(sp =>
 {
     var queue = new WorkQueueOptions();
     return Setting(FunctionsSettings.ServiceBusNamespace) is { Length: > 0 } ns
-        ? new ServiceBusTransport(new ServiceBusClient(ns, sp.GetRequiredService<TokenCredential>()), queue)
+        ? new ServiceBusTransport(new ServiceBusClient(ns, sp.GetRequiredService<TokenCredential>()), queue, ownsClient: true)
         : StorageQueueTransport.Create(sp.GetRequiredService<StorageAccount>().Queues(), queue, sp.GetRequiredService<StorageAccount>().CreatesResources);
 });
 builder.Services.AddSingleton<ISlideRunStore>(sp =>

@@ -16,10 +16,15 @@ public sealed class ServiceBusTransport : IWorkTransport
     private readonly ServiceBusReceiver _receiver;
     private readonly ServiceBusReceiver _deadLetters;
     private readonly WorkQueueOptions _options;
+    private readonly ServiceBusClient? _owned;
 
-    public ServiceBusTransport(ServiceBusClient client, WorkQueueOptions? options = null)
+    /// <param name="client">The namespace's client; disposed with the transport when <paramref name="ownsClient"/>.</param>
+    /// <param name="options">The queue and its lock and delivery settings.</param>
+    /// <param name="ownsClient">Whether the transport made the client for itself, so closing it is the transport's job.</param>
+    public ServiceBusTransport(ServiceBusClient client, WorkQueueOptions? options = null, bool ownsClient = false)
     {
         _options = options ?? new WorkQueueOptions();
+        _owned = ownsClient ? client : null;
         _sender = client.CreateSender(_options.QueueName);
         _receiver = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.PeekLock });
         _deadLetters = client.CreateReceiver(_options.QueueName, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
@@ -89,6 +94,10 @@ public sealed class ServiceBusTransport : IWorkTransport
         await _sender.DisposeAsync();
         await _receiver.DisposeAsync();
         await _deadLetters.DisposeAsync();
+        if (_owned is not null)
+        {
+            await _owned.DisposeAsync();
+        }
     }
 
     private sealed class Received(ServiceBusTransport owner, WorkMessage range, ServiceBusReceivedMessage message)

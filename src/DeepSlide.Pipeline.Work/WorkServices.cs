@@ -42,12 +42,12 @@ public static class WorkServices
             var queue = new WorkQueueOptions { QueueName = options.RangeQueue, MaxDeliveryCount = options.MaxDeliveryCount, LockDuration = options.LockDuration };
             if (!string.IsNullOrWhiteSpace(options.ServiceBusConnection))
             {
-                return new ServiceBusTransport(new ServiceBusClient(options.ServiceBusConnection), queue);
+                return new ServiceBusTransport(new ServiceBusClient(options.ServiceBusConnection), queue, ownsClient: true);
             }
 
             if (!string.IsNullOrWhiteSpace(options.ServiceBusNamespace))
             {
-                return new ServiceBusTransport(new ServiceBusClient(options.ServiceBusNamespace, sp.GetRequiredService<TokenCredential>()), queue);
+                return new ServiceBusTransport(new ServiceBusClient(options.ServiceBusNamespace, sp.GetRequiredService<TokenCredential>()), queue, ownsClient: true);
             }
 
             return StorageQueueTransport.Create(storage.Queues(), queue, storage.CreatesResources);

@@ -45,3 +45,24 @@ public sealed class ServiceBusTransportTests : WorkTransportContract
         await sender.SendMessageAsync(new ServiceBusMessage(body));
     }
 }
+
+/// <summary>Who closes the Service Bus client: the transport, when it made the client for itself.</summary>
+public sealed class ServiceBusClientOwnershipTests
+{
+    private const string Offline = "Endpoint=sb://deepslide-offline.servicebus.windows.net/;SharedAccessKeyName=none;SharedAccessKey=bm9uZQ==";
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_transport_closes_the_client_only_when_it_owns_it(bool owns)
+    {
+        var client = new ServiceBusClient(Offline);
+        await using (new ServiceBusTransport(client, new WorkQueueOptions { QueueName = "tile-ranges" }, ownsClient: owns))
+        {
+            Assert.False(client.IsClosed);
+        }
+
+        Assert.Equal(owns, client.IsClosed);
+        await client.DisposeAsync();
+    }
+}
