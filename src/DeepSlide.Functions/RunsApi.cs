@@ -17,6 +17,9 @@ public sealed record RerunRequest(string Slide, string? Model);
 /// </summary>
 public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRunRequest defaults, ModelChoice model)
 {
+    /// <summary>The header a client sends to make a re-run safe to retry.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     private static JsonSerializerOptions Json => PipelineJson.Options;
 
     [Function("Rerun")]
@@ -57,7 +60,15 @@ public sealed class RunsApi(ISlideRunStore store, PipelineStores stores, SlideRu
             return await ProblemAsync(request, HttpStatusCode.NotFound, $"no model bundle is stored under '{modelPrefix}' in the {PipelineNames.ModelsContainer} container.");
         }
 
-        RunStart start = await new SlideRunStarter(client, store, defaults).StartRerunAsync(body.Slide, slide.ETag, modelPrefix, context.InvocationId, context.CancellationToken);
+        // A client that retries a re-run (a timeout, a dropped connection) sends the same Idempotency-Key and gets the
+        // same run instead of a second one; without a key every request is a new re-run.
+        string? key = request.Headers.TryGetValues(IdempotencyKeyHeader, out IEnumerable<string>? keys) ? keys.FirstOrDefault()?.Trim() : null;
+        if (key is { Length: > 200 } || (key is not null && key.Any(char.IsControl)))
+        {
+            return await ProblemAsync(request, HttpStatusCode.BadRequest, $"the {IdempotencyKeyHeader} header must be at most 200 printable characters.");
+        }
+
+        RunStart start = await new SlideRunStarter(client, store, defaults).StartRerunAsync(body.Slide, slide.ETag, modelPrefix, string.IsNullOrEmpty(key) ? context.InvocationId : $"key:{key}", context.CancellationToken);
         HttpResponseData response = request.CreateResponse(HttpStatusCode.Accepted);
         string slideId = SlideRun.SlideIdOf(body.Slide);
         response.Headers.Add("Location", $"/api/runs/{Uri.EscapeDataString(slideId)}/{start.RunId}");

@@ -112,6 +112,27 @@ public sealed class RunsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rerun_retried_with_the_same_idempotency_key_is_the_same_run()
+    {
+        FakeRequest Keyed(FakeContext c, string key)
+        {
+            var request = new FakeRequest(c, "POST", """{"slide": "lab-a/case 7.svs", "model": "v2"}""");
+            request.Headers.Add(RunsApi.IdempotencyKeyHeader, key);
+            return request;
+        }
+
+        (HttpStatusCode first, JsonElement a, _) = await CallAsync(c => Api.RerunAsync(Keyed(c, "lims-7f3a"), Host.Client, c));
+        (HttpStatusCode retried, JsonElement b, _) = await CallAsync(c => Api.RerunAsync(Keyed(c, "lims-7f3a"), Host.Client, c));
+        (_, JsonElement other, _) = await CallAsync(c => Api.RerunAsync(Keyed(c, "lims-9c01"), Host.Client, c));
+        Assert.Equal((HttpStatusCode.Accepted, HttpStatusCode.Accepted), (first, retried));
+        Assert.Equal(a.GetProperty("runId").GetString(), b.GetProperty("runId").GetString());
+        Assert.NotEqual(a.GetProperty("runId").GetString(), other.GetProperty("runId").GetString());
+
+        (HttpStatusCode bad, _, _) = await CallAsync(c => Api.RerunAsync(Keyed(c, new string('k', 201)), Host.Client, c));
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+    }
+
+    [Fact]
     public async Task Reruns_start_new_runs_that_the_API_lists_and_returns_with_live_progress()
     {
         (HttpStatusCode status, JsonElement first, FakeResponse response) = await CallAsync(c => Api.RerunAsync(new FakeRequest(c, "POST", """{"slide": "lab-a/case 7.svs"}"""), Host.Client, c));
