@@ -115,7 +115,9 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
         int classes = manifest.Classes.Count;
         var values = new float[patchCount * classes];
-        float[]? features = setup.NeedsFeatures ? new float[patchCount * ResNetBackbone.FeatureCount] : null;
+        // The MIL model says how wide its features are: a bring-your-own backbone need not give ResNet-18's 512.
+        int featureCount = manifest.Aggregation.Mil is { Features: > 0 } mil ? mil.Features : ResNetBackbone.FeatureCount;
+        float[]? features = setup.NeedsFeatures ? new float[patchCount * featureCount] : null;
         string local = Scratch(string.Empty);
         try
         {
@@ -142,7 +144,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
                         {
                             string featuresBlob = RunBlobs.RangeFeatures(message.RunId, range.Index);
                             await PipelineStores.DownloadCurrentAsync(stores.Results, featuresBlob, file, MissingOutput, cancellationToken: token);
-                            await PatchFeaturesFile.ReadAsync(file, featuresBlob, range.Count, ResNetBackbone.FeatureCount, features, range.Start, token);
+                            await PatchFeaturesFile.ReadAsync(file, featuresBlob, range.Count, featureCount, features, range.Start, token);
                         }
                     }
                     finally
