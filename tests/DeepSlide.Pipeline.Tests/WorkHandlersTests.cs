@@ -166,7 +166,11 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         // Cut differently from how the ranges were: each output has 10 rows where 12 are expected.
         WorkMessage aggregate = Message("run3", slide, ranges[0]) with { Work = WorkItem.Aggregate, RangeSize = 12 };
         var error = await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(aggregate));
-        Assert.Matches(@"^runs/run3/ranges/(\d{5})\.parquet: range \d+ has 10 patches; the plan gives it 12\.$", error.Message);
+        // Ranges are read several at once, so whichever misfit is found first is reported; the last one is shorter.
+        System.Text.RegularExpressions.Match misfit = System.Text.RegularExpressions.Regex.Match(error.Message, @"^runs/run3/ranges/(\d{5})\.parquet: range (\d+) has (\d+) patches; the plan gives it (\d+)\.$");
+        Assert.True(misfit.Success, error.Message);
+        Assert.Equal(int.Parse(misfit.Groups[1].Value), int.Parse(misfit.Groups[2].Value));
+        Assert.NotEqual(misfit.Groups[3].Value, misfit.Groups[4].Value);
     }
 
     [Theory]
