@@ -45,7 +45,8 @@ public sealed class ViewerOnLocalStackTests(EmulatorsFixture emulators) : IAsync
         IPage runsPage = await _chromium.Browser.NewPageAsync();
         await runsPage.GotoAsync(viewer.Address.ToString());
         ILocator row = runsPage.Locator($"#runs tbody tr[data-run='{runId}']");
-        await Assertions.Expect(row).ToHaveCountAsync(1);
+        // The list is every run in the shared test store, refreshed every 3 s: on a loaded machine give it time.
+        await Assertions.Expect(row).ToHaveCountAsync(1, new LocatorAssertionsToHaveCountOptions { Timeout = 60_000 });
         Assert.Equal(blob, await row.Locator(".slide").InnerTextAsync());
         Assert.Equal(string.Join(", ", run.Calls.Select(c => $"{c.Method}: {c.Label}")), await row.Locator(".calls").InnerTextAsync());
         Assert.Equal("Completed", await row.Locator(".status").InnerTextAsync());

@@ -20,6 +20,8 @@ public sealed class Chromium : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists(ExecutablePath), $"{ExecutablePath} is missing: scripts/prerequisites.sh installs Debian's chromium.");
+        // Expectations retry until they hold; on a loaded 2-core machine the pages' polls need longer than 5 s.
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ExecutablePath, Headless = true });
     }
