@@ -21,6 +21,9 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
     private readonly SlideReaders _readers = new();
     private readonly Dictionary<string, string> _slideIds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<RunResults?>> _results = new(StringComparer.Ordinal);
+
+    // A run's slide version never changes, so a tile asks the results store nothing.
+    private readonly Dictionary<string, SlideRun> _slideOf = new(StringComparer.Ordinal);
     private long _slideBytesFetched;
 
     /// <summary>Bytes of slides fetched from blob storage so far (structure, tiles and whole downloads).</summary>
@@ -44,6 +47,12 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
         {
             if (!_results.TryGetValue(runId, out load!) || load.IsFaulted || load.IsCanceled)
             {
+                // A few slides' patches are kept; a viewer left open for months does not keep every run ever shown.
+                if (_results.Count >= 16)
+                {
+                    _results.Remove(_results.Keys.First());
+                }
+
                 load = LoadAsync(run, CancellationToken.None);
                 _results[runId] = load;
             }
@@ -54,9 +63,23 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
 
     public async Task<ViewerSlide?> OpenSlideAsync(string runId, CancellationToken cancellationToken = default)
     {
-        if (await FindAsync(runId, cancellationToken) is not { } run)
+        SlideRun? run;
+        lock (_slideOf)
         {
-            return null;
+            _slideOf.TryGetValue(runId, out run);
+        }
+
+        if (run is null)
+        {
+            if ((run = await FindAsync(runId, cancellationToken)) is null)
+            {
+                return null;
+            }
+
+            lock (_slideOf)
+            {
+                _slideOf[runId] = run;
+            }
         }
 
         // Opening reads the structure and the smallest level, as OpenSlide does when it opens a file.

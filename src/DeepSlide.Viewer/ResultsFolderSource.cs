@@ -19,6 +19,10 @@ public sealed class ResultsFolderSource : IViewerSource, IDisposable
     private readonly Dictionary<string, (DateTime Written, RunResults? Results)> _loaded = [];
     private readonly Dictionary<string, FolderRun?> _documents = [];
 
+    // A tile request must not list the folders: the run's result file and its slide's path are looked up once.
+    private readonly Dictionary<string, string> _resultFiles = [];
+    private readonly Dictionary<string, string?> _slideFiles = [];
+
     public ResultsFolderSource(string resultsFolder, string slidesFolder)
     {
         if (!Directory.Exists(resultsFolder))
@@ -83,7 +87,17 @@ public sealed class ResultsFolderSource : IViewerSource, IDisposable
             return Task.FromResult<ViewerSlide?>(null);
         }
 
-        string path = SlideFile(run.Result)
+        string? found;
+        lock (_slideFiles)
+        {
+            if (!_slideFiles.TryGetValue(runId, out found) || found is null || !File.Exists(found))
+            {
+                found = SlideFile(run.Result);
+                _slideFiles[runId] = found;
+            }
+        }
+
+        string path = found
             ?? throw new DeepSlideException(DeepSlideErrorReason.FileNotFound, run.Result.Slide, $"the slide is not in the slides folder {_slides}.");
 
         // classify recorded no checksum: a slide written after its result is a different slide than the one classified.
@@ -118,28 +132,52 @@ public sealed class ResultsFolderSource : IViewerSource, IDisposable
 
     public void Dispose() => _readers.Dispose();
 
-    private FolderRun? Find(string runId) => Runs().FirstOrDefault(r => r.Summary.RunId == runId);
+    private FolderRun? Find(string runId)
+    {
+        string? file;
+        lock (_resultFiles)
+        {
+            _resultFiles.TryGetValue(runId, out file);
+        }
+
+        if (file is not null && File.Exists(file) && Document(file) is { } known && known.Summary.RunId == runId)
+        {
+            return known;
+        }
+
+        // Unknown here, or its file went: list the folder again.
+        return Runs().FirstOrDefault(r => r.Summary.RunId == runId);
+    }
 
     private IEnumerable<FolderRun> Runs()
     {
         foreach (string file in Directory.EnumerateFiles(_results, "*.json").Order(StringComparer.Ordinal))
         {
-            DateTime written = File.GetLastWriteTimeUtc(file);
-            string key = $"{file}\n{written.Ticks}";
-            FolderRun? run;
-            lock (_documents)
+            if (Document(file) is { } run)
             {
-                if (!_documents.TryGetValue(key, out run))
+                lock (_resultFiles)
                 {
-                    run = Read(file, written);
-                    _documents[key] = run;
+                    _resultFiles[run.Summary.RunId] = file;
                 }
-            }
 
-            if (run is not null)
-            {
                 yield return run;
             }
+        }
+    }
+
+    // A result file read once per version of it (its last write time).
+    private FolderRun? Document(string file)
+    {
+        DateTime written = File.GetLastWriteTimeUtc(file);
+        lock (_documents)
+        {
+            if (!_documents.TryGetValue(file, out FolderRun? run) || run?.Written != written)
+            {
+                run = Read(file, written);
+                _documents[file] = run;
+            }
+
+            return run;
         }
     }
 

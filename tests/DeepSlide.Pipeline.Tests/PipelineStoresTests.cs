@@ -37,28 +37,22 @@ public sealed class PipelineStoresTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     // A late duplicate that writes the same output again just after the reader took its version.
-    private sealed class RewrittenOnFirstDownload(IBlobStore inner) : IBlobStore
+    private sealed class RewrittenOnFirstDownload(IBlobStore inner) : DelegatingBlobStore(inner)
     {
         private int _downloads;
 
         public int Rewrites { get; private set; }
 
-        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
-
-        public async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+        public override async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
         {
             if (_downloads++ == 0)
             {
                 Rewrites++;
                 await using var same = new MemoryStream("range 3"u8.ToArray());
-                await inner.UploadAsync(name, same, cancellationToken);
+                await Inner.UploadAsync(name, same, cancellationToken);
             }
 
-            await inner.DownloadAsync(name, etag, path, cancellationToken);
+            await Inner.DownloadAsync(name, etag, path, cancellationToken);
         }
-
-        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
-
-        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
     }
 }

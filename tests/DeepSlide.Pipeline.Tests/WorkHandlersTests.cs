@@ -326,19 +326,13 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     // A download that writes part of the file and then loses the connection.
-    private sealed class BrokenMidway(IBlobStore inner) : IBlobStore
+    private sealed class BrokenMidway(IBlobStore inner) : DelegatingBlobStore(inner)
     {
-        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
-
-        public async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+        public override async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
         {
             await File.WriteAllBytesAsync(path, new byte[4096], cancellationToken);
             throw new IOException("the connection dropped");
         }
-
-        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
-
-        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
     }
 
     [Fact]
@@ -357,7 +351,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     // Counts the bytes of ranged reads and the largest one.
-    private sealed class CountingReads(IBlobStore inner) : IBlobStore
+    private sealed class CountingReads(IBlobStore inner) : DelegatingBlobStore(inner)
     {
         private long _bytes;
         private long _largest;
@@ -366,13 +360,9 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
 
         public long Largest => Interlocked.Read(ref _largest);
 
-        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
-
-        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => inner.DownloadAsync(name, etag, path, cancellationToken);
-
-        public async Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default)
+        public override async Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default)
         {
-            int read = await inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
+            int read = await Inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
             Interlocked.Add(ref _bytes, read);
             long largest;
             while (read > (largest = Interlocked.Read(ref _largest)) && Interlocked.CompareExchange(ref _largest, read, largest) != largest)
@@ -381,8 +371,6 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
 
             return read;
         }
-
-        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
     }
 
     private async Task<float[]> ReadProbabilitiesAsync(AzureBlobStore store, string blob, SlideResult local)
@@ -578,18 +566,12 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     // A model store whose first download fails as a dropped connection would.
-    private sealed class FailingFirstDownload(IBlobStore inner) : IBlobStore
+    private sealed class FailingFirstDownload(IBlobStore inner) : DelegatingBlobStore(inner)
     {
         private int _downloads;
 
-        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
-
-        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) =>
-            Interlocked.Increment(ref _downloads) == 1 ? throw new IOException("the network dropped") : inner.DownloadAsync(name, etag, path, cancellationToken);
-
-        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
-
-        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+        public override Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _downloads) == 1 ? throw new IOException("the network dropped") : Inner.DownloadAsync(name, etag, path, cancellationToken);
     }
 
     // A queue that cannot be reached on the first call.
@@ -608,15 +590,11 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     // A slide store whose downloads fail with an error no step expects.
-    private sealed class BrokenDownloads(IBlobStore inner) : IBlobStore
+    private sealed class BrokenDownloads(IBlobStore inner) : DelegatingBlobStore(inner)
     {
-        public Task<BlobVersion?> GetVersionAsync(string name, CancellationToken cancellationToken = default) => inner.GetVersionAsync(name, cancellationToken);
+        public override Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
 
-        public Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
-
-        public Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
-
-        public Task<BlobVersion> UploadAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.UploadAsync(name, content, cancellationToken);
+        public override Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default) => throw new IOException("the disk is on fire");
     }
 
     [Fact]

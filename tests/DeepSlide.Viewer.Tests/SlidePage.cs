@@ -81,7 +81,9 @@ public sealed class SlidePage(IPage page)
             """,
             new object[] { x, y, levelZeroPerPixel });
         await Page.WaitForFunctionAsync("() => { const w = window.deepslideViewer.world; for (let i = 0; i < w.getItemCount(); i++) if (w.getItemAt(i).getOpacity() > 0 && !w.getItemAt(i).getFullyLoaded()) return false; return true; }");
-        await Page.WaitForTimeoutAsync(300);
+
+        // Every tile is in; the next two frames have drawn them (OpenSeadragon draws on animation frames).
+        await Page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))");
     }
 
     /// <summary>Where a level-0 point is on the page.</summary>
