@@ -21,6 +21,8 @@ public sealed class Azurite : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    public LocalServer Server => _server;
+
     public static string ConnectionStringFor(int blob, int queue, int table) =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
         $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
@@ -70,6 +72,8 @@ public sealed class CosmosServer : IAsyncDisposable
     }
 
     public string Endpoint { get; }
+
+    public LocalServer Server => _server;
 
     public static async Task<CosmosServer> StartAsync(int? port = null)
     {

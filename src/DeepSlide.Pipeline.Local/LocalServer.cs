@@ -116,6 +116,55 @@ public sealed class LocalServer : IAsyncDisposable
     private static bool OnPath(string executable) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, executable)));
 
+    /// <summary>Freezes the emulator (SIGSTOP to its process group), as a stalled disk or a paused VM would: it holds its connections and answers nothing.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused emulator go on (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>Whether the emulator is stopped by a signal (its state in /proc is T).</summary>
+    internal async Task<bool> IsPausedAsync() => (await StatAsync((await EmulatorGroupAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture)))?[0] == "T";
+
+    private async Task SignalAsync(string signal)
+    {
+        string group = (await EmulatorGroupAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using Process kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, "--", "-" + group]) { RedirectStandardError = true })!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} of the emulator's process group {group} failed: {await kill.StandardError.ReadToEndAsync()}");
+        }
+    }
+
+    // The emulator is the watchdog shell's child that leads a process group of its own (setsid); the other is its sleep.
+    private async Task<int> EmulatorGroupAsync()
+    {
+        string children = await File.ReadAllTextAsync($"/proc/{_process.Id}/task/{_process.Id}/children");
+        foreach (string child in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (await StatAsync(child) is { } fields && fields[2] == child)
+            {
+                return int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"the emulator under watchdog {_process.Id} is not running.");
+    }
+
+    // The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...; null once the process is gone.
+    private static async Task<string[]?> StatAsync(string pid)
+    {
+        try
+        {
+            string stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     // Node servers can outlive SIGTERM: kill the whole tree and wait for it.
     public async ValueTask DisposeAsync()
     {

@@ -46,6 +46,10 @@ public sealed class LocalStack : IAsyncDisposable
 
     public required LocalDurableHost Host { get; init; }
 
+    public required Azurite Azurite { get; init; }
+
+    public required CosmosServer Cosmos { get; init; }
+
     /// <summary>The viewer over the stack's runs, when it was asked for.</summary>
     public LocalViewer? Viewer { get; private init; }
 
@@ -93,7 +97,7 @@ public sealed class LocalStack : IAsyncDisposable
             }
 
             state.Save(folder);
-            var stack = new LocalStack { State = state, Host = host, Viewer = viewer };
+            var stack = new LocalStack { State = state, Host = host, Azurite = azurite, Cosmos = cosmos, Viewer = viewer };
             stack._parts.AddRange(parts);
             return stack;
         }

@@ -27,6 +27,23 @@ public class LocalServerTests
     }
 
     [Fact]
+    public async Task A_paused_emulator_is_stopped_until_resumed_and_then_answers()
+    {
+        await using CosmosServer cosmos = await CosmosServer.StartAsync();
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        Assert.False(await cosmos.Server.IsPausedAsync());
+
+        await cosmos.Server.PauseAsync();
+        Assert.True(await cosmos.Server.IsPausedAsync());
+        Task<HttpResponseMessage> asked = http.GetAsync(cosmos.Endpoint);
+
+        await cosmos.Server.ResumeAsync();
+        Assert.False(await cosmos.Server.IsPausedAsync());
+        using HttpResponseMessage answer = await asked;
+        Assert.True((int)answer.StatusCode is > 0 and < 600);
+    }
+
+    [Fact]
     public async Task A_missing_emulator_is_one_clear_error()
     {
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalServer.StartAsync("no-such-emulator", [], LocalServer.FreePort()));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using DeepSlide.Patches;
+using DeepSlide.Pipeline.Local;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Fuzzing;
 using DeepSlide.Slides.Synthesis;
@@ -37,10 +38,13 @@ internal static class BenchCommand
         var memory = new Option<bool>("--memory") { Description = "Also compare peak memory streaming a 10,000² and a 60,000² slide (writes a large slide once).", DefaultValueFactory = _ => true };
         var classify = new Option<bool>("--classify") { Description = "Also measure inference: the bare model against end-to-end classification of a slide.", DefaultValueFactory = _ => true };
         var fuzz = new Option<int>("--fuzz") { Description = "Instead: feed the slide readers this many mutated TIFFs and report any that end in an error other than the product's own, or hang." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the --fuzz mutations.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --fuzz mutations and the --chaos faults.", DefaultValueFactory = _ => 1 };
         var viewer = new Option<bool>("--viewer") { Description = "Instead: the viewer's page load on the local stack with a 60,000 x 40,000 slide (first tile of a slide never opened, warm tile latency, bytes fetched for a full-resolution screen)." };
+        var chaos = new Option<int>("--chaos") { Description = "Instead: upload this many slides to a local stack while freezing its emulators, killing workers, sending late duplicates and filling its disk at random; report runs completed, failed with a reason, stuck, and labels equal to classify." };
+        var faults = new Option<ChaosFault[]>("--faults") { Description = "With --chaos: these faults in this order instead of random ones.", AllowMultipleArgumentsPerToken = true };
+        var state = new Option<string?>("--state") { Description = "With --chaos: the stack's folder (default: under --work). On a small file system (a tmpfs) the disk fault fills it." };
         var inference = new InferenceOptionSet();
-        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify, fuzz, seed, viewer };
+        var command = new Command("bench", "Measure planning, patch reading and streaming throughput, inference throughput, and peak memory.") { work, memory, classify, fuzz, seed, viewer, chaos, faults, state };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -49,6 +53,11 @@ internal static class BenchCommand
             if (parse.GetValue(viewer))
             {
                 return await ViewerBench.RunAsync(folder, 60_000, 40_000, cancellationToken);
+            }
+
+            if (parse.GetValue(chaos) is int uploads and > 0)
+            {
+                return await ChaosBench.RunAsync(folder, parse.GetValue(state) ?? Path.Combine(folder, "chaos-stack"), uploads, parse.GetValue(faults), parse.GetValue(seed), cancellationToken);
             }
 
             if (parse.GetValue(fuzz) is int cases and > 0)
@@ -226,10 +235,17 @@ internal static class BenchCommand
         return double.NaN;
     }
 
-    private static string RunChild(string[] arguments)
+    /// <summary>The command line that runs this CLI again: its apphost, or <c>dotnet deepslide.dll</c>.</summary>
+    internal static IReadOnlyList<string> Self()
     {
         string executable = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        return Path.GetFileNameWithoutExtension(executable) == "dotnet" ? [executable, typeof(BenchCommand).Assembly.Location] : [executable];
+    }
+
+    private static string RunChild(string[] arguments)
+    {
+        IReadOnlyList<string> self = Self();
+        var start = new ProcessStartInfo(self[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
         // The recommended setting for long slide reads (README): glibc otherwise keeps freed JPEG-decoding memory
         // in one arena per reader thread, and peak memory creeps up with how long a slide is read.
         if (Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is null)
@@ -237,12 +253,7 @@ internal static class BenchCommand
             start.Environment["MALLOC_ARENA_MAX"] = "2";
         }
 
-        if (Path.GetFileNameWithoutExtension(executable) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
-        }
-
-        foreach (string a in arguments)
+        foreach (string a in self.Skip(1).Concat(arguments))
         {
             start.ArgumentList.Add(a);
         }

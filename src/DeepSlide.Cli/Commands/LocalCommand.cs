@@ -21,7 +21,54 @@ internal static class LocalCommand
         command.Subcommands.Add(Upload());
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Clean());
+        command.Subcommands.Add(Worker());
         return command;
+    }
+
+    private static Command Worker()
+    {
+        var state = StateOption();
+        var name = new Option<string?>("--name") { Description = "The worker's cache folder inside the stack's folder (default: worker-PID)." };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var owner = new Option<int>("--owner") { Description = "Stop when this process ends.", Hidden = true };
+        var command = new Command("worker", "Add a worker process to a running local stack: it takes ranges from the stack's queue until Ctrl+C.") { state, name, threads, owner };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetValue(state)!;
+            LocalStackState stack = LocalStackState.Load(folder);
+            var options = new LocalPipelineOptions { StorageConnection = stack.StorageConnection, CosmosEndpoint = stack.CosmosEndpoint, ModelPrefix = stack.ModelPrefix };
+            string cache = Path.Combine(folder, parse.GetValue(name) ?? $"worker-{Environment.ProcessId}");
+            using Microsoft.Extensions.Hosting.IHost host = await LocalStack.StartWorkerAsync(options, cache, threads: parse.GetValue(threads));
+            Console.WriteLine($"worker up: cache {cache}; Ctrl+C stops");
+            int ownerId = parse.GetValue(owner);
+            try
+            {
+                while (ownerId <= 0 || OwnerAlive(ownerId))
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+
+    private static bool OwnerAlive(int id)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(id);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static Option<string> StateOption() => new("--state") { Description = "The local stack's folder (emulator data, caches, stack.json).", DefaultValueFactory = _ => DefaultFolder };
