@@ -179,8 +179,11 @@ public sealed class PatchClassifier : IDisposable
     }
 
 
+    public bool IsDisposed { get; private set; }
+
     public void Dispose()
     {
+        IsDisposed = true;
         _run.Dispose();
         _session.Dispose();
         _scratch.Dispose();

@@ -24,11 +24,17 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
 
-    private readonly List<(string Blob, TilePlan Plan)> _plans = [];
+    private readonly List<(string Blob, RunPlan Plan)> _plans = [];
     private readonly SlideReaders _readers = new();
     private const string MissingOutput = "a completed range's output is not stored.";
 
     private const int ParallelDownloads = 8;
+
+    /// <summary>
+    /// Called as a piece makes headway (a batch of patches classified, a range's output read, a picture stored): the
+    /// worker's health comes from this, not from its lock renewals, which go on while a handler hangs.
+    /// </summary>
+    public Action? Progressed { get; init; }
 
     public Task<WorkCompletion> HandleAsync(WorkMessage message, CancellationToken cancellationToken = default) => message.Work.Kind switch
     {
@@ -43,11 +49,12 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
     private async Task<WorkCompletion> PlanAsync(WorkMessage message, CancellationToken cancellationToken)
     {
-        PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
-        TilingOptions tiling = ClassificationSetup.TilingFor(classifier.Manifest);
-        (TilePlan plan, SlideRead read) = await WithSlideAsync(message, ForPlan(classifier.Manifest), reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
+        // The model version is fixed here, for the whole run: every later piece loads this version or fails.
+        using ModelLease model = await models.GetAsync(message.ModelPrefix, cancellationToken: cancellationToken);
+        TilingOptions tiling = ClassificationSetup.TilingFor(model.Classifier.Manifest);
+        (TilePlan plan, SlideRead read) = await WithSlideAsync(message, ForPlan(model.Classifier.Manifest), reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
         plan = plan with { SlidePath = message.SlideBlob };
-        await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan))))
+        await using (var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TilePlanJson.Serialize(plan, model.Version))))
         {
             await stores.Results.UploadAsync(message.PlanBlob, json, cancellationToken);
         }
@@ -57,20 +64,21 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
     private async Task<WorkCompletion> ClassifyRangeAsync(WorkMessage message, CancellationToken cancellationToken)
     {
-        TilePlan plan = await ReadPlanAsync(message.PlanBlob, cancellationToken);
+        (TilePlan plan, string? modelVersion) = await ReadPlanAsync(message.PlanBlob, cancellationToken);
         TileRange range = message.Work.RangeTiles;
         if (range.End > plan.Tiles.Count)
         {
             throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, message.PlanBlob, $"{message.Work} is outside the plan's {plan.Tiles.Count} tiles.");
         }
 
-        PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
+        using ModelLease model = await models.GetAsync(message.ModelPrefix, modelVersion, cancellationToken);
+        PatchClassifier classifier = model.Classifier;
         bool keepFeatures = ClassificationSetup.For(classifier.Manifest).NeedsFeatures;
         IReadOnlyList<Tile> tiles = plan.TilesOf(range);
         (PatchProbabilities patches, SlideRead read) = await WithSlideAsync(
             message,
             TilesOf(plan, tiles),
-            reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, cancellationToken: cancellationToken),
+            reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, (_, _) => Progressed?.Invoke(), cancellationToken),
             cancellationToken);
 
         string blob = RunBlobs.Range(message.RunId, range.Index);
@@ -104,12 +112,9 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
     {
         using Activity? span = Tracing.StartActivity("aggregate", ActivityKind.Internal);
         span?.SetTag("deepslide.run_id", message.RunId);
-        string manifestBlob = $"{message.ModelPrefix.TrimEnd('/')}/{Inference.ModelBundle.ManifestFileName}";
-        (string manifestJson, BlobVersion manifestVersion) = await PipelineStores.ReadTextAsync(
-            stores.Models, manifestBlob, Path.Combine(scratch, "text"), "no model bundle is stored under this prefix.", DeepSlideErrorReason.InvalidModel, cancellationToken);
-        ModelManifest manifest = ModelManifestJson.Parse(manifestJson, manifestBlob);
+        (TilePlan plan, string? modelVersion) = await ReadPlanAsync(message.PlanBlob, cancellationToken);
+        ModelManifest manifest = await models.GetManifestAsync(message.ModelPrefix, modelVersion, Path.Combine(scratch, "text"), cancellationToken);
         var setup = ClassificationSetup.For(manifest);
-        TilePlan plan = await ReadPlanAsync(message.PlanBlob, cancellationToken);
         int patchCount = plan.Tiles.Count;
         IReadOnlyList<TileRange> ranges = TileRange.Split(patchCount, message.RangeSize);
 
@@ -140,6 +145,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
                         }
 
                         part.Values.CopyTo(values.AsSpan(range.Start * classes));
+                        Progressed?.Invoke();
                         if (features is not null)
                         {
                             string featuresBlob = RunBlobs.RangeFeatures(message.RunId, range.Index);
@@ -164,7 +170,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
             var slideCalls = new SlideCalls(
                 calls.Select(c => new StoredCall(c.Method, c.Label, manifest.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => c.Scores[p.i]), c.Note)).ToList(),
-                new RunModel(message.ModelPrefix, message.ModelPrefix, manifestVersion.ETag, manifest.Onnx.Sha256, manifest.Classes),
+                new RunModel(message.ModelPrefix, message.ModelPrefix, modelVersion, manifest.Onnx.Sha256, manifest.Classes),
                 new Dictionary<string, string> { ["patches"] = RunBlobs.Patches(message.RunId), ["result"] = RunBlobs.Result(message.RunId) });
             return Done(message, RunBlobs.Result(message.RunId)) with { Patches = patchCount, Calls = slideCalls };
         }
@@ -176,20 +182,21 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
     private async Task<WorkCompletion> DrawPicturesAsync(WorkMessage message, CancellationToken cancellationToken)
     {
-        TilePlan plan = await ReadPlanAsync(message.PlanBlob, cancellationToken);
-        PatchClassifier classifier = await models.GetAsync(message.ModelPrefix, cancellationToken);
+        (TilePlan plan, string? modelVersion) = await ReadPlanAsync(message.PlanBlob, cancellationToken);
+        ModelManifest manifest = await models.GetManifestAsync(message.ModelPrefix, modelVersion, Path.Combine(scratch, "text"), cancellationToken);
         string parquet = Scratch(".parquet");
         string folder = Scratch(string.Empty);
         try
         {
             await PipelineStores.DownloadCurrentAsync(stores.Results, RunBlobs.Patches(message.RunId), parquet, "the merged patch predictions are not stored.", cancellationToken: cancellationToken);
-            PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, classifier.Manifest.Classes, cancellationToken);
-            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], classifier.ExecutionProvider, 0);
+            PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, manifest.Classes, cancellationToken);
+            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], "pipeline", 0);
             (IReadOnlyList<string> files, SlideRead read) = await WithSlideAsync(message, ForPictures(plan), reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
             string prefix = RunBlobs.Pictures(message.RunId);
             foreach (string file in files)
             {
                 await PipelineStores.UploadFileAsync(stores.Results, $"{prefix}/{Path.GetRelativePath(folder, file).Replace('\\', '/')}", file, cancellationToken);
+                Progressed?.Invoke();
             }
 
             return Done(message, prefix, read) with { Files = files.Count };
@@ -296,7 +303,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
     }
 
     // A run's plan is written once, by its plan step, and then read by every range: keep the last few in memory.
-    private async Task<TilePlan> ReadPlanAsync(string blob, CancellationToken cancellationToken)
+    private async Task<RunPlan> ReadPlanAsync(string blob, CancellationToken cancellationToken)
     {
         lock (_plans)
         {
@@ -306,7 +313,8 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
             }
         }
 
-        TilePlan plan = TilePlanJson.Deserialize((await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken: cancellationToken)).Text, blob);
+        (TilePlan tiles, string? modelVersion) = TilePlanJson.DeserializeWithModel((await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken: cancellationToken)).Text, blob);
+        var plan = new RunPlan(tiles, modelVersion);
         lock (_plans)
         {
             _plans.Insert(0, (blob, plan));
@@ -325,3 +333,6 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         return Path.Combine(scratch, $"{Guid.NewGuid():N}{extension}");
     }
 }
+
+/// <summary>A run's plan and the model version it pins (null for plans stored before runs were pinned: the stored version).</summary>
+internal sealed record RunPlan(TilePlan Plan, string? ModelVersion);

@@ -155,7 +155,6 @@ public sealed class WorkLoop(
             {
                 await Task.Delay(_renewEvery, cancellationToken);
                 await received.RenewLockAsync(cancellationToken);
-                health?.Beat();
             }
         }
         catch (OperationCanceledException)

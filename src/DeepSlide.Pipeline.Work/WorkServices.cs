@@ -66,7 +66,8 @@ public static class WorkServices
             sp.GetRequiredService<PipelineStores>(),
             sp.GetRequiredService<SparseSlides>(),
             sp.GetRequiredService<ModelCache>(),
-            Path.Combine(options.CacheFolder, "scratch")));
+            Path.Combine(options.CacheFolder, "scratch"))
+        { Progressed = sp.GetRequiredService<WorkerHealth>().Beat });
         services.AddSingleton(_ => new WorkerHealth(options.LockDuration));
         services.AddSingleton(sp => new WorkLoop(
             sp.GetRequiredService<IWorkTransport>(),

@@ -1,8 +1,9 @@
 namespace DeepSlide.Pipeline.Work;
 
 /// <summary>
-/// Whether the work loop is alive: it beats at every turn and at every lock renewal of a piece in hand, so a healthy
-/// worker beats at least every half lock duration. Silence for two lock durations means it is stuck.
+/// Whether the work loop is alive: it beats at every turn of the loop and as a piece in hand makes headway (each batch
+/// of patches, each range read, each picture), never from lock renewals, which go on while a handler hangs. Silence for
+/// two lock durations means it is stuck.
 /// </summary>
 public sealed class WorkerHealth(TimeSpan lockDuration, TimeProvider? clock = null)
 {

@@ -19,14 +19,17 @@ public static class TilePlanJson
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase), new TissueMaskConverter() },
     };
 
-    public static string Serialize(TilePlan plan) => JsonSerializer.Serialize(new StoredPlan(plan, plan.Mask), Json);
+    /// <summary>The plan, and the version of the model it was made for (the pipeline pins a run's model to it).</summary>
+    public static string Serialize(TilePlan plan, string? modelVersion = null) => JsonSerializer.Serialize(new StoredPlan(plan, plan.Mask, modelVersion), Json);
 
-    public static TilePlan Deserialize(string json, string source)
+    public static TilePlan Deserialize(string json, string source) => DeserializeWithModel(json, source).Plan;
+
+    public static (TilePlan Plan, string? ModelVersion) DeserializeWithModel(string json, string source)
     {
         try
         {
             StoredPlan stored = JsonSerializer.Deserialize<StoredPlan>(json, Json) ?? throw new JsonException("empty document");
-            return (stored.Plan ?? throw new JsonException("no plan")) with { Mask = stored.Mask };
+            return ((stored.Plan ?? throw new JsonException("no plan")) with { Mask = stored.Mask }, stored.ModelVersion);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException)
         {
@@ -35,7 +38,7 @@ public static class TilePlanJson
     }
 
     // The domain's plan leaves its mask out of JSON; here it travels beside the plan.
-    private sealed record StoredPlan(TilePlan Plan, TissueMask? Mask);
+    private sealed record StoredPlan(TilePlan Plan, TissueMask? Mask, string? ModelVersion = null);
 
     private sealed class TissueMaskConverter : JsonConverter<TissueMask>
     {

@@ -500,6 +500,120 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(WorkOutcome.Completed, await worker.RunOnceAsync(TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task A_handler_that_hangs_makes_the_worker_unhealthy_although_its_lock_is_still_renewed()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var queues = new StorageAccount(azurite.ConnectionString).Queues();
+        string suffix = $"{Guid.NewGuid():N}"[..8];
+        var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}", LockDuration = TimeSpan.FromSeconds(2) };
+        await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
+        var renewals = new CountingRenewals(transport);
+        var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
+        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        var clock = new ManualClock();
+        var health = new WorkerHealth(options.LockDuration, clock);
+        var hanging = new HangingReads(store);
+        var worker = new WorkLoop(
+            renewals,
+            new WorkHandlers(new PipelineStores(hanging, store, store), Sparse(hanging, "slides-h"), models, In("scratch")) { Progressed = health.Beat },
+            sink,
+            lockDuration: options.LockDuration,
+            health: health);
+        await transport.SendAsync([Message("run9", slide, new TileRange(0, 0, Math.Min(8, local.Plan!.Tiles.Count)))]);
+
+        Task<WorkOutcome> running = worker.RunOnceAsync(TimeSpan.FromSeconds(5));
+        await hanging.Entered.Task;
+        clock.Advance(health.StaleAfter + TimeSpan.FromSeconds(1));
+        renewals.Forget();
+        await renewals.Renewed(2);
+        Assert.False(health.IsHealthy, "lock renewals kept a hung handler looking alive");
+
+        // Once the reads go on, the batches beat again.
+        hanging.Release.SetResult();
+        Assert.Equal(WorkOutcome.Completed, await running);
+        Assert.True(health.IsHealthy);
+    }
+
+    // A slide store whose reads wait until the test lets them go.
+    private sealed class HangingReads(IBlobStore inner) : DelegatingBlobStore(inner)
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+            await Inner.DownloadAsync(name, etag, path, cancellationToken);
+        }
+
+        public override async Task<int> ReadRangeAsync(string name, string etag, long offset, Memory<byte> into, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+            return await Inner.ReadRangeAsync(name, etag, offset, into, cancellationToken);
+        }
+    }
+
+    // A transport that counts the lock renewals of the pieces it hands out.
+    private sealed class CountingRenewals(IWorkTransport inner) : IWorkTransport
+    {
+        private readonly SemaphoreSlim _renewed = new(0);
+
+        /// <summary>Counts only renewals from now on.</summary>
+        public void Forget()
+        {
+            while (_renewed.Wait(0))
+            {
+            }
+        }
+
+        public async Task Renewed(int times)
+        {
+            for (int i = 0; i < times; i++)
+            {
+                await _renewed.WaitAsync();
+            }
+        }
+
+        public Task SendAsync(IReadOnlyList<WorkMessage> ranges, CancellationToken cancellationToken = default) => inner.SendAsync(ranges, cancellationToken);
+
+        public async Task<ReceivedWork?> ReceiveAsync(TimeSpan maxWait, CancellationToken cancellationToken = default) =>
+            await inner.ReceiveAsync(maxWait, cancellationToken) is { } work ? new Counted(work, _renewed) : null;
+
+        public Task<IReadOnlyList<(WorkMessage? Message, string Reason)>> PeekDeadLettersAsync(int max, CancellationToken cancellationToken = default) => inner.PeekDeadLettersAsync(max, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private sealed class Counted(ReceivedWork work, SemaphoreSlim renewed) : ReceivedWork(work.Message, work.DeliveryCount)
+        {
+            public override Task CompleteAsync(CancellationToken cancellationToken = default) => work.CompleteAsync(cancellationToken);
+
+            public override Task AbandonAsync(CancellationToken cancellationToken = default) => work.AbandonAsync(cancellationToken);
+
+            public override Task DeadLetterAsync(string reason, CancellationToken cancellationToken = default) => work.DeadLetterAsync(reason, cancellationToken);
+
+            public override async Task RenewLockAsync(CancellationToken cancellationToken = default)
+            {
+                await work.RenewLockAsync(cancellationToken);
+                renewed.Release();
+            }
+        }
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+
     // A transport whose first piece cannot be settled: dead-lettering and giving back both fail.
     private sealed class UnsettleableOnce(IWorkTransport inner) : IWorkTransport
     {
@@ -552,17 +666,67 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         using var models = new ModelCache(flaky, In("models"), new InferenceOptions());
 
         Assert.Equal("the network dropped", (await Assert.ThrowsAsync<IOException>(() => models.GetAsync("models/v1"))).Message);
-        PatchClassifier classifier = await models.GetAsync("models/v1");
-        Assert.Same(classifier, await models.GetAsync("models/v1"));
+        using ModelLease model = await models.GetAsync("models/v1");
+        using ModelLease again = await models.GetAsync("models/v1");
+        Assert.Same(model.Classifier, again.Classifier);
 
         // A caller that gives up does not cancel the load for the others.
         using var models2 = new ModelCache(store, In("models2"), new InferenceOptions());
         using var giveUp = new CancellationTokenSource();
-        Task<PatchClassifier> first = models2.GetAsync("models/v1", giveUp.Token);
-        Task<PatchClassifier> second = models2.GetAsync("models/v1");
+        Task<ModelLease> first = models2.GetAsync("models/v1", cancellationToken: giveUp.Token);
+        Task<ModelLease> second = models2.GetAsync("models/v1");
         await giveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
-        Assert.NotNull(await second);
+        using ModelLease loaded = await second;
+        Assert.False(loaded.Classifier.IsDisposed);
+    }
+
+    [Fact]
+    public async Task A_run_keeps_the_model_version_it_was_planned_with_and_fails_clearly_rather_than_mix_once_that_version_is_gone()
+    {
+        (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
+        var stores = new PipelineStores(store, store, store);
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        using var handlers = new WorkHandlers(stores, Sparse(store, "slides"), models, In("scratch"));
+        TileRange first = local.Plan!.Split(10)[0];
+        WorkMessage planned = Message("run2", slide, first) with { Work = WorkItem.Plan, PlanBlob = "plans/run2.json" };
+        await handlers.HandleAsync(planned);
+        BlobVersion v1 = (await store.GetVersionAsync("models/v1/manifest.json"))!;
+
+        // Another model is put under the same prefix mid-run.
+        var random = new Random(9);
+        var head = new SoftmaxModel(3, 512, [.. Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 2f)], [0, 0, 0]);
+        ModelBundle replacement = ModelBundle.Save(In("model2"), new ModelManifest { Classes = ["adenocarcinoma", "benign", "squamous"] }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        foreach (string file in new[] { "model.onnx", "manifest.json" })
+        {
+            await using var stream = File.OpenRead(Path.Combine(replacement.Folder, file));
+            await store.UploadAsync($"models/v1/{file}", stream);
+        }
+
+        // The worker still holding the run's version classifies the run's range with it: classify's numbers with v1.
+        WorkCompletion range = await handlers.HandleAsync(planned with { Work = WorkItem.ForRange(first) });
+        string parquet = In("pinned.parquet");
+        await store.DownloadAsync(range.OutputBlob!, (await store.GetVersionAsync(range.OutputBlob!))!.ETag, parquet);
+        float[][] p = (await PatchParquet.ReadAsync(parquet, local.Patches.Classes)).Item4;
+        Assert.Equal(local.Patches.Row(0)[2], p[2][0], 1e-6);
+
+        // A worker that never loaded it refuses, naming the manifest and the version, rather than use the new model.
+        using var fresh = new ModelCache(store, In("models-fresh"), new InferenceOptions { BatchSize = 4 });
+        using var freshHandlers = new WorkHandlers(stores, Sparse(store, "slides-fresh"), fresh, In("scratch-fresh"));
+        var refused = await Assert.ThrowsAsync<DeepSlideException>(() => freshHandlers.HandleAsync(planned with { Work = WorkItem.ForRange(first) }));
+        Assert.Equal("models/v1/manifest.json", refused.Path);
+        Assert.Contains($"the model bundle was replaced while a run was pinned to its version {v1.ETag}", refused.Message);
+
+        // A newer version loaded frees the older session once no piece holds it.
+        ModelLease held = await models.GetAsync("models/v1", v1.ETag);
+        using (ModelLease newer = await models.GetAsync("models/v1"))
+        {
+            Assert.NotEqual(v1.ETag, newer.Version);
+        }
+
+        Assert.False(held.Classifier.IsDisposed);
+        held.Dispose();
+        Assert.True(held.Classifier.IsDisposed);
     }
 
     // A model store whose first download fails as a dropped connection would.
