@@ -1,4 +1,4 @@
-@description('The tile-range queue: peek-lock, duplicate detection on {runId}:{range}, dead-lettering after N deliveries.')
+@description('The tile-range queue: peek-lock, duplicate detection on {runId}:{range}; the broker dead-letters after N + 1 deliveries, the workers give a piece up after N.')
 param location string
 param name string
 
@@ -36,7 +36,8 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
   name: queueName
   properties: {
     lockDuration: lockDuration
-    maxDeliveryCount: maxDeliveryCount
+    // One more than the workers allow: the delivery past their limit reaches a worker, which tells the run it was lost.
+    maxDeliveryCount: maxDeliveryCount + 1
     requiresDuplicateDetection: true
     duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     deadLetteringOnMessageExpiration: true

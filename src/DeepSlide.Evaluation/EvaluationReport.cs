@@ -10,7 +10,21 @@ public sealed record MethodEvaluation(string Method, ClassificationMetrics Metri
 /// (or the slide's label on a slide without annotations). Mixed patches, where no class holds most of the area, are
 /// counted and left out.
 /// </summary>
-public sealed record RegionEvaluation(ClassificationMetrics Metrics, int AnnotatedSlides, int SlidesByLabel, int MixedPatchesLeftOut, string? OutsideClass);
+public sealed record RegionEvaluation(ClassificationMetrics Metrics, int AnnotatedSlides, int SlidesByLabel, int MixedPatchesLeftOut, string? OutsideClass)
+{
+    /// <summary>Whether each annotated slide's largest focus was found, on slides with a focus.</summary>
+    public FocusDetection? Foci { get; init; }
+}
+
+/// <summary>
+/// Per slide with a focus (annotated regions of a class other than the outside one): whether its largest focus was
+/// found, that is, at least one patch over it called a class other than the outside class (its own class when no
+/// outside class is named).
+/// </summary>
+public sealed record FocusDetection(int Slides, int Found, IReadOnlyList<string> Missed)
+{
+    public double Rate => Slides == 0 ? double.NaN : Found / (double)Slides;
+}
 
 public sealed record ReaderEvaluation(string Reader, int Slides, double Accuracy, double BalancedAccuracy, double KappaWithModel, double KappaWithTruth);
 
@@ -119,7 +133,8 @@ public static class SlideEvaluator
         var truths = new List<int>();
         var calls = new List<int?>();
         var scores = new List<double[]>();
-        int annotated = 0, byLabel = 0, mixed = 0;
+        int annotated = 0, byLabel = 0, mixed = 0, withFocus = 0;
+        var missed = new List<string>();
         for (int i = 0; i < joined.Count; i++)
         {
             SlideResultFile result = joined[i];
@@ -138,6 +153,15 @@ public static class SlideEvaluator
             else
             {
                 annotated++;
+                if (Annotations.AnnotatedFoci.Of(annotations, regions.OutsideClass).FirstOrDefault() is { } focus)
+                {
+                    withFocus++;
+                    bool Flags(PatchFile p) => regions.OutsideClass is string outsideClass ? p.Prediction != outsideClass : p.Prediction == focus.ClassName;
+                    if (!result.Patches.Any(p => Flags(p) && focus.Under(p.X, p.Y, size)))
+                    {
+                        missed.Add(result.Slide);
+                    }
+                }
             }
 
             foreach (PatchFile p in result.Patches)
@@ -163,7 +187,10 @@ public static class SlideEvaluator
             }
         }
 
-        return truths.Count == 0 ? null : new RegionEvaluation(Metrics.Compute(classes, truths, calls, scores, bootstrap), annotated, byLabel, mixed, regions.OutsideClass);
+        return truths.Count == 0 ? null : new RegionEvaluation(Metrics.Compute(classes, truths, calls, scores, bootstrap), annotated, byLabel, mixed, regions.OutsideClass)
+        {
+            Foci = withFocus == 0 ? null : new FocusDetection(withFocus, withFocus - missed.Count, missed),
+        };
     }
 
     private static (IReadOnlyList<ReaderEvaluation>, int?) CompareReaders(List<SlideResultFile> joined, SlideLabels labels, Dictionary<string, int> index, string method)

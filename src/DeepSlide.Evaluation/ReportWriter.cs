@@ -59,6 +59,11 @@ public static class ReportWriter
         {
             md.AppendLine(string.Create(C, $"The `{RegionsRow}` row scores each patch against the region it lies in: the class of the annotations covering most of its area{(rg.OutsideClass is null ? string.Empty : $", `{rg.OutsideClass}` outside every annotation")}. {rg.AnnotatedSlides} slide(s) had annotations and {rg.SlidesByLabel} were scored against their own label; {rg.MixedPatchesLeftOut} mixed patch(es), where no class covers most of the area, are left out."));
             md.AppendLine();
+            if (rg.Foci is { } foci)
+            {
+                md.AppendLine(string.Create(C, $"**Largest focus found: {foci.Found} of {foci.Slides} slides ({foci.Rate:P0})**: on each slide with annotated tumour, its largest focus (touching regions of one class) counts as found when at least one patch over it is called {(rg.OutsideClass is null ? "its class" : $"anything but `{rg.OutsideClass}`")}.{(foci.Missed.Count == 0 ? string.Empty : $" Missed: {string.Join(", ", foci.Missed)}.")}"));
+                md.AppendLine();
+            }
         }
 
         foreach (MethodEvaluation m in report.Methods.Concat(regions is null ? [] : [regions]))

@@ -113,6 +113,6 @@ public static class SlideClassifier
             }
         }
 
-        return new PatchProbabilities(manifest.Classes, probabilities) { Features = features };
+        return new PatchProbabilities(manifest.Classes, probabilities) { Features = features, Grid = [.. tiles.Select(t => (t.Column, t.Row))] };
     }
 }

@@ -162,8 +162,10 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
     {
         var pending = work.ToDictionary(w => w.Key);
         var done = new Dictionary<string, WorkCompletion>();
+        var resent = new Dictionary<string, int>();
         await DispatchAsync(work, attempt: 0, rangeSize);
         int attempt = 0;
+        int sends = 0;
         int doneAtLastDeadline = 0;
         using var timers = new CancellationTokenSource();
         Task deadline = context.CreateTimer(request.Deadline, timers.Token);
@@ -177,6 +179,17 @@ internal sealed class CompletionWaiter(TaskOrchestrationContext context, SlideRu
                 _next = null;
                 if (notice.RunId != context.InstanceId || !pending.Remove(notice.Work.Key, out WorkItem? item))
                 {
+                    continue;
+                }
+
+                // A piece its workers lost (killed, or its lock lapsed while storage stalled) is sent again at once,
+                // as a deadline would, a few times at most; its own failure fails the run.
+                if (!notice.Succeeded && notice.Lost && resent.GetValueOrDefault(item.Key) < request.MaxRedispatches)
+                {
+                    resent[item.Key] = resent.GetValueOrDefault(item.Key) + 1;
+                    pending[item.Key] = item;
+                    Redispatched++;
+                    await DispatchAsync([item], ++sends + request.MaxRedispatches, rangeSize);
                     continue;
                 }
 

@@ -259,7 +259,12 @@ public sealed class LocalChaos : IAsyncDisposable
             case ChaosFault.LateDuplicates:
             {
                 QueueClient queue = RangeQueue();
-                PeekedMessage[] peeked = (await queue.PeekMessagesAsync(32)).Value;
+                PeekedMessage[] peeked = [];
+                for (var waited = Stopwatch.StartNew(); peeked.Length == 0 && waited.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(200))
+                {
+                    peeked = (await queue.PeekMessagesAsync(32)).Value;
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(15));
                 foreach (PeekedMessage message in peeked)
                 {

@@ -7,8 +7,8 @@ namespace DeepSlide.Pipeline.ServiceBus;
 /// same for every send of one attempt, so duplicate detection drops a repeated dispatch of it (an activity run
 /// twice), and different for a re-dispatch after the run's deadline, which must reach a worker even while the first
 /// attempt's message is still within the detection window. A message delivered more often than
-/// <see cref="WorkQueueOptions.MaxDeliveryCount"/> goes to the dead-letter queue (the queue's own
-/// MaxDeliveryCount, set by the deployment, does the same on the broker side).
+/// <see cref="WorkQueueOptions.MaxDeliveryCount"/> is handed to the worker, which dead-letters it and tells its run;
+/// the queue's own MaxDeliveryCount, set by the deployment one higher, is the broker's backstop.
 /// </summary>
 public sealed class ServiceBusTransport : IWorkTransport
 {
@@ -48,12 +48,6 @@ public sealed class ServiceBusTransport : IWorkTransport
             if (message is null)
             {
                 return null;
-            }
-
-            if (message.DeliveryCount > _options.MaxDeliveryCount)
-            {
-                await _receiver.DeadLetterMessageAsync(message, "MaxDeliveryCountExceeded", $"delivered {message.DeliveryCount - 1} times without completion", cancellationToken);
-                continue;
             }
 
             WorkMessage range;

@@ -6,7 +6,7 @@ namespace DeepSlide.Pipeline.Storage;
 
 /// <summary>
 /// Tile ranges on an Azure Storage queue: the visibility timeout is the lock, the dequeue count the delivery
-/// count, and a <c>{queue}-poison</c> queue takes ranges that failed too often (as the Functions host does).
+/// count, and a <c>{queue}-poison</c> queue takes ranges the worker dead-letters (as the Functions host's poison queue does).
 /// Messages are Base64 so a Functions queue trigger can read them too.
 /// </summary>
 public sealed class StorageQueueTransport : IWorkTransport
@@ -65,12 +65,6 @@ public sealed class StorageQueueTransport : IWorkTransport
             if (message is not null)
             {
                 string body = message.Body.ToString();
-                if (message.DequeueCount > _options.MaxDeliveryCount)
-                {
-                    await PoisonAsync(body, message.MessageId, message.PopReceipt, $"delivered {message.DequeueCount - 1} times without completion", cancellationToken);
-                    continue;
-                }
-
                 WorkMessage range;
                 try
                 {

@@ -159,7 +159,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
                     }
                 });
 
-            var patches = new PatchProbabilities(manifest.Classes, values) { Features = features };
+            var patches = new PatchProbabilities(manifest.Classes, values) { Features = features, Grid = [.. plan.Tiles.Select(t => (t.Column, t.Row))] };
             IReadOnlyList<SlideCall> calls = setup.Aggregators.Select(a => a.Aggregate(patches)).ToList();
             var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", 0) { ClassColours = manifest.ColourMap() };
 

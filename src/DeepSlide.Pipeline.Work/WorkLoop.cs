@@ -33,6 +33,8 @@ public sealed class WorkLoop(
 {
     private static readonly TimeSpan ReceiveRetryDelay = TimeSpan.FromSeconds(2);
 
+    private static readonly TimeSpan DiskFullPause = TimeSpan.FromSeconds(15);
+
     private readonly ILogger _logger = logger ?? NullLogger<WorkLoop>.Instance;
     private readonly TimeSpan _renewEvery = (lockDuration ?? TimeSpan.FromMinutes(5)) / 2;
 
@@ -60,6 +62,27 @@ public sealed class WorkLoop(
         WorkMessage message = received.Message;
         string work = message.Work.Key;
         using IDisposable? scope = _logger.BeginScope("run {RunId} {Work}", message.RunId, work);
+        if (received.DeliveryCount > maxDeliveryCount)
+        {
+            // Every earlier delivery ended without a notice (a worker killed or stopped mid-piece, a lock lost while
+            // storage stalled): the run is told at once, and sends the piece again, instead of waiting out its deadline.
+            string lost = $"{message.Work} of {message.SlideBlob} was delivered {received.DeliveryCount - 1} times without completing (its workers stopped or lost its lock)";
+            try
+            {
+                await completions.SendAsync(Failed(message, lost) with { Lost = true }, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Kept, not dead-lettered, while its run cannot be told: it comes back when its lock runs out.
+                _logger.LogWarning(ex, "the lost notice of {Work} of run {RunId} could not be sent; it will be delivered again", work, message.RunId);
+                return WorkOutcome.Abandoned;
+            }
+
+            await SettleAsync("dead-lettering it", () => received.DeadLetterAsync(lost, cancellationToken));
+            _logger.LogWarning("{Work} of run {RunId} given up: {Reason}", work, message.RunId, lost);
+            return WorkOutcome.DeadLettered;
+        }
+
         ActivityContext.TryParse(message.TraceParent, null, out ActivityContext parent);
         using Activity? span = WorkHandlers.Tracing.StartActivity($"worker {message.Work.Kind.ToString().ToLowerInvariant()}", ActivityKind.Consumer, parent);
         span?.SetTag("deepslide.run_id", message.RunId);
@@ -112,7 +135,15 @@ public sealed class WorkLoop(
         }
         catch (Exception ex)
         {
-            // Storage or runtime trouble: another delivery may succeed, and the delivery limit bounds the retries.
+            // Storage or runtime trouble: another delivery may succeed, and the delivery limit bounds the retries. A
+            // full disk takes a while to clear, so the piece is held (its lock still renewed) before it is given
+            // back: its deliveries are not all spent within seconds of the disk filling.
+            if (DiskSpace.IsFull(ex))
+            {
+                _logger.LogWarning("{Work} of run {RunId}: the disk is full ({Reason}); holding it {Seconds} s before giving it back", work, message.RunId, ex.Message, DiskFullPause.TotalSeconds);
+                await Task.Delay(DiskFullPause, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             await StopAsync(renewing, renewal);
             await SettleAsync("giving it back", () => received.AbandonAsync(CancellationToken.None));
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);

@@ -5,7 +5,11 @@ public sealed record WorkQueueOptions
 {
     public string QueueName { get; init; } = "tile-ranges";
 
-    /// <summary>After this many deliveries without completion a range is dead-lettered (poisoned), not retried.</summary>
+    /// <summary>
+    /// After this many deliveries without completion a range is given up: the next delivery is handed over once more
+    /// (<see cref="ReceivedWork.DeliveryCount"/> above this), so the worker can dead-letter it and tell the run, which
+    /// sends it again; a broker that dead-letters on its own must allow one delivery more than this.
+    /// </summary>
     public int MaxDeliveryCount { get; init; } = 5;
 
     /// <summary>How long a received range stays hidden from other workers before it is delivered again.</summary>
@@ -14,7 +18,8 @@ public sealed record WorkQueueOptions
 
 /// <summary>
 /// Carries tile ranges from the orchestration to inference workers, at least once. A received body that is not a
-/// range is dead-lettered with the reason, never handed to a worker.
+/// range is dead-lettered with the reason, never handed to a worker; a range delivered too often is handed over,
+/// since only the worker can tell its run.
 /// </summary>
 public interface IWorkTransport : IAsyncDisposable
 {

@@ -120,6 +120,12 @@ public sealed record WorkCompletion(string RunId, WorkItem Work, bool Succeeded,
 
     private static JsonSerializerOptions Json => PipelineJson.Options;
 
+    /// <summary>
+    /// A failed notice for a piece given up without a failure of its own: it was delivered too often without
+    /// completing (its workers were stopped or killed, or lost its lock). The run sends it again rather than failing.
+    /// </summary>
+    public bool Lost { get; init; }
+
     /// <summary>The plan step: tissue tiles in the plan.</summary>
     public int PlannedTiles { get; init; }
 

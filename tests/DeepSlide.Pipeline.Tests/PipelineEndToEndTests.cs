@@ -199,6 +199,52 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
+    public async Task A_range_delivered_too_often_without_completing_is_reported_lost_and_sent_again_at_once_so_the_run_completes_as_classify()
+    {
+        await using var pipeline = NewPipeline(tilesPerRange: 4);
+        ModelBundle bundle = await pipeline.UploadModelAsync();
+        string slide = LocalPipeline.WriteSlide(_folder, "case-lost.svs", seed: 17);
+        SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        IHost planner = await pipeline.StartWorkerAsync();
+        string blob = "lab-l/case-lost.svs";
+        BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
+        string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); (await host.Runs.GetAsync(SlideRun.SlideIdOf(blob), runId))?.Status != RunStatus.Running;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the run did not reach Running");
+            await Task.Delay(100);
+        }
+
+        // Workers that die mid-range, over and over: one range is delivered as often as the workers allow (5), never completed.
+        await planner.StopAsync();
+        await using IWorkTransport dying = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue });
+        string? lost = null;
+        for (int delivery = 1; delivery <= 5; delivery++)
+        {
+            ReceivedWork taken = (await dying.ReceiveAsync(TimeSpan.FromSeconds(10)))!;
+            lost ??= taken.Message.Work.Key;
+            while (taken.Message.Work.Key != lost)
+            {
+                await taken.AbandonAsync();
+                taken = (await dying.ReceiveAsync(TimeSpan.FromSeconds(10)))!;
+            }
+
+            Assert.Equal(delivery, taken.DeliveryCount);
+            await taken.AbandonAsync();
+        }
+
+        // A healthy worker then gets its sixth delivery, gives it up and tells the run, which sends it again without
+        // waiting out its 10-minute deadline.
+        await pipeline.StartWorkerAsync();
+        SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), runId, RunTimeout);
+        await AssertSameAsClassifyAsync(pipeline, run, local);
+        Assert.InRange(run.Redispatched, 1, 8);
+        (_, string reason) = Assert.Single(await dying.PeekDeadLettersAsync(10), d => d.Message?.Work.Key == lost);
+        Assert.Contains("was delivered 5 times without completing", reason);
+    }
+
+    [Fact]
     public async Task A_corrupt_slide_a_text_file_and_a_million_pixel_square_slide_end_failed_with_the_reason_their_messages_poisoned_once_and_a_blank_image_ends_with_no_tissue()
     {
         await using var pipeline = NewPipeline();

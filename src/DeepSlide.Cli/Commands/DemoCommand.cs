@@ -18,8 +18,9 @@ internal static class DemoCommand
         var output = new Option<string>("--out", "-o") { Description = "Working folder (replaced).", DefaultValueFactory = _ => Path.Combine("out", "demo") };
         var perClass = new Option<int>("--slides-per-class") { Description = "Training slides per class (half go to validation).", DefaultValueFactory = _ => 6 };
         var heldOut = new Option<int>("--held-out-per-class") { Description = "Held-out slides per class, synthesized with another seed.", DefaultValueFactory = _ => 3 };
+        var sparse = new Option<bool>("--sparse") { Description = "Tumour slides hold only 5-15% tumour (small foci) instead of 20-60%." };
         var inference = new InferenceOptionSet();
-        var command = new Command("demo", "Synthesize labelled slides, extract patches, train, tune, and classify held-out slides; print the slide results.") { output, perClass, heldOut };
+        var command = new Command("demo", "Synthesize labelled slides, extract patches, train, tune, and classify held-out slides; print the slide results.") { output, perClass, heldOut, sparse };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -32,10 +33,10 @@ internal static class DemoCommand
             var watch = Stopwatch.StartNew();
             var synth = new SyntheticDatasetOptions
             {
-                SlidesPerClass = parse.GetValue(perClass), Width = 2400, Height = 1800, Format = SyntheticFormat.Aperio, Seed = 1, Mixed = true,
+                SlidesPerClass = parse.GetValue(perClass), Width = 2400, Height = 1800, Format = SyntheticFormat.Aperio, Seed = 1, Mixed = !parse.GetValue(sparse), Sparse = parse.GetValue(sparse),
                 TruthFolder = Path.Combine(root, "slides-truth"),
             };
-            Step("1/6 synthesize labelled mixed slides (tumour 20-60% of the tissue, seed 1) with region annotations, and held-out slides (seed 2)");
+            Step($"1/6 synthesize labelled {(synth.Sparse ? "sparse slides (tumour 5-15%" : "mixed slides (tumour 20-60%")} of the tissue, seed 1) with region annotations, and held-out slides (seed 2)");
             SyntheticDataset.Write(Path.Combine(root, "slides"), synth);
             var heldOutSlides = SyntheticDataset.Write(Path.Combine(root, "held-out"), synth with { SlidesPerClass = parse.GetValue(heldOut), Seed = 2, TruthFolder = Path.Combine(root, "held-out-truth") });
 
@@ -87,6 +88,10 @@ internal static class DemoCommand
             {
                 var m = regions.Metrics;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"patch accuracy against the region truth: {m.Accuracy:0.000} (95% CI {m.AccuracyInterval?.Low:0.000}-{m.AccuracyInterval?.High:0.000}), balanced {m.BalancedAccuracy:0.000}, on {m.Count} held-out patches"));
+                if (regions.Foci is { } foci)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest tumour focus found on {foci.Found} of {foci.Slides} held-out tumour slides"));
+                }
             }
 
             Console.WriteLine($"report: {Path.Combine(root, "report", "report.html")}");

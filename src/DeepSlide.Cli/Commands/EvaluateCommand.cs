@@ -41,6 +41,11 @@ internal static class EvaluateCommand
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {c.Class,-20} precision {c.Precision:0.000}  recall {c.Recall:0.000}  F1 {c.F1:0.000}  support {c.Support}"));
                 }
+
+                if (r.Foci is { } foci)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest focus found: {foci.Found} of {foci.Slides} slides with annotated tumour ({foci.Rate:P0}){(foci.Missed.Count == 0 ? string.Empty : $"; missed: {string.Join(", ", foci.Missed)}")}"));
+                }
             }
 
             foreach (string missing in report.LabelledWithoutResult)

@@ -226,7 +226,7 @@ internal static class LocalCommand
         AggregateException aggregate => string.Join("; ", aggregate.Flatten().InnerExceptions.Select(e => StackFailure(e) ?? e.Message).Distinct()),
         Azure.RequestFailedException request => request.Status == 0 ? $"the storage emulator did not answer ({request.Message.Split('\n')[0]})" : $"the storage emulator answered {request.Status} {request.ErrorCode}: {request.Message.Split('\n')[0]}",
         CosmosException cosmos => $"cosmosdb-server answered {(int)cosmos.StatusCode}: {cosmos.Message.Split('\n')[0]}",
-        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => $"the disk is full: {io.Message}",
+        IOException io when DiskSpace.IsFull(io) => $"the disk is full: {io.Message}",
         IOException io => io.Message,
         HttpRequestException http => $"the local stack did not answer: {http.Message}",
         TaskCanceledException or TimeoutException => "the local stack did not answer in time (is 'deepslide local up' running, and its disk not full?)",

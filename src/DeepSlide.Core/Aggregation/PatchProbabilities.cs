@@ -23,6 +23,69 @@ public sealed class PatchProbabilities
 
     public int FeatureCount => Features is null || Count == 0 ? 0 : Features.Length / Count;
 
+    /// <summary>Each patch's place on the plan's grid, when known: what the size of a focus is measured on.</summary>
+    public (int Column, int Row)[]? Grid { get; init; }
+
+    /// <summary>
+    /// The most patches among those <paramref name="counts"/> that form one 8-connected cluster on the grid: the size
+    /// of the largest focus they paint. Without grid places, all counted patches (one cluster as far as is known).
+    /// </summary>
+    public int LargestCluster(Func<int, bool> counts)
+    {
+        var members = new Dictionary<(int, int), bool>();
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            if (counts(i))
+            {
+                total++;
+                if (Grid is not null)
+                {
+                    members[Grid[i]] = false;
+                }
+            }
+        }
+
+        if (Grid is null || total == 0)
+        {
+            return total;
+        }
+
+        int largest = 0;
+        var stack = new Stack<(int Column, int Row)>();
+        foreach ((int, int) start in members.Keys.ToList())
+        {
+            if (members[start])
+            {
+                continue;
+            }
+
+            members[start] = true;
+            stack.Push(start);
+            int size = 0;
+            while (stack.TryPop(out (int Column, int Row) at))
+            {
+                size++;
+                for (int dc = -1; dc <= 1; dc++)
+                {
+                    for (int dr = -1; dr <= 1; dr++)
+                    {
+                        (int, int) next = (at.Column + dc, at.Row + dr);
+                        if (members.TryGetValue(next, out bool seen) && !seen)
+                        {
+                            members[next] = true;
+                            stack.Push(next);
+                        }
+                    }
+                }
+            }
+
+            largest = Math.Max(largest, size);
+        }
+
+        return largest;
+    }
+
     public int Count => Values.Length / Classes.Count;
 
     public ReadOnlySpan<float> Row(int patch) => Values.AsSpan(patch * Classes.Count, Classes.Count);
