@@ -253,7 +253,7 @@ public sealed class LocalChaos : IAsyncDisposable
                 _workers.Remove(victim);
                 victim.Dispose();
                 StartWorker();
-                return $"KillWorker: a worker process killed (SIGKILL) with {inFlight} piece(s) of work taken from the queue, a new one started";
+                return $"KillWorker: a worker process killed (SIGKILL) {(inFlight > 0 ? "while work was taken from the queue" : "with no work seen in flight")}, a new one started";
             }
 
             case ChaosFault.LateDuplicates:

@@ -28,6 +28,16 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
 
     private LocalPipeline NewPipeline(int tilesPerRange = 8) => new(emulators.Azurite.ConnectionString, emulators.Cosmos.Endpoint, _folder, tilesPerRange);
 
+    // Once the plan is in (the run is Running), every message on the range queue is a range.
+    private static async Task WaitUntilRunningAsync(LocalDurableHost host, string blob, string runId)
+    {
+        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); (await host.Runs.GetAsync(SlideRun.SlideIdOf(blob), runId))?.Status != RunStatus.Running;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the run did not reach Running");
+            await Task.Delay(100);
+        }
+    }
+
     private static async Task AssertSameAsClassifyAsync(LocalPipeline pipeline, SlideRun run, SlideResult local)
     {
         Assert.True(run.Status == RunStatus.Completed, $"{run.Status}: {run.Error}");
@@ -174,12 +184,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         string blob = "lab-b/case-02.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
         string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
-        // Once the plan is in (the run is Running), every message on the queue is a range.
-        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); (await host.Runs.GetAsync(SlideRun.SlideIdOf(blob), runId))?.Status != RunStatus.Running;)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the run did not reach Running");
-            await Task.Delay(100);
-        }
+        await WaitUntilRunningAsync(host, blob, runId);
 
         // The first worker stops mid-run too (a range it held comes back after its 4 s lock), and a second takes over.
         await planner.StopAsync();
@@ -210,11 +215,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         string blob = "lab-l/case-lost.svs";
         BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
         string runId = PipelineNames.RunIdForUpload(blob, version.ETag);
-        for (DateTime deadline = DateTime.UtcNow.AddSeconds(60); (await host.Runs.GetAsync(SlideRun.SlideIdOf(blob), runId))?.Status != RunStatus.Running;)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the run did not reach Running");
-            await Task.Delay(100);
-        }
+        await WaitUntilRunningAsync(host, blob, runId);
 
         // Workers that die mid-range, over and over: one range is delivered as often as the workers allow (5), never completed.
         await planner.StopAsync();
