@@ -81,6 +81,59 @@ public class TuningTests
         Assert.Equal(0.15, tuning.MinShare, 9);
     }
 
+    /// <summary>
+    /// A 10 x 10 slide, benign but for tumour patches (at 0.9) at <paramref name="tumour"/>'s grid places.
+    /// </summary>
+    private static PatchProbabilities Grid(params (int Column, int Row)[] tumour)
+    {
+        var values = new List<float>();
+        var grid = new List<(int, int)>();
+        for (int row = 0; row < 10; row++)
+        {
+            for (int column = 0; column < 10; column++)
+            {
+                values.AddRange(tumour.Contains((column, row)) ? [0.1f, 0.9f] : [0.9f, 0.1f]);
+                grid.Add((column, row));
+            }
+        }
+
+        return new PatchProbabilities(Classes, [.. values]) { Grid = [.. grid] };
+    }
+
+    [Fact]
+    public void The_largest_cluster_joins_patches_that_touch_at_an_edge_or_a_corner()
+    {
+        PatchProbabilities slide = Grid((0, 0), (1, 1), (2, 2), (5, 5), (5, 6), (9, 0));
+        Assert.Equal(3, slide.LargestCluster(i => slide.Prediction(i).Class == 1));
+        var placeless = new PatchProbabilities(Classes, slide.Values);
+        Assert.Equal(6, placeless.LargestCluster(i => placeless.Prediction(i).Class == 1));
+    }
+
+    [Fact]
+    public void A_small_focus_is_called_tumour_where_scattered_noise_with_a_larger_share_is_not()
+    {
+        // Benign slides: 6 isolated false positives (6%). Tumour slides: one focus of 4 touching patches (4%).
+        (int, int)[] scattered = [(0, 0), (3, 0), (6, 0), (0, 4), (4, 5), (8, 8)];
+        LabelledSlidePatches[] slides =
+        [
+            new("b1", Grid(scattered), 0),
+            new("b2", Grid([.. scattered.Take(5)]), 0),
+            new("t1", Grid((2, 2), (2, 3), (3, 2), (3, 3)), 1),
+            new("t2", Grid((7, 1), (8, 1), (7, 2), (8, 2), (9, 3)), 1),
+        ];
+        ThresholdTuning tuning = ThresholdTuner.Tune(slides, normalClass: 0);
+        Assert.Equal(0.5, tuning.ShareRuleBalancedAccuracy);
+        Assert.Equal(1.0, tuning.FocusRuleBalancedAccuracy);
+        Assert.Equal(1.0, tuning.BalancedAccuracy);
+
+        // Foci of 2 to 4 patches separate them; the centre, 3, is taken.
+        Assert.Equal(3, tuning.MinFocus);
+        var threshold = new ThresholdAggregator(tuning.Thresholds, 0, tuning.MinShare, tuning.MinFocus);
+        SlideCall call = threshold.Aggregate(slides[2].Patches);
+        Assert.Equal(("tumour", "a focus of 4 tumour patches"), (call.Label, call.Note));
+        Assert.Equal("benign", threshold.Aggregate(slides[0].Patches).Label);
+    }
+
     [Fact]
     public void Tuning_needs_validation_slides_of_every_class()
     {
@@ -119,15 +172,25 @@ public class TuningTests
     }
 
     [Fact]
-    public void Slide_features_are_shares_means_confident_shares_and_confidence_spread()
+    public void Slide_features_are_shares_means_confident_shares_confidence_spread_and_focus_evidence()
     {
         float[] f = LearnedAggregator.Features(new PatchProbabilities(Classes, [0.95f, 0.05f, 0.2f, 0.8f]));
-        Assert.Equal(8, f.Length);
+        Assert.Equal(12, f.Length);
         Assert.Equal([0.5f, 0.5f], f[..2]);
         Assert.Equal(0.575f, f[2], 5);
         Assert.Equal(0.425f, f[3], 5);
         Assert.Equal([0.5f, 0f], f[4..6]);
         Assert.Equal(0.875f, f[6], 5);
         Assert.Equal(0.075f, f[7], 4);
+
+        // Confident patches per class and their largest cluster, log(1 + n) / log(101): one confident benign patch.
+        Assert.Equal([(float)(Math.Log(2) / Math.Log(101)), 0f], f[8..10]);
+        Assert.Equal([(float)(Math.Log(2) / Math.Log(101)), 0f], f[10..12]);
+
+        // On a grid, the cluster is the largest connected one, the count all of them.
+        PatchProbabilities placed = Grid((0, 0), (1, 1), (5, 5));
+        float[] g = LearnedAggregator.Features(new PatchProbabilities(Classes, [.. placed.Values.Select(v => v == 0.9f ? 0.95f : 0.05f)]) { Grid = placed.Grid });
+        Assert.Equal((float)(Math.Log(4) / Math.Log(101)), g[9], 6);
+        Assert.Equal((float)(Math.Log(3) / Math.Log(101)), g[11], 6);
     }
 }

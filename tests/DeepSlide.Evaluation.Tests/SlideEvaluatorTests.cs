@@ -118,6 +118,38 @@ public sealed class SlideEvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void The_report_says_on_how_many_tumour_slides_the_largest_focus_was_found()
+    {
+        // Two touching rectangles (one focus of 2 x 224 x 224) and a lone one (a smaller focus) on each tumour slide.
+        string annotations = Path.Combine(_folder, "annotations");
+        Directory.CreateDirectory(annotations);
+        const string Foci = """
+            {"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[
+            [[[0,0],[224,0],[224,224],[0,224],[0,0]]],[[[224,0],[448,0],[448,224],[224,224],[224,0]]],[[[1120,0],[1344,0],[1344,224],[1120,224],[1120,0]]]]},
+            "properties":{"objectType":"annotation","classification":{"name":"tumour"}}}]}
+            """;
+        File.WriteAllText(Path.Combine(annotations, "found.geojson"), Foci);
+        File.WriteAllText(Path.Combine(annotations, "missed.geojson"), Foci);
+        var plan = new PlanFile(0, 1, 224, 224);
+
+        // Patches at x = 0, 224, ..., 1120: "found" calls the large focus's second patch tumour; "missed" only the lone one.
+        string[] Calls(int tumourAt) => [.. Enumerable.Range(0, 6).Select(i => i == tumourAt ? "tumour" : "benign")];
+        SlideResultFile[] results =
+        [
+            Result("found", "tumour", 0.6, Calls(1)) with { Plan = plan },
+            Result("missed", "tumour", 0.6, Calls(5)) with { Plan = plan },
+            Result("clean", "benign", 0.1, Calls(-1)) with { Plan = plan },
+        ];
+        EvaluationReport report = SlideEvaluator.Evaluate(results, Labels("img,gt\nfound,tumour\nmissed,tumour\nclean,benign\n"), regions: new RegionTruth(annotations, "benign"));
+        FocusDetection foci = report.Regions!.Foci!;
+        Assert.Equal((2, 1, 0.5), (foci.Slides, foci.Found, foci.Rate));
+        Assert.Equal(["missed"], foci.Missed);
+
+        ReportWriter.Write(report, Path.Combine(_folder, "report"), null);
+        Assert.Contains("**Largest focus found: 1 of 2 slides (50 %)**", File.ReadAllText(Path.Combine(_folder, "report", "report.md")));
+    }
+
+    [Fact]
     public async Task Results_written_by_classify_read_back()
     {
         var plan = new Tiling.TilePlan

@@ -79,6 +79,7 @@ internal static class TuneCommand
             {
                 Thresholds = classes.Select((c, i) => (c, tuning.Thresholds[i])).ToDictionary(p => p.c, p => p.Item2),
                 MinShare = tuning.MinShare,
+                MinFocus = tuning.MinFocus,
                 MinShares = normal is null ? null : new Dictionary<string, double> { ["majority"] = majorityShare!.Chosen, ["mean"] = meanShare!.Chosen },
                 Learned = learned?.ToSpec(),
                 LearnedNotTrained = reason,
@@ -97,7 +98,9 @@ internal static class TuneCommand
 
         if (normal is not null)
         {
-            report.AppendLine(string.Create(c, $"  min share of a non-{classes[normal.Value]} class, threshold: {tuning.MinShare:0.00}{Range(tuning.MinSharePlateau)}"));
+            report.AppendLine(tuning.MinFocus > 0
+                ? string.Create(c, $"  threshold by focus: a non-{classes[normal.Value]} call needs a connected cluster of {tuning.MinFocus} counted patches{(tuning.MinFocusPlateau is { } f ? $" (best {f.Score:0.000} from {f.Low:0} to {f.High:0})" : string.Empty)}; balanced accuracy by focus {tuning.FocusRuleBalancedAccuracy:0.000}, by share {tuning.ShareRuleBalancedAccuracy:0.000}")
+                : string.Create(c, $"  min share of a non-{classes[normal.Value]} class, threshold: {tuning.MinShare:0.00}{Range(tuning.MinSharePlateau)}{(tuning.FocusRuleBalancedAccuracy is double fr ? $"; by share {tuning.ShareRuleBalancedAccuracy:0.000} beat by focus {fr:0.000}" : string.Empty)}"));
             report.AppendLine(string.Create(c, $"  min share, majority: {majorityShare!.Chosen:0.00}{Range(majorityShare)}"));
             report.AppendLine(string.Create(c, $"  min share, mean: {meanShare!.Chosen:0.00}{Range(meanShare)}"));
         }

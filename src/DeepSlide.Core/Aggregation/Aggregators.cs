@@ -17,7 +17,7 @@ public static class Aggregators
         {
             new MajorityVoteAggregator(normal, manifest.Aggregation.MinShares?.GetValueOrDefault("majority") ?? 0),
             new MeanProbabilityAggregator(normal, manifest.Aggregation.MinShares?.GetValueOrDefault("mean") ?? 0),
-            new ThresholdAggregator(thresholds, normal, manifest.Aggregation.MinShare),
+            new ThresholdAggregator(thresholds, normal, manifest.Aggregation.MinShare, manifest.Aggregation.MinFocus),
         };
         if (manifest.Aggregation.Learned is { } learned)
         {

@@ -6,7 +6,10 @@ namespace DeepSlide.Aggregation;
 /// <summary>
 /// A slide classifier learned on validation slides: logistic regression on per-slide features — the share of
 /// patches predicted as each class, the mean probability of each class, the share of confident (&gt; 0.9) patches
-/// of each class, and the mean and spread of patch confidence.
+/// of each class, the mean and spread of patch confidence, and for each class the evidence a small focus leaves:
+/// how many confident patches it has and how large their largest connected cluster is, on a log scale in patches
+/// (not as a share, which a small focus on a large slide drowns in). Bundles tuned before the focus features keep
+/// their first 3 x classes + 2.
 /// </summary>
 public sealed class LearnedAggregator(SoftmaxModel model) : ISlideAggregator
 {
@@ -17,7 +20,9 @@ public sealed class LearnedAggregator(SoftmaxModel model) : ISlideAggregator
 
     public SoftmaxModel Model { get; } = model;
 
-    public static int FeatureCount(int classes) => 3 * classes + 2;
+    public static int FeatureCount(int classes) => 5 * classes + 2;
+
+    private static readonly double FocusScale = Math.Log(101);
 
     public static float[] Features(PatchProbabilities patches)
     {
@@ -51,6 +56,13 @@ public sealed class LearnedAggregator(SoftmaxModel model) : ISlideAggregator
         double m = sumConfidence / patches.Count;
         f[3 * c] = (float)m;
         f[3 * c + 1] = (float)Math.Sqrt(Math.Max(0, sumSquares / patches.Count - m * m));
+        for (int k = 0; k < c; k++)
+        {
+            bool Confident(int i) => patches.Prediction(i) is (int cls, float confidence) && cls == k && confidence > 0.9f;
+            f[3 * c + 2 + k] = (float)(Math.Log(1 + Math.Round(f[2 * c + k] * patches.Count)) / FocusScale);
+            f[4 * c + 2 + k] = (float)(Math.Log(1 + patches.LargestCluster(Confident)) / FocusScale);
+        }
+
         return f;
     }
 
@@ -80,7 +92,7 @@ public sealed class LearnedAggregator(SoftmaxModel model) : ISlideAggregator
             return new SlideCall(Name, null, new double[p.Length], "no tissue patches");
         }
 
-        Model.Predict(Features(patches), p);
+        Model.Predict(Features(patches).AsSpan(0, Model.Features), p);
         double[] scores = p.Select(v => (double)v).ToArray();
         return new SlideCall(Name, patches.Classes[Calls.ArgMax(scores)], scores);
     }

@@ -112,9 +112,11 @@ public sealed class MeanProbabilityAggregator(int? normalClass = null, double mi
 /// DeepSlide's thresholding: a patch counts for its predicted class c when its confidence is strictly above t_c;
 /// the slide is the class with the largest share of counted patches. With a normal class and a tuned minimum share,
 /// the slide is the leading other class when it reaches <see cref="MinShare"/>, and normal otherwise
-/// ("otherwise predict normal").
+/// ("otherwise predict normal"). With a normal class and a minimum focus, the evidence is the largest connected
+/// cluster of counted patches of each other class instead of their share: a small tumour focus the patch map paints
+/// is not voted away by the benign tissue around it, and scattered false positives do not add up to a call.
 /// </summary>
-public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? normalClass = null, double minShare = 0) : ISlideAggregator
+public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? normalClass = null, double minShare = 0, int minFocus = 0) : ISlideAggregator
 {
     public string Name => "threshold";
 
@@ -123,6 +125,8 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
     public int? NormalClass { get; } = normalClass;
 
     public double MinShare { get; } = minShare;
+
+    public int MinFocus { get; } = minFocus;
 
     public SlideCall Aggregate(PatchProbabilities patches)
     {
@@ -139,12 +143,19 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
         var shares = new double[patches.Classes.Count];
         for (int i = 0; i < patches.Count; i++)
         {
-            (int c, float confidence) = patches.Prediction(i);
-            // Compared in float, the precision probabilities come in: 0.8f must not count as above a threshold of 0.8.
-            if (confidence > (float)Thresholds[c])
+            if (Counts(patches, i) is int c)
             {
                 shares[c] += 1.0 / patches.Count;
             }
+        }
+
+        if (NormalClass is int normal && MinFocus > 0)
+        {
+            int[] foci = Foci(patches);
+            int best = Calls.ArgMax([.. foci.Select((f, c) => c == normal ? -1.0 : f)], shares);
+            return foci[best] >= MinFocus
+                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches")
+                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})");
         }
 
         if (Calls.NormalRule(Name, patches, shares, NormalClass, MinShare) is { } normalCall)
@@ -158,5 +169,16 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
         }
 
         return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares)], shares);
+    }
+
+    /// <summary>The size of each class's largest connected cluster of counted patches.</summary>
+    public int[] Foci(PatchProbabilities patches) =>
+        [.. Enumerable.Range(0, patches.Classes.Count).Select(c => patches.LargestCluster(i => Counts(patches, i) == c))];
+
+    // Compared in float, the precision probabilities come in: 0.8f must not count as above a threshold of 0.8.
+    private int? Counts(PatchProbabilities patches, int i)
+    {
+        (int c, float confidence) = patches.Prediction(i);
+        return confidence > (float)Thresholds[c] ? c : null;
     }
 }

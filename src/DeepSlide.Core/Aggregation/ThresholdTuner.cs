@@ -5,6 +5,16 @@ public sealed record Plateau(double Low, double High, double Chosen, double Scor
 
 public sealed record ThresholdTuning(IReadOnlyList<double> Thresholds, double MinShare, double BalancedAccuracy, double SharedThreshold, double SharedBalancedAccuracy)
 {
+    /// <summary>Above 0 when the focus rule was chosen: the least cluster of counted patches for a non-normal call.</summary>
+    public int MinFocus { get; init; }
+
+    /// <summary>Balanced accuracy of the share rule and of the focus rule on the validation slides (the focus rule needs a normal class).</summary>
+    public double ShareRuleBalancedAccuracy { get; init; }
+
+    public double? FocusRuleBalancedAccuracy { get; init; }
+
+    public Plateau? MinFocusPlateau { get; init; }
+
     public Plateau? SharedPlateau { get; init; }
 
     public IReadOnlyList<Plateau> ClassPlateaus { get; init; } = [];
@@ -25,25 +35,70 @@ public static class ThresholdTuner
 
     public static IReadOnlyList<double> ShareGrid { get; } = Enumerable.Range(0, 11).Select(i => i * 0.05).ToArray();
 
+    /// <summary>Least focus sizes, in patches, the focus rule is tried with.</summary>
+    public static IReadOnlyList<double> FocusGrid { get; } = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 30];
+
+    /// <summary>
+    /// Tunes the share rule (DeepSlide's) and, with a normal class, the focus rule, and keeps the one with the better
+    /// balanced accuracy on the validation slides; on a tie the focus rule, which does not depend on how much of the
+    /// tissue a tumour covers.
+    /// </summary>
     public static ThresholdTuning Tune(IReadOnlyList<LabelledSlidePatches> slides, int? normalClass = null)
     {
         IReadOnlyList<string> classes = CheckClasses(slides);
         int[] truths = slides.Select(s => s.Truth).ToArray();
-        double Score(double[] thresholds, double minShare) => BalancedAccuracy(slides, truths, new ThresholdAggregator(thresholds, normalClass, minShare));
+        double Score(double[] thresholds, double minShare, int minFocus = 0) => BalancedAccuracy(slides, truths, new ThresholdAggregator(thresholds, normalClass, minShare, minFocus));
 
         Plateau shared = Best(Grid, t => Score(Enumerable.Repeat(t, classes.Count).ToArray(), 0));
-        double[] best = Enumerable.Repeat(shared.Chosen, classes.Count).ToArray();
-        var plateaus = new Plateau[classes.Count];
+        (double[] best, Plateau[] plateaus) = Ascend(classes.Count, shared.Chosen, trial => Score(trial, 0));
+        Plateau? share = normalClass is null ? null : Best(ShareGrid, s => Score(best, s));
+        double minShare = share?.Chosen ?? 0;
+        var tuning = new ThresholdTuning(best, minShare, Score(best, minShare), shared.Chosen, shared.Score)
+        {
+            SharedPlateau = shared,
+            ClassPlateaus = plateaus,
+            MinSharePlateau = share,
+            ShareRuleBalancedAccuracy = Score(best, minShare),
+        };
+        if (normalClass is null)
+        {
+            return tuning;
+        }
+
+        // The focus rule: a shared threshold for each least focus, the best pair, then each class's threshold, then the focus again.
+        Plateau focus = Best(FocusGrid, k => Best(Grid, t => Score(Enumerable.Repeat(t, classes.Count).ToArray(), 0, (int)k)).Score);
+        Plateau focusShared = Best(Grid, t => Score(Enumerable.Repeat(t, classes.Count).ToArray(), 0, (int)focus.Chosen));
+        (double[] focusThresholds, Plateau[] focusPlateaus) = Ascend(classes.Count, focusShared.Chosen, trial => Score(trial, 0, (int)focus.Chosen));
+        focus = Best(FocusGrid, k => Score(focusThresholds, 0, (int)k));
+        double focusScore = Score(focusThresholds, 0, (int)focus.Chosen);
+        tuning = tuning with { FocusRuleBalancedAccuracy = focusScore };
+        return focusScore < tuning.ShareRuleBalancedAccuracy
+            ? tuning
+            : tuning with
+            {
+                Thresholds = focusThresholds,
+                MinFocus = (int)focus.Chosen,
+                BalancedAccuracy = focusScore,
+                ClassPlateaus = focusPlateaus,
+                MinFocusPlateau = focus,
+            };
+    }
+
+    // Each class's own threshold by coordinate ascent from a shared one, at most three passes.
+    private static (double[] Thresholds, Plateau[] Plateaus) Ascend(int classes, double start, Func<double[], double> score)
+    {
+        double[] best = Enumerable.Repeat(start, classes).ToArray();
+        var plateaus = new Plateau[classes];
         for (int pass = 0; pass < 3; pass++)
         {
             bool changed = false;
-            for (int c = 0; c < classes.Count; c++)
+            for (int c = 0; c < classes; c++)
             {
                 double[] trial = (double[])best.Clone();
                 plateaus[c] = Best(Grid, t =>
                 {
                     trial[c] = t;
-                    return Score(trial, 0);
+                    return score(trial);
                 });
                 changed |= plateaus[c].Chosen != best[c];
                 best[c] = plateaus[c].Chosen;
@@ -55,14 +110,7 @@ public static class ThresholdTuner
             }
         }
 
-        Plateau? share = normalClass is null ? null : Best(ShareGrid, s => Score(best, s));
-        double minShare = share?.Chosen ?? 0;
-        return new ThresholdTuning(best, minShare, Score(best, minShare), shared.Chosen, shared.Score)
-        {
-            SharedPlateau = shared,
-            ClassPlateaus = plateaus,
-            MinSharePlateau = share,
-        };
+        return (best, plateaus);
     }
 
     /// <summary>The minimum share at which a normal-aware aggregator (majority, mean) calls a non-normal class, tuned the same way.</summary>

@@ -213,6 +213,12 @@ public sealed record AggregationSpec
     /// <summary>The least share of counted patches for a non-normal call.</summary>
     public double MinShare { get; init; }
 
+    /// <summary>
+    /// When above 0, thresholding calls by focus instead of share: the non-normal class whose counted patches form
+    /// the largest connected cluster, once that cluster holds at least this many patches; normal otherwise.
+    /// </summary>
+    public int MinFocus { get; init; }
+
     /// <summary>The same for <c>majority</c> (share of patches) and <c>mean</c> (mean probability), by method, once tuned.</summary>
     public IReadOnlyDictionary<string, double>? MinShares { get; init; }
 
