@@ -23,6 +23,21 @@ public sealed class ClassifierCliTests : IDisposable
         Assert.Contains("learned aggregator not trained: the learned aggregator needs at least 3 validation slides per class", tune.Output);
         Assert.Contains("\"minShare\"", File.ReadAllText(In("model/manifest.json")));
 
+        // int8 is measured against FP32 on the validation patches: refused over the margin (here any loss short of
+        // gaining 100 points), leaving nothing behind; written with its cost in the manifest otherwise.
+        CliResult refused = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8-strict"), "--calibration", In("patches"), "--samples", "24", "--max-loss", "-100");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"error: {In("int8-strict")}: not written: the int8 model loses", refused.Error);
+        Assert.Contains("more than --max-loss -100.0", refused.Error);
+        Assert.False(Directory.Exists(In("int8-strict")) || Directory.Exists(In("int8-strict.checking")));
+        CliResult quantized = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8"), "--calibration", In("patches"), "--samples", "24", "--max-loss", "100");
+        Assert.True(quantized.ExitCode == 0, quantized.Error);
+        Assert.Matches(@"int8 check: on \d+ check patches it gives the source model's class to", quantized.Output);
+        Assert.Contains("\"cost\"", File.ReadAllText(In("int8/manifest.json")));
+        CliResult classifyInt8 = await CliRun.RunAsync("classify", "-m", In("int8"), "-i", Directory.GetFiles(In("slides/squamous"), "*.svs")[0], "-o", In("results-int8"), "--pictures", "false");
+        Assert.True(classifyInt8.ExitCode == 0, classifyInt8.Error);
+        Assert.Contains("int8 model: on ", classifyInt8.Output);
+
         Directory.CreateDirectory(In("to-classify"));
         foreach (string slide in Directory.GetFiles(In("slides"), "*.svs", SearchOption.AllDirectories))
         {

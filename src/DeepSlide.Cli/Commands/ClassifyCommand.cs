@@ -32,6 +32,11 @@ internal static class ClassifyCommand
             string outFolder = parse.GetValue(output)!;
             IReadOnlyList<string> slides = FindSlides(parse.GetValue(input)!);
             Console.WriteLine($"model {bundle.Folder} ({string.Join(", ", bundle.Manifest.Classes)}) on {classifier.ExecutionProvider}, batch {classifier.BatchSize}; {slides.Count} slide(s)");
+            if (bundle.Manifest.Onnx.Cost is { } cost)
+            {
+                Console.WriteLine($"{bundle.Manifest.Onnx.Precision} model: {cost.Describe()}");
+            }
+
             if (bundle.Manifest.Aggregation.LearnedNotTrained is string why)
             {
                 Console.WriteLine($"learned    not available: {why}");

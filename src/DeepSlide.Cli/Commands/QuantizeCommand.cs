@@ -21,9 +21,13 @@ internal static class QuantizeCommand
         var calibration = new Option<string?>("--calibration") { Description = "int8: the patches to calibrate on, as 'deepslide tiles' wrote them (its train/ folder is sampled)." };
         var samples = new Option<int>("--samples") { Description = "int8: how many patches to calibrate on, sampled evenly over the classes.", DefaultValueFactory = _ => 128 };
         var percentile = new Option<double>("--percentile") { Description = "int8: the percentile of each activation kept on each side.", DefaultValueFactory = _ => ModelQuantizer.DefaultPercentile };
-        var command = new Command("quantize", "Write an int8 (calibrated, QDQ) or FP16 copy of a model bundle; classify, tune, cam and the workers take it as they take any bundle.")
+        var check = new Option<string?>("--check") { Description = "int8: labelled patches ('deepslide tiles' output; its val/ split) to measure the cost on (default: the --calibration folder's val/)." };
+        var checkSamples = new Option<int>("--check-samples") { Description = "int8: how many check patches, the same number from each class as far as they go.", DefaultValueFactory = _ => 512 };
+        var maxLoss = new Option<double>("--max-loss") { Description = "int8: refuse the bundle when it loses more than this many points of patch accuracy on the check patches.", DefaultValueFactory = _ => 1.0 };
+        var force = new Option<bool>("--force") { Description = "int8: write the bundle even when it loses more than --max-loss." };
+        var command = new Command("quantize", "Write an int8 (calibrated, QDQ) or FP16 copy of a model bundle; classify, tune, cam and the workers take it as they take any bundle. An int8 bundle is checked against the FP32 one on labelled patches, the cost recorded in its manifest, and refused when it loses too much.")
         {
-            model, output, precision, calibration, samples, percentile,
+            model, output, precision, calibration, samples, percentile, check, checkSamples, maxLoss, force,
         };
         command.SetAction((parse, _) =>
         {
@@ -40,7 +44,37 @@ internal static class QuantizeCommand
                 string patchesFolder = parse.GetValue(calibration)
                     ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "int8 needs --calibration: the patches folder 'deepslide tiles' wrote.");
                 IReadOnlyList<ReadOnlyMemory<byte>> patches = LoadCalibration(patchesFolder, parse.GetValue(samples), fp32.Manifest.Input.Size);
-                written = ModelQuantizer.ToInt8(fp32, folder, patches, Path.GetFullPath(patchesFolder), parse.GetValue(percentile));
+                string checkFolder = parse.GetValue(check) ?? patchesFolder;
+                (IReadOnlyList<ReadOnlyMemory<byte>> checkPatches, IReadOnlyList<int> labels) = LoadCheck(checkFolder, parse.GetValue(checkSamples), fp32.Manifest);
+
+                // Written beside the target and moved in only once it passes, so a refused bundle leaves nothing behind.
+                string checking = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + ".checking";
+                if (Directory.Exists(checking))
+                {
+                    Directory.Delete(checking, recursive: true);
+                }
+
+                written = ModelQuantizer.ToInt8(fp32, checking, patches, Path.GetFullPath(patchesFolder), parse.GetValue(percentile));
+                QuantizationCost cost = QuantizationCheck.Measure(fp32, written, checkPatches, labels, Path.Combine(Path.GetFullPath(checkFolder), "val"));
+                written = written.WithManifest(written.Manifest with { Onnx = written.Manifest.Onnx with { Cost = cost } });
+                Console.WriteLine($"int8 check: {cost.Describe()}");
+                if (cost.AccuracyLoss > parse.GetValue(maxLoss) && !parse.GetValue(force))
+                {
+                    Directory.Delete(checking, recursive: true);
+                    throw new DeepSlideException(
+                        DeepSlideErrorReason.InvalidModel,
+                        folder,
+                        string.Create(CultureInfo.InvariantCulture, $"not written: the int8 model loses {cost.AccuracyLoss:0.0} points of patch accuracy on {cost.Patches} check patches ({cost.Accuracy:0.000} against FP32's {cost.SourceAccuracy:0.000}), more than --max-loss {parse.GetValue(maxLoss):0.0}; calibrate on more patches (--samples) or keep FP32, or write it anyway with --force."));
+                }
+
+                Directory.CreateDirectory(folder);
+                foreach (string file in Directory.GetFiles(checking))
+                {
+                    File.Move(file, Path.Combine(folder, Path.GetFileName(file)), overwrite: true);
+                }
+
+                Directory.Delete(checking, recursive: true);
+                written = ModelBundle.Load(folder);
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {written.Folder}: {written.Manifest.Onnx.Precision}, {new FileInfo(written.OnnxPath).Length / 1e6:0.0} MB (from {new FileInfo(fp32.OnnxPath).Length / 1e6:0.0} MB) in {watch.Elapsed.TotalSeconds:0.0} s"));
@@ -55,22 +89,43 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Up to <paramref name="count"/> training patches, the same number from each class as far as they go.</summary>
-    internal static IReadOnlyList<ReadOnlyMemory<byte>> LoadCalibration(string folder, int count, int size)
+    internal static IReadOnlyList<ReadOnlyMemory<byte>> LoadCalibration(string folder, int count, int size) =>
+        [.. Sample(PatchFolders.Scan(folder).Train, count).Select(p => Load(p.File, size))];
+
+    /// <summary>Up to <paramref name="count"/> validation patches, balanced over the classes, and their labels in the model's class order.</summary>
+    internal static (IReadOnlyList<ReadOnlyMemory<byte>> Patches, IReadOnlyList<int> Labels) LoadCheck(string folder, int count, ModelManifest manifest)
+    {
+        PatchFolders patches = PatchFolders.Scan(folder);
+        if (patches.Val.Count == 0)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, folder, "there are no val/ patches to check the int8 model on; give --check a 'deepslide tiles' folder with a validation split.");
+        }
+
+        int[] toModel = [.. patches.Classes.Select(c => manifest.Classes.ToList().IndexOf(c))];
+        if (Array.IndexOf(toModel, -1) is int missing and >= 0)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, folder, $"its class '{patches.Classes[missing]}' is not one of the model's ({string.Join(", ", manifest.Classes)}).");
+        }
+
+        List<(string File, int Label)> chosen = Sample(patches.Val, count);
+        return ([.. chosen.Select(p => Load(p.File, manifest.Input.Size))], [.. chosen.Select(p => toModel[p.Label])]);
+    }
+
+    // Shuffled with a fixed seed, so the patches come from across the slides and the same command gives the same model.
+    private static List<(string File, int Label)> Sample(IReadOnlyList<(string File, int Label)> patches, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        PatchFolders patches = PatchFolders.Scan(folder);
-        // Shuffled with a fixed seed, so the patches come from across the slides and the same command gives the same model.
         var random = new Random(1);
-        var byClass = patches.Train.GroupBy(p => p.Label).Select(g =>
+        var byClass = patches.GroupBy(p => p.Label).Select(g =>
         {
-            string[] files = g.Select(p => p.File).Order(StringComparer.Ordinal).ToArray();
+            (string File, int Label)[] files = [.. g.OrderBy(p => p.File, StringComparer.Ordinal)];
             random.Shuffle(files);
-            return new Queue<string>(files);
+            return new Queue<(string File, int Label)>(files);
         }).ToList();
-        var chosen = new List<string>();
+        var chosen = new List<(string File, int Label)>();
         while (chosen.Count < count && byClass.Any(q => q.Count > 0))
         {
-            foreach (Queue<string> files in byClass.Where(q => q.Count > 0))
+            foreach (Queue<(string File, int Label)> files in byClass.Where(q => q.Count > 0))
             {
                 if (chosen.Count < count)
                 {
@@ -79,12 +134,14 @@ internal static class QuantizeCommand
             }
         }
 
-        return chosen.Select(file =>
-        {
-            RgbImage image = ImageFiles.Load(file);
-            return image.Width == size && image.Height == size
-                ? (ReadOnlyMemory<byte>)image.Pixels
-                : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, file, $"the patch is {image.Width} x {image.Height}; the model takes {size} x {size}.");
-        }).ToList();
+        return chosen;
+    }
+
+    private static ReadOnlyMemory<byte> Load(string file, int size)
+    {
+        RgbImage image = ImageFiles.Load(file);
+        return image.Width == size && image.Height == size
+            ? image.Pixels
+            : throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, file, $"the patch is {image.Width} x {image.Height}; the model takes {size} x {size}.");
     }
 }

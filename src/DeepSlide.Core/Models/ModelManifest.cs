@@ -297,6 +297,38 @@ public sealed record OnnxFile
 
     /// <summary>How an int8 graph's activation ranges were calibrated; null for the others.</summary>
     public CalibrationSpec? Calibration { get; init; }
+
+    /// <summary>What quantizing changed, measured by <c>quantize</c> on labelled patches against the model it came from.</summary>
+    public QuantizationCost? Cost { get; init; }
+}
+
+/// <summary>
+/// A quantized model against its source on labelled check patches the calibration did not use: how often they agree,
+/// how far the probabilities moved, and each one's patch accuracy.
+/// </summary>
+public sealed record QuantizationCost
+{
+    public int Patches { get; init; }
+
+    public string? Source { get; init; }
+
+    /// <summary>The share of patches given the same class as the source model.</summary>
+    public double Agreement { get; init; }
+
+    public double MaxProbabilityChange { get; init; }
+
+    public double MedianProbabilityChange { get; init; }
+
+    public double SourceAccuracy { get; init; }
+
+    public double Accuracy { get; init; }
+
+    /// <summary>Percentage points of patch accuracy lost (negative when gained).</summary>
+    public double AccuracyLoss => (SourceAccuracy - Accuracy) * 100;
+
+    public string Describe() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"on {Patches} check patches it gives the source model's class to {Agreement:P1}, moves probabilities by {MedianProbabilityChange:0.0000} (median) to {MaxProbabilityChange:0.0000} (largest), and its patch accuracy is {Accuracy:0.000} against the source's {SourceAccuracy:0.000} ({(AccuracyLoss >= 0 ? $"{AccuracyLoss:0.0} points lost" : $"{-AccuracyLoss:0.0} points gained")})");
 }
 
 public static class ModelPrecision
