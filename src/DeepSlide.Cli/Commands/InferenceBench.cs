@@ -133,7 +133,17 @@ internal static class InferenceBench
 
         Console.WriteLine(string.Create(C, $"  int8 against fp32, patch by patch: the same class on {same} of {n} ({(double)same / n:P1}), largest probability difference {largest:0.0000}"));
         Console.WriteLine(string.Create(C, $"  slide labels: {string.Join(", ", results[0].Calls.Zip(results[1].Calls).Select(p => $"{p.First.Method} {(p.First.Label == p.Second.Label ? "same" : $"{p.First.Label} vs {p.Second.Label}")}"))}"));
-        Console.WriteLine("  DeepSlide's own PyTorch ResNet-18 was not measured in this run (PyTorch is not installed here); quoted from ../shared/ENVIRONMENT.md: 25-73 patches/s with Debian's torch 1.13 on 2 cores, depending on the machine");
+        Console.WriteLine($"  CPU int8 instructions: {PyTorchPeer.Int8Instructions()}");
+        (double? peer, string said) = PyTorchPeer.Measure(options.Threads);
+        if (peer is double rate)
+        {
+            Console.WriteLine(string.Create(C, $"  DeepSlide's framework, measured in this run: torchvision ResNet-18 forward, batch 16, {options.Threads} threads ({said}): {rate:0.0} patches/s"));
+            Console.WriteLine(string.Create(C, $"  against it: end-to-end fp32 {endToEnd[0] / rate:0.00}x, end-to-end int8 {endToEnd[1] / rate:0.00}x, bare int8 {bare[1] / rate:0.00}x"));
+        }
+        else
+        {
+            Console.WriteLine($"  DeepSlide's framework was not measured in this run: PyTorch is {said}; quoted from ../shared/ENVIRONMENT.md: 25-73 patches/s with Debian's torch 1.13 on 2 cores, depending on the machine");
+        }
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)
