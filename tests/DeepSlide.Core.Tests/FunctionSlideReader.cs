@@ -31,9 +31,27 @@ internal sealed class FunctionSlideReader : ISlideReader
 
     public Func<long, long, (byte R, byte G, byte B)> Pixel { get; init; } = (x, y) => ((byte)(x % 251), (byte)(y % 241), (byte)((x + y) % 239));
 
+    /// <summary>Reads under way at this moment: a stream that has stopped must have none.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    private int _inFlight;
+
     public void ReadRegion(int level, long x, long y, int width, int height, Span<byte> rgb)
     {
         Interlocked.Increment(ref _reads);
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            Read(level, x, y, width, height, rgb);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private void Read(int level, long x, long y, int width, int height, Span<byte> rgb)
+    {
         if (ReadDelay > TimeSpan.Zero)
         {
             Thread.Sleep(ReadDelay + TimeSpan.FromMilliseconds((x * 7 + y) % 5));

@@ -85,9 +85,9 @@ public class PatchStreamTests
             }
         }
 
+        // The loop's end awaited the stream's disposal: no read may still be under way, so the count is final.
+        Assert.Equal(0, reader.InFlight + reader.Opened.Sum(r => r.InFlight));
         int reads = reader.Reads + reader.Opened.Sum(r => r.Reads);
-        await Task.Delay(50);
-        Assert.Equal(reads, reader.Reads + reader.Opened.Sum(r => r.Reads));
         Assert.InRange(reads, 5, 5 + 4 + 4);
         Assert.All(reader.Opened, r => Assert.True(r.Disposed));
         Assert.False(reader.Disposed);
@@ -173,7 +173,7 @@ public class PatchStreamTests
     [Fact]
     public async Task Stopping_early_leaves_no_read_running()
     {
-        var reader = new FunctionSlideReader(224 * 40, 224 * 40);
+        var reader = new FunctionSlideReader(224 * 40, 224 * 40) { ReadDelay = TimeSpan.FromMilliseconds(1) };
         TilePlan plan = PlanAll(reader);
         int taken = 0;
         await foreach (Patch patch in PatchStream.ReadAsync(reader, plan, new PatchStreamOptions { ReadAhead = 2, MaxTilesPerRegion = 4 }))
@@ -185,9 +185,8 @@ public class PatchStreamTests
             }
         }
 
+        Assert.Equal(0, reader.InFlight);
         int readsAfterStop = reader.Reads;
-        await Task.Delay(100);
-        Assert.Equal(readsAfterStop, reader.Reads);
         Assert.True(readsAfterStop < 10, $"read {readsAfterStop} regions to serve 5 patches");
     }
 
