@@ -16,5 +16,5 @@ public sealed record ClassificationSetup(TilingOptions Tiling, IReadOnlyList<ISl
 
     /// <summary>Windows of the model's input size, at the resolution and with the tissue method it was trained with.</summary>
     public static TilingOptions TilingFor(ModelManifest manifest) =>
-        new() { Window = manifest.Input.Size, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
+        new() { Window = manifest.Input.Size, Stride = manifest.Patch.Stride, Resolution = manifest.Patch.Resolution, TissueMethod = manifest.Patch.Tissue };
 }

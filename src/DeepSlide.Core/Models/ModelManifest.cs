@@ -96,6 +96,11 @@ public sealed record ModelManifest
             Fail($"'patch.window' ({Patch?.Window}) must equal 'input.size' ({Input.Size}).");
         }
 
+        if (Patch!.Stride is int stride && (stride <= 0 || stride > Patch.Window))
+        {
+            Fail($"'patch.stride' ({stride}) must be between 1 and the window ({Patch.Window}).");
+        }
+
         if (Onnx is null || string.IsNullOrWhiteSpace(Onnx.File))
         {
             Fail("'onnx.file' is missing.");
@@ -186,6 +191,12 @@ public sealed record PatchSpec
 
     [JsonConverter(typeof(JsonStringEnumConverter))]
     public TissueMethod Tissue { get; init; } = TissueMethod.Otsu;
+
+    /// <summary>
+    /// The step between patches when classifying, in working pixels; null steps by the window. A smaller step (half
+    /// the window) puts more patches over a small focus, at four times the patches.
+    /// </summary>
+    public int? Stride { get; init; }
 
     public Resolution Resolution =>
         Mpp is double mpp ? Resolution.AtMpp(mpp)
