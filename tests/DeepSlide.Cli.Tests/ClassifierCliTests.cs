@@ -30,9 +30,10 @@ public sealed class ClassifierCliTests : IDisposable
         Assert.Contains($"error: {In("int8-strict")}: not written: the int8 model loses", refused.Error);
         Assert.Contains("more than --max-loss -100.0", refused.Error);
         Assert.False(Directory.Exists(In("int8-strict")) || Directory.Exists(In("int8-strict.checking")));
-        CliResult quantized = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8"), "--calibration", In("patches"), "--samples", "24", "--max-loss", "100");
+        CliResult quantized = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8"), "--calibration", In("patches"), "--samples", "24", "--slides", In("patches/slides.csv"), "--max-loss", "100", "--force");
         Assert.True(quantized.ExitCode == 0, quantized.Error);
         Assert.Matches(@"int8 check: on \d+ check patches it gives the source model's class to", quantized.Output);
+        Assert.Matches(@"on 3 validation slides it changes \d+ slide call\(s\)", quantized.Output);
         Assert.Contains("\"cost\"", File.ReadAllText(In("int8/manifest.json")));
         CliResult classifyInt8 = await CliRun.RunAsync("classify", "-m", In("int8"), "-i", Directory.GetFiles(In("slides/squamous"), "*.svs")[0], "-o", In("results-int8"), "--pictures", "false");
         Assert.True(classifyInt8.ExitCode == 0, classifyInt8.Error);

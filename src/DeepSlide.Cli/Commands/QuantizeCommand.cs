@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using DeepSlide.Aggregation;
+using DeepSlide.Datasets;
 using DeepSlide.Imaging;
 using DeepSlide.Inference;
 using DeepSlide.Inference.Quantization;
@@ -24,12 +26,13 @@ internal static class QuantizeCommand
         var check = new Option<string?>("--check") { Description = "int8: labelled patches ('deepslide tiles' output; its val/ split) to measure the cost on (default: the --calibration folder's val/)." };
         var checkSamples = new Option<int>("--check-samples") { Description = "int8: how many check patches, the same number from each class as far as they go.", DefaultValueFactory = _ => 512 };
         var maxLoss = new Option<double>("--max-loss") { Description = "int8: refuse the bundle when it loses more than this many points of patch accuracy on the check patches.", DefaultValueFactory = _ => 1.0 };
-        var force = new Option<bool>("--force") { Description = "int8: write the bundle even when it loses more than --max-loss." };
+        var force = new Option<bool>("--force") { Description = "int8: write the bundle even when it loses more than --max-loss or changes a validation slide's call." };
+        var slides = new Option<string?>("--slides", "-s") { Description = "int8: validation slides (class folders, or the slides.csv 'deepslide tiles' wrote): the bundle is refused when any slide call differs from FP32's." };
         var command = new Command("quantize", "Write an int8 (calibrated, QDQ) or FP16 copy of a model bundle; classify, tune, cam and the workers take it as they take any bundle. An int8 bundle is checked against the FP32 one on labelled patches, the cost recorded in its manifest, and refused when it loses too much.")
         {
-            model, output, precision, calibration, samples, percentile, check, checkSamples, maxLoss, force,
+            model, output, precision, calibration, samples, percentile, check, checkSamples, maxLoss, force, slides,
         };
-        command.SetAction((parse, _) =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var watch = Stopwatch.StartNew();
             ModelBundle fp32 = ModelBundle.Load(parse.GetValue(model)!);
@@ -56,15 +59,22 @@ internal static class QuantizeCommand
 
                 written = ModelQuantizer.ToInt8(fp32, checking, patches, Path.GetFullPath(patchesFolder), parse.GetValue(percentile));
                 QuantizationCost cost = QuantizationCheck.Measure(fp32, written, checkPatches, labels, Path.Combine(Path.GetFullPath(checkFolder), "val"));
+                if (parse.GetValue(slides) is string slidesPath)
+                {
+                    IReadOnlyList<LabelledSlide> validation = ValidationSlides.Read(slidesPath);
+                    cost = cost with { Slides = validation.Count, ChangedCalls = await ChangedCallsAsync(fp32, written, validation, cancellationToken) };
+                }
+
                 written = written.WithManifest(written.Manifest with { Onnx = written.Manifest.Onnx with { Cost = cost } });
                 Console.WriteLine($"int8 check: {cost.Describe()}");
-                if (cost.AccuracyLoss > parse.GetValue(maxLoss) && !parse.GetValue(force))
+                string? refused = cost.AccuracyLoss > parse.GetValue(maxLoss)
+                    ? string.Create(CultureInfo.InvariantCulture, $"the int8 model loses {cost.AccuracyLoss:0.0} points of patch accuracy on {cost.Patches} check patches ({cost.Accuracy:0.000} against FP32's {cost.SourceAccuracy:0.000}), more than --max-loss {parse.GetValue(maxLoss):0.0}")
+                    : cost.ChangedCalls.Count > 0 ? $"the int8 model changes {cost.ChangedCalls.Count} slide call(s) on {cost.Slides} validation slides ({string.Join("; ", cost.ChangedCalls)})"
+                    : null;
+                if (refused is not null && !parse.GetValue(force))
                 {
                     Directory.Delete(checking, recursive: true);
-                    throw new DeepSlideException(
-                        DeepSlideErrorReason.InvalidModel,
-                        folder,
-                        string.Create(CultureInfo.InvariantCulture, $"not written: the int8 model loses {cost.AccuracyLoss:0.0} points of patch accuracy on {cost.Patches} check patches ({cost.Accuracy:0.000} against FP32's {cost.SourceAccuracy:0.000}), more than --max-loss {parse.GetValue(maxLoss):0.0}; calibrate on more patches (--samples) or keep FP32, or write it anyway with --force."));
+                    throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, folder, $"not written: {refused}; calibrate on more patches (--samples) or keep FP32, or write it anyway with --force.");
                 }
 
                 Directory.CreateDirectory(folder);
@@ -83,9 +93,31 @@ internal static class QuantizeCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibration: {c.Method} {c.Percentile}, {c.Samples} patches from {c.Source}"));
             }
 
-            return Task.FromResult(0);
+            return 0;
         });
         return command;
+    }
+
+    /// <summary>Each validation slide classified by both models: the calls that differ, "slide method: fp32 label, int8 label".</summary>
+    private static async Task<IReadOnlyList<string>> ChangedCallsAsync(ModelBundle source, ModelBundle quantized, IReadOnlyList<LabelledSlide> slides, CancellationToken cancellationToken)
+    {
+        async Task<List<IReadOnlyList<SlideCall>>> CallsAsync(ModelBundle bundle)
+        {
+            using PatchClassifier classifier = PatchClassifier.Load(bundle);
+            var calls = new List<IReadOnlyList<SlideCall>>();
+            foreach (LabelledSlide slide in slides)
+            {
+                using ISlideReader reader = SlideReader.Open(slide.Path);
+                calls.Add((await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), cancellationToken: cancellationToken)).Calls);
+            }
+
+            return calls;
+        }
+
+        List<IReadOnlyList<SlideCall>> before = await CallsAsync(source), after = await CallsAsync(quantized);
+        return [.. slides.SelectMany((slide, i) => before[i].Zip(after[i])
+            .Where(p => p.First.Label != p.Second.Label)
+            .Select(p => $"{slide.Name} {p.First.Method}: {p.First.Label ?? "(none)"}, {p.Second.Label ?? "(none)"}"))];
     }
 
     /// <summary>Up to <paramref name="count"/> training patches, the same number from each class as far as they go.</summary>

@@ -334,12 +334,18 @@ public sealed record QuantizationCost
 
     public double Accuracy { get; init; }
 
+    /// <summary>Validation slides both models called, when slides were given; 0 otherwise.</summary>
+    public int Slides { get; init; }
+
+    /// <summary>The slide calls that differ, as "slide method: source label, quantized label".</summary>
+    public IReadOnlyList<string> ChangedCalls { get; init; } = [];
+
     /// <summary>Percentage points of patch accuracy lost (negative when gained).</summary>
     public double AccuracyLoss => (SourceAccuracy - Accuracy) * 100;
 
     public string Describe() => string.Create(
         System.Globalization.CultureInfo.InvariantCulture,
-        $"on {Patches} check patches it gives the source model's class to {Agreement:P1}, moves probabilities by {MedianProbabilityChange:0.0000} (median) to {MaxProbabilityChange:0.0000} (largest), and its patch accuracy is {Accuracy:0.000} against the source's {SourceAccuracy:0.000} ({(AccuracyLoss >= 0 ? $"{AccuracyLoss:0.0} points lost" : $"{-AccuracyLoss:0.0} points gained")})");
+        $"on {Patches} check patches it gives the source model's class to {Agreement:P1}, moves probabilities by {MedianProbabilityChange:0.0000} (median) to {MaxProbabilityChange:0.0000} (largest), and its patch accuracy is {Accuracy:0.000} against the source's {SourceAccuracy:0.000} ({(AccuracyLoss >= 0 ? $"{AccuracyLoss:0.0} points lost" : $"{-AccuracyLoss:0.0} points gained")}){(Slides > 0 ? $"; on {Slides} validation slides it changes {ChangedCalls.Count} slide call(s){(ChangedCalls.Count > 0 ? $": {string.Join("; ", ChangedCalls)}" : string.Empty)}" : string.Empty)}");
 }
 
 public static class ModelPrecision
