@@ -49,8 +49,10 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
     private async Task<WorkCompletion> PlanAsync(WorkMessage message, CancellationToken cancellationToken)
     {
-        // The model version is fixed here, for the whole run: every later piece loads this version or fails.
-        using ModelLease model = await models.GetAsync(message.ModelPrefix, cancellationToken: cancellationToken);
+        // The model version is fixed here, for the whole run: every later piece loads this version or fails. A late
+        // duplicate of the plan step keeps the version the stored plan already pins, so it cannot switch a run in flight.
+        string? pinned = await stores.Results.GetVersionAsync(message.PlanBlob, cancellationToken) is null ? null : (await ReadPlanAsync(message.PlanBlob, cancellationToken)).ModelVersion;
+        using ModelLease model = await models.GetAsync(message.ModelPrefix, pinned, cancellationToken);
         TilingOptions tiling = ClassificationSetup.TilingFor(model.Classifier.Manifest);
         (TilePlan plan, SlideRead read) = await WithSlideAsync(message, ForPlan(model.Classifier.Manifest), reader => Task.FromResult(TilePlanner.Plan(reader, tiling)), cancellationToken);
         plan = plan with { SlidePath = message.SlideBlob };

@@ -720,6 +720,12 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal("models/v1/manifest.json", refused.Path);
         Assert.Contains($"the model bundle was replaced while a run was pinned to its version {v1.ETag}", refused.Message);
 
+        // A late duplicate of the plan step keeps the version the stored plan pins.
+        await handlers.HandleAsync(planned);
+        string planJson = Path.Combine(_folder, "plan-again.json");
+        await store.DownloadAsync("plans/run2.json", (await store.GetVersionAsync("plans/run2.json"))!.ETag, planJson);
+        Assert.Equal(v1.ETag, TilePlanJson.DeserializeWithModel(await File.ReadAllTextAsync(planJson), planJson).ModelVersion);
+
         // A newer version loaded frees the older session once no piece holds it.
         ModelLease held = await models.GetAsync("models/v1", v1.ETag);
         using (ModelLease newer = await models.GetAsync("models/v1"))
