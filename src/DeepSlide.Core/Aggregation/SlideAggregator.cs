@@ -151,8 +151,9 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
 
         if (NormalClass is int normal && MinFocus > 0)
         {
-            int[] foci = Foci(patches);
-            int best = Calls.ArgMax([.. foci.Select((f, c) => c == normal ? -1.0 : f)], shares);
+            // The normal class's own cluster (most of the tissue) is never measured: it cannot be the call.
+            int[] foci = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? -1 : patches.LargestCluster(i => Counts(patches, i) == c))];
+            int best = Calls.ArgMax([.. foci.Select(f => (double)f)], shares);
             return foci[best] >= MinFocus
                 ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches")
                 : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})");
@@ -170,10 +171,6 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
 
         return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares)], shares);
     }
-
-    /// <summary>The size of each class's largest connected cluster of counted patches.</summary>
-    public int[] Foci(PatchProbabilities patches) =>
-        [.. Enumerable.Range(0, patches.Classes.Count).Select(c => patches.LargestCluster(i => Counts(patches, i) == c))];
 
     // Compared in float, the precision probabilities come in: 0.8f must not count as above a threshold of 0.8.
     private int? Counts(PatchProbabilities patches, int i)

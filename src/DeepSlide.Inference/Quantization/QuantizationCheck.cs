@@ -1,3 +1,4 @@
+using DeepSlide.Aggregation;
 using DeepSlide.Models;
 
 namespace DeepSlide.Inference.Quantization;
@@ -13,19 +14,17 @@ public static class QuantizationCheck
             throw new DeepSlideException(DeepSlideErrorReason.InvalidDataset, origin, "there are no check patches to measure the quantized model on.");
         }
 
-        float[] before = Probabilities(source, patches, options);
-        float[] after = Probabilities(quantized, patches, options);
-        int classes = source.Manifest.Classes.Count;
+        PatchProbabilities before = Probabilities(source, patches, options), after = Probabilities(quantized, patches, options);
         int agree = 0, rightBefore = 0, rightAfter = 0;
         var changes = new double[patches.Count];
         for (int i = 0; i < patches.Count; i++)
         {
-            ReadOnlySpan<float> a = before.AsSpan(i * classes, classes), b = after.AsSpan(i * classes, classes);
-            int ca = ArgMax(a), cb = ArgMax(b);
+            int ca = before.Prediction(i).Class, cb = after.Prediction(i).Class;
             agree += ca == cb ? 1 : 0;
             rightBefore += ca == labels[i] ? 1 : 0;
             rightAfter += cb == labels[i] ? 1 : 0;
-            for (int c = 0; c < classes; c++)
+            ReadOnlySpan<float> a = before.Row(i), b = after.Row(i);
+            for (int c = 0; c < a.Length; c++)
             {
                 changes[i] = Math.Max(changes[i], Math.Abs(a[c] - b[c]));
             }
@@ -44,25 +43,11 @@ public static class QuantizationCheck
         };
     }
 
-    private static float[] Probabilities(ModelBundle bundle, IReadOnlyList<ReadOnlyMemory<byte>> patches, InferenceOptions? options)
+    private static PatchProbabilities Probabilities(ModelBundle bundle, IReadOnlyList<ReadOnlyMemory<byte>> patches, InferenceOptions? options)
     {
         using PatchClassifier classifier = PatchClassifier.Load(bundle, options);
         var probabilities = new float[patches.Count * classifier.ClassCount];
         classifier.Classify(patches, probabilities);
-        return probabilities;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int c = 1; c < row.Length; c++)
-        {
-            if (row[c] > row[best])
-            {
-                best = c;
-            }
-        }
-
-        return best;
+        return new PatchProbabilities(bundle.Manifest.Classes, probabilities);
     }
 }
