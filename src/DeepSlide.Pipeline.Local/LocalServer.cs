@@ -116,16 +116,16 @@ public sealed class LocalServer : IAsyncDisposable
     private static bool OnPath(string executable) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, executable)));
 
-    /// <summary>Freezes the emulator (SIGSTOP to its process group), as a stalled disk or a paused VM would: it holds its connections and answers nothing.</summary>
-    public Task PauseAsync() => SignalAsync("STOP");
+    /// <summary>Freezes the emulator (SIGSTOP to its process group), as a stalled disk or a paused VM would: it holds its connections and answers nothing. Returns once every process of the group is stopped.</summary>
+    public Task PauseAsync() => SignalAsync("STOP", stopped: true);
 
-    /// <summary>Lets a paused emulator go on (SIGCONT).</summary>
-    public Task ResumeAsync() => SignalAsync("CONT");
+    /// <summary>Lets a paused emulator go on (SIGCONT). Returns once no process of the group is stopped.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT", stopped: false);
 
     /// <summary>Whether the emulator is stopped by a signal (its state in /proc is T).</summary>
     internal async Task<bool> IsPausedAsync() => (await StatAsync((await EmulatorGroupAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture)))?[0] == "T";
 
-    private async Task SignalAsync(string signal)
+    private async Task SignalAsync(string signal, bool stopped)
     {
         string group = (await EmulatorGroupAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
         using Process kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, "--", "-" + group]) { RedirectStandardError = true })!;
@@ -134,6 +134,33 @@ public sealed class LocalServer : IAsyncDisposable
         {
             throw new InvalidOperationException($"kill -{signal} of the emulator's process group {group} failed: {await kill.StandardError.ReadToEndAsync()}");
         }
+
+        // kill returns once the signal is queued; each process changes state only when the scheduler next runs it, which on a loaded machine is later.
+        var waited = Stopwatch.StartNew();
+        while (!(await GroupStatesAsync(group)).All(state => stopped ? state is "T" or "Z" : state != "T"))
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new InvalidOperationException($"the emulator's process group {group} was not {(stopped ? "stopped" : "running")} 10 s after SIG{signal}.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task<List<string>> GroupStatesAsync(string group)
+    {
+        var states = new List<string>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            string pid = Path.GetFileName(dir);
+            if (pid.All(char.IsAsciiDigit) && await StatAsync(pid) is { } fields && fields[2] == group)
+            {
+                states.Add(fields[0]);
+            }
+        }
+
+        return states;
     }
 
     // The emulator is the watchdog shell's child that leads a process group of its own (setsid); the other is its sleep.
