@@ -25,16 +25,17 @@ public sealed class ClassifierCliTests : IDisposable
 
         // int8 is measured against FP32 on the validation patches: refused over the margin (here any loss short of
         // gaining 100 points), leaving nothing behind; written with its cost in the manifest otherwise.
-        CliResult refused = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8-strict"), "--calibration", In("patches"), "--samples", "24", "--max-loss", "-100");
+        CliResult refused = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8-strict"), "--calibration", In("patches"), "--samples", "24", "--refit-samples", "0", "--max-loss", "-100");
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains($"error: {In("int8-strict")}: not written: the int8 model loses", refused.Error);
         Assert.Contains("more than --max-loss -100.0", refused.Error);
         Assert.False(Directory.Exists(In("int8-strict")) || Directory.Exists(In("int8-strict.checking")));
-        CliResult quantized = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8"), "--calibration", In("patches"), "--samples", "24", "--slides", In("patches/slides.csv"), "--max-loss", "100", "--force");
+        CliResult quantized = await CliRun.RunAsync("quantize", "-m", In("model"), "-o", In("int8"), "--calibration", In("patches"), "--samples", "24", "--refit-samples", "24", "--slides", In("patches/slides.csv"), "--max-loss", "100", "--force");
         Assert.True(quantized.ExitCode == 0, quantized.Error);
-        Assert.Matches(@"int8 check: on \d+ check patches it gives the source model's class to", quantized.Output);
-        Assert.Matches(@"on 3 validation slides it changes \d+ slide call\(s\)", quantized.Output);
+        Assert.Matches(@"int8 check, FP32 head: on \d+ check patches it gives the source model's class to .*on 3 validation slides it changes \d+ slide call\(s\)", quantized.Output);
+        Assert.Matches(@"int8 check, head re-fitted on 24 patches: on \d+ check patches it gives the source model's class to .*on 3 validation slides it changes \d+ slide call\(s\)", quantized.Output);
         Assert.Contains("\"cost\"", File.ReadAllText(In("int8/manifest.json")));
+        Assert.Matches("\"headRefitSamples\": (0|24)", File.ReadAllText(In("int8/manifest.json")));
         CliResult classifyInt8 = await CliRun.RunAsync("classify", "-m", In("int8"), "-i", Directory.GetFiles(In("slides/squamous"), "*.svs")[0], "-o", In("results-int8"), "--pictures", "false");
         Assert.True(classifyInt8.ExitCode == 0, classifyInt8.Error);
         Assert.Contains("int8 model: on ", classifyInt8.Output);

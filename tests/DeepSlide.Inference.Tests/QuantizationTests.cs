@@ -131,6 +131,23 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     }
 
     [Fact]
+    public void A_head_refitted_to_the_int8_features_moves_probabilities_less_on_patches_it_was_not_fitted_on_and_only_the_head_changes()
+    {
+        List<ReadOnlyMemory<byte>> fit = [.. PatchImages.Render(160, seed: 200).Select(p => (ReadOnlyMemory<byte>)p)];
+        ModelBundle refitted = ModelQuantizer.RefitHead(bundles.Fp32, bundles.Int8, Path.Combine(bundles.Folder, "int8-refit"), fit);
+        Assert.Equal(160, refitted.Manifest.Onnx.Calibration!.HeadRefitSamples);
+        Assert.Equal(ModelPrecision.Int8, refitted.Manifest.Onnx.Precision);
+
+        (float[] fp32, _) = bundles.Run(bundles.Fp32);
+        (float[] plain, float[] plainFeatures) = bundles.Run(bundles.Int8);
+        (float[] refit, float[] refitFeatures) = bundles.Run(refitted);
+        Assert.Equal(plainFeatures, refitFeatures);
+        double before = fp32.Zip(plain).Average(p => Math.Abs(p.First - p.Second)), after = fp32.Zip(refit).Average(p => Math.Abs(p.First - p.Second));
+        Assert.True(after < before, $"mean probability change {after} with the refitted head, {before} with the FP32 head");
+        Assert.NotEqual(ClassifierGraph.ReadHead(File.ReadAllBytes(bundles.Int8.OnnxPath)).Weights, ClassifierGraph.ReadHead(File.ReadAllBytes(refitted.OnnxPath)).Weights);
+    }
+
+    [Fact]
     public void The_manifest_records_precision_and_calibration_and_a_bundle_whose_graph_says_otherwise_is_refused()
     {
         CalibrationSpec calibration = bundles.Int8.Manifest.Onnx.Calibration!;

@@ -21,8 +21,9 @@ internal static class QuantizeCommand
         var precision = new Option<string>("--precision") { Description = "int8 (QDQ, for the CPU) or fp16 (for CUDA).", DefaultValueFactory = _ => ModelPrecision.Int8 };
         precision.AcceptOnlyFromAmong(ModelPrecision.Int8, ModelPrecision.Fp16);
         var calibration = new Option<string?>("--calibration") { Description = "int8: the patches to calibrate on, as 'deepslide tiles' wrote them (its train/ folder is sampled)." };
-        var samples = new Option<int>("--samples") { Description = "int8: how many patches to calibrate on, sampled evenly over the classes.", DefaultValueFactory = _ => 128 };
+        var samples = new Option<int>("--samples") { Description = "int8: how many patches to calibrate on, sampled evenly over the classes.", DefaultValueFactory = _ => 512 };
         var percentile = new Option<double>("--percentile") { Description = "int8: the percentile of each activation kept on each side.", DefaultValueFactory = _ => ModelQuantizer.DefaultPercentile };
+        var refit = new Option<int>("--refit-samples") { Description = "int8: also try the float head re-fitted on this many training patches so that, on the int8 backbone's features, it gives the FP32 model's outputs; the candidate that changes fewer validation calls, then agrees on more check patches, is kept (0: keep the FP32 head).", DefaultValueFactory = _ => 512 };
         var check = new Option<string?>("--check") { Description = "int8: labelled patches ('deepslide tiles' output; its val/ split) to measure the cost on (default: the --calibration folder's val/)." };
         var checkSamples = new Option<int>("--check-samples") { Description = "int8: how many check patches, the same number from each class as far as they go.", DefaultValueFactory = _ => 512 };
         var maxLoss = new Option<double>("--max-loss") { Description = "int8: refuse the bundle when it loses more than this many points of patch accuracy on the check patches.", DefaultValueFactory = _ => 1.0 };
@@ -30,7 +31,7 @@ internal static class QuantizeCommand
         var slides = new Option<string?>("--slides", "-s") { Description = "int8: validation slides (class folders, or the slides.csv 'deepslide tiles' wrote): the bundle is refused when any slide call differs from FP32's." };
         var command = new Command("quantize", "Write an int8 (calibrated, QDQ) or FP16 copy of a model bundle; classify, tune, cam and the workers take it as they take any bundle. An int8 bundle is checked against the FP32 one on labelled patches, the cost recorded in its manifest, and refused when it loses too much.")
         {
-            model, output, precision, calibration, samples, percentile, check, checkSamples, maxLoss, force, slides,
+            model, output, precision, calibration, samples, percentile, refit, check, checkSamples, maxLoss, force, slides,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -57,19 +58,44 @@ internal static class QuantizeCommand
                     Directory.Delete(checking, recursive: true);
                 }
 
-                written = ModelQuantizer.ToInt8(fp32, checking, patches, Path.GetFullPath(patchesFolder), parse.GetValue(percentile));
-                QuantizationCost cost = QuantizationCheck.Measure(fp32, written, checkPatches, labels, Path.Combine(Path.GetFullPath(checkFolder), "val"));
-                if (parse.GetValue(slides) is string slidesPath)
+                // Two candidates, measured on the same check patches (and slides): the FP32 head as it is, and the head
+                // re-fitted to the int8 backbone's features. The one that changes fewer slide calls, then agrees with
+                // FP32 on more patches, is kept.
+                ModelBundle plain = ModelQuantizer.ToInt8(fp32, Path.Combine(checking, "fp32-head"), patches, Path.GetFullPath(patchesFolder), parse.GetValue(percentile));
+                var candidates = new List<ModelBundle> { plain };
+                if (parse.GetValue(refit) > 0 && fp32.Manifest.Output.Features is not null)
                 {
-                    IReadOnlyList<LabelledSlide> validation = ValidationSlides.Read(slidesPath);
-                    cost = cost with { Slides = validation.Count, ChangedCalls = await ChangedCallsAsync(fp32, written, validation, cancellationToken) };
+                    IReadOnlyList<ReadOnlyMemory<byte>> refitPatches = LoadCalibration(patchesFolder, parse.GetValue(refit), fp32.Manifest.Input.Size);
+                    candidates.Add(ModelQuantizer.RefitHead(fp32, plain, Path.Combine(checking, "refitted-head"), refitPatches));
+                }
+                else if (parse.GetValue(refit) > 0)
+                {
+                    Console.WriteLine("head re-fit not tried: the model exposes no features ('output.features').");
                 }
 
-                written = written.WithManifest(written.Manifest with { Onnx = written.Manifest.Onnx with { Cost = cost } });
-                Console.WriteLine($"int8 check: {cost.Describe()}");
-                string? refused = cost.AccuracyLoss > parse.GetValue(maxLoss)
-                    ? string.Create(CultureInfo.InvariantCulture, $"the int8 model loses {cost.AccuracyLoss:0.0} points of patch accuracy on {cost.Patches} check patches ({cost.Accuracy:0.000} against FP32's {cost.SourceAccuracy:0.000}), more than --max-loss {parse.GetValue(maxLoss):0.0}")
-                    : cost.ChangedCalls.Count > 0 ? $"the int8 model changes {cost.ChangedCalls.Count} slide call(s) on {cost.Slides} validation slides ({string.Join("; ", cost.ChangedCalls)})"
+                IReadOnlyList<LabelledSlide>? validation = parse.GetValue(slides) is string slidesPath ? ValidationSlides.Read(slidesPath) : null;
+                List<IReadOnlyList<SlideCall>>? sourceCalls = validation is null ? null : await CallsAsync(fp32, validation, cancellationToken);
+                var costs = new List<QuantizationCost>();
+                foreach (ModelBundle candidate in candidates)
+                {
+                    QuantizationCost cost = QuantizationCheck.Measure(fp32, candidate, checkPatches, labels, Path.Combine(Path.GetFullPath(checkFolder), "val"));
+                    if (validation is not null)
+                    {
+                        cost = cost with { Slides = validation.Count, ChangedCalls = Changed(validation, sourceCalls!, await CallsAsync(candidate, validation, cancellationToken)) };
+                    }
+
+                    costs.Add(cost);
+                    string head = candidate.Manifest.Onnx.Calibration!.HeadRefitSamples is int n and > 0 ? $"head re-fitted on {n} patches" : "FP32 head";
+                    Console.WriteLine($"int8 check, {head}: {cost.Describe()}");
+                }
+
+                int kept = Enumerable.Range(0, candidates.Count).OrderBy(i => costs[i].ChangedCalls.Count).ThenByDescending(i => costs[i].Agreement).First();
+                QuantizationCost chosen = costs[kept];
+                written = candidates[kept];
+                written = written.WithManifest(written.Manifest with { Onnx = written.Manifest.Onnx with { Cost = chosen } });
+                string? refused = chosen.AccuracyLoss > parse.GetValue(maxLoss)
+                    ? string.Create(CultureInfo.InvariantCulture, $"the int8 model loses {chosen.AccuracyLoss:0.0} points of patch accuracy on {chosen.Patches} check patches ({chosen.Accuracy:0.000} against FP32's {chosen.SourceAccuracy:0.000}), more than --max-loss {parse.GetValue(maxLoss):0.0}")
+                    : chosen.ChangedCalls.Count > 0 ? $"the int8 model changes {chosen.ChangedCalls.Count} slide call(s) on {chosen.Slides} validation slides ({string.Join("; ", chosen.ChangedCalls)})"
                     : null;
                 if (refused is not null && !parse.GetValue(force))
                 {
@@ -78,7 +104,7 @@ internal static class QuantizeCommand
                 }
 
                 Directory.CreateDirectory(folder);
-                foreach (string file in Directory.GetFiles(checking))
+                foreach (string file in Directory.GetFiles(written.Folder))
                 {
                     File.Move(file, Path.Combine(folder, Path.GetFileName(file)), overwrite: true);
                 }
@@ -90,7 +116,7 @@ internal static class QuantizeCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {written.Folder}: {written.Manifest.Onnx.Precision}, {new FileInfo(written.OnnxPath).Length / 1e6:0.0} MB (from {new FileInfo(fp32.OnnxPath).Length / 1e6:0.0} MB) in {watch.Elapsed.TotalSeconds:0.0} s"));
             if (written.Manifest.Onnx.Calibration is { } c)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibration: {c.Method} {c.Percentile}, {c.Samples} patches from {c.Source}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibration: {c.Method} {c.Percentile}, {c.Samples} patches from {c.Source}; {(c.HeadRefitSamples > 0 ? $"head re-fitted on {c.HeadRefitSamples} patches" : "FP32 head kept")}"));
             }
 
             return 0;
@@ -98,27 +124,24 @@ internal static class QuantizeCommand
         return command;
     }
 
-    /// <summary>Each validation slide classified by both models: the calls that differ, "slide method: fp32 label, int8 label".</summary>
-    private static async Task<IReadOnlyList<string>> ChangedCallsAsync(ModelBundle source, ModelBundle quantized, IReadOnlyList<LabelledSlide> slides, CancellationToken cancellationToken)
+    private static async Task<List<IReadOnlyList<SlideCall>>> CallsAsync(ModelBundle bundle, IReadOnlyList<LabelledSlide> slides, CancellationToken cancellationToken)
     {
-        async Task<List<IReadOnlyList<SlideCall>>> CallsAsync(ModelBundle bundle)
+        using PatchClassifier classifier = PatchClassifier.Load(bundle);
+        var calls = new List<IReadOnlyList<SlideCall>>();
+        foreach (LabelledSlide slide in slides)
         {
-            using PatchClassifier classifier = PatchClassifier.Load(bundle);
-            var calls = new List<IReadOnlyList<SlideCall>>();
-            foreach (LabelledSlide slide in slides)
-            {
-                using ISlideReader reader = SlideReader.Open(slide.Path);
-                calls.Add((await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), cancellationToken: cancellationToken)).Calls);
-            }
-
-            return calls;
+            using ISlideReader reader = SlideReader.Open(slide.Path);
+            calls.Add((await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), cancellationToken: cancellationToken)).Calls);
         }
 
-        List<IReadOnlyList<SlideCall>> before = await CallsAsync(source), after = await CallsAsync(quantized);
-        return [.. slides.SelectMany((slide, i) => before[i].Zip(after[i])
+        return calls;
+    }
+
+    /// <summary>The calls that differ, "slide method: fp32 label, int8 label".</summary>
+    private static IReadOnlyList<string> Changed(IReadOnlyList<LabelledSlide> slides, List<IReadOnlyList<SlideCall>> before, List<IReadOnlyList<SlideCall>> after) =>
+        [.. slides.SelectMany((slide, i) => before[i].Zip(after[i])
             .Where(p => p.First.Label != p.Second.Label)
             .Select(p => $"{slide.Name} {p.First.Method}: {p.First.Label ?? "(none)"}, {p.Second.Label ?? "(none)"}"))];
-    }
 
     /// <summary>Up to <paramref name="count"/> training patches, the same number from each class as far as they go.</summary>
     internal static IReadOnlyList<ReadOnlyMemory<byte>> LoadCalibration(string folder, int count, int size) =>

@@ -17,10 +17,11 @@ internal static class SynthCommand
         var sparse = new Option<bool>("--sparse") { Description = "Non-benign slides hold only 5-15% of their class's tissue, the rest benign (a set where attention MIL matters)." };
         var mixedMode = new Option<bool>("--mixed") { Description = "Every non-benign slide holds 20-60% of its class's tissue, the rest benign (weak slide labels on mixed slides)." };
         var truth = new Option<string?>("--truth") { Description = "Folder for the region truth: annotations/{slide}.geojson (QuPath GeoJSON of the non-benign regions), maps/{slide}.png and legend.json (default: <out>-truth)." };
+        var stain = new Option<string>("--stain-shift") { Description = "R,G,B added to every colour, as another lab's stain would shift it (e.g. -24,-30,12 for a bluer, darker stain).", DefaultValueFactory = _ => "0,0,0" };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed writes the same slides.", DefaultValueFactory = _ => 1 };
         var command = new Command("synth", "Write a labelled set of synthetic H&E-like slides (classes: " + string.Join(", ", TissueClassStyle.All.Select(s => s.Name)) + ").")
         {
-            output, perClass, width, height, format, mixed, sparse, mixedMode, truth, seed,
+            output, perClass, width, height, format, mixed, sparse, mixedMode, truth, stain, seed,
         };
         command.SetAction(parse =>
         {
@@ -39,11 +40,20 @@ internal static class SynthCommand
                     Mixed = parse.GetValue(mixedMode),
                     TruthFolder = truthFolder,
                     Seed = parse.GetValue(seed),
+                    StainShift = ParseShift(parse.GetValue(stain)!),
                 },
                 progress: line => Console.WriteLine(line));
             Console.WriteLine($"wrote {written.Count} slides to {outFolder}, and their region truth to {truthFolder} ({SyntheticTruth.AnnotationsFolder}/ for --annotations)");
             return 0;
         });
         return command;
+    }
+
+    private static (int R, int G, int B) ParseShift(string text)
+    {
+        int[] parts = [.. text.Split(',').Select(p => int.TryParse(p, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int v) && v is >= -128 and <= 128 ? v : int.MinValue)];
+        return parts.Length == 3 && !parts.Contains(int.MinValue)
+            ? (parts[0], parts[1], parts[2])
+            : throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"--stain-shift '{text}' is not R,G,B with each from -128 to 128.");
     }
 }

@@ -373,4 +373,7 @@ public sealed record CalibrationSpec
 
     /// <summary>The FP32 bundle's model file this one was made from, by SHA-256.</summary>
     public string? FromSha256 { get; init; }
+
+    /// <summary>How many patches the float head was re-fitted on, to the int8 backbone's features (0: the FP32 head kept).</summary>
+    public int HeadRefitSamples { get; init; }
 }

@@ -8,6 +8,9 @@ public sealed record SyntheticSlideSpec(string ClassName, long Width, long Heigh
 
     /// <summary>Share of the slide area covered by tissue, roughly.</summary>
     public double TissueCoverage { get; init; } = 0.4;
+
+    /// <summary>A lab's stain: a shift of every colour, on top of the slide's own staining batch.</summary>
+    public (int R, int G, int B) StainShift { get; init; }
 }
 
 /// <summary>
@@ -39,7 +42,7 @@ public sealed class SyntheticSlide
         var random = new Random(spec.Seed);
         // One stain for the whole slide and a density per texture, each drawn per slide, so that colour and
         // nucleus density vary as much between slides as between classes.
-        (int, int, int) stain = (random.Next(-16, 17), random.Next(-16, 17), random.Next(-16, 17));
+        (int, int, int) stain = (spec.StainShift.R + random.Next(-16, 17), spec.StainShift.G + random.Next(-16, 17), spec.StainShift.B + random.Next(-16, 17));
         _textures =
         [
             new TissueTexture(own, random.Next(), stain, 0.75 + (0.55 * random.NextDouble())),

@@ -40,6 +40,38 @@ public static class ClassifierGraph
         return model;
     }
 
+    /// <summary>The model with its head's weights and bias replaced by <paramref name="head"/>'s; nothing else changes.</summary>
+    public static ProtoMessage WithHead(ProtoMessage model, SoftmaxModel head)
+    {
+        model = ProtoMessage.Parse(model.ToBytes());
+        ProtoMessage graph = OnnxGraph.Graph(model);
+        List<ProtoMessage> initializers = [.. graph.Messages(OnnxGraph.GraphInitializer)];
+        int replaced = 0;
+        for (int i = 0; i < initializers.Count; i++)
+        {
+            switch (initializers[i].String(OnnxGraph.TensorName))
+            {
+                case "head_weight":
+                    initializers[i] = OnnxGraph.FloatTensor("head_weight", [head.Classes, head.Features], head.Weights);
+                    replaced++;
+                    break;
+                case "head_bias":
+                    initializers[i] = OnnxGraph.FloatTensor("head_bias", [head.Classes], head.Bias);
+                    replaced++;
+                    break;
+            }
+        }
+
+        if (replaced != 2)
+        {
+            throw new InvalidDataException("The model has no 'head_weight' and 'head_bias' initializers; it was not exported by 'deepslide train'.");
+        }
+
+        graph.Replace(OnnxGraph.GraphInitializer, initializers);
+        model.Replace(OnnxGraph.ModelGraph, [graph]);
+        return model;
+    }
+
     /// <summary>The head's weights and bias, read back from an exported model's initializers (CAM needs them).</summary>
     public static SoftmaxModel ReadHead(byte[] onnx)
     {

@@ -1,4 +1,5 @@
 using DeepSlide.Inference.Onnx;
+using DeepSlide.Learning;
 using DeepSlide.Models;
 using Microsoft.ML.OnnxRuntime;
 
@@ -32,6 +33,34 @@ public static class ModelQuantizer
             },
         };
         return ModelBundle.Save(folder, manifest, int8.ToBytes());
+    }
+
+    /// <summary>
+    /// A copy of an int8 bundle, written to <paramref name="folder"/>, whose float head is re-fitted (<see cref="HeadRefit"/>)
+    /// on <paramref name="patches"/> so that, on its int8 backbone's features, it gives the FP32 model's logits.
+    /// </summary>
+    public static ModelBundle RefitHead(ModelBundle fp32, ModelBundle int8, string folder, IReadOnlyList<ReadOnlyMemory<byte>> patches, int threads = 0)
+    {
+        RequireFp32(fp32);
+        if (fp32.Manifest.Output.Features is null || int8.Manifest.Onnx.Calibration is not { } calibration)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, fp32.Folder, "the model exposes no features ('output.features'), so its head cannot be re-fitted to the int8 backbone.");
+        }
+
+        var options = new InferenceOptions { Threads = threads > 0 ? threads : Environment.ProcessorCount };
+        SoftmaxModel head = HeadRefit.Fit(ClassifierGraph.ReadHead(File.ReadAllBytes(fp32.OnnxPath)), Features(fp32, patches, options), Features(int8, patches, options));
+        return ModelBundle.Save(
+            folder,
+            int8.Manifest with { Onnx = int8.Manifest.Onnx with { Calibration = calibration with { HeadRefitSamples = patches.Count } } },
+            ClassifierGraph.WithHead(ProtoMessage.Parse(File.ReadAllBytes(int8.OnnxPath)), head).ToBytes());
+    }
+
+    private static float[] Features(ModelBundle bundle, IReadOnlyList<ReadOnlyMemory<byte>> patches, InferenceOptions options)
+    {
+        using PatchClassifier classifier = PatchClassifier.Load(bundle, options);
+        var features = new float[patches.Count * ResNetBackbone.FeatureCount];
+        classifier.Classify(patches, new float[patches.Count * classifier.ClassCount], features);
+        return features;
     }
 
     public static ModelBundle ToFp16(ModelBundle fp32, string folder)

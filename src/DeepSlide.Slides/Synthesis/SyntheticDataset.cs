@@ -36,6 +36,9 @@ public sealed record SyntheticDatasetOptions
     public string? TruthFolder { get; init; }
 
     public IReadOnlyList<string>? Classes { get; init; }
+
+    /// <summary>Every colour shifted by this (R, G, B), as another lab's stain would; (0, 0, 0) keeps the usual colours.</summary>
+    public (int R, int G, int B) StainShift { get; init; }
 }
 
 /// <summary>A labelled data set of synthetic slides in DeepSlide's layout: one folder per class, and labels.csv (img,gt).</summary>
@@ -57,7 +60,7 @@ public static class SyntheticDataset
                 double benignShare = options.Sparse ? 0.85 + 0.10 * random.NextDouble()
                     : options.Mixed ? 0.40 + 0.40 * random.NextDouble()
                     : options.BenignFraction;
-                var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed) { BenignFraction = mixed ? benignShare : 0 };
+                var spec = new SyntheticSlideSpec(className, options.Width, options.Height, seed) { BenignFraction = mixed ? benignShare : 0, StainShift = options.StainShift };
                 string name = string.Create(CultureInfo.InvariantCulture, $"{className}-{options.Seed}-{i:D3}{SyntheticSlideWriter.Extension(options.Format)}");
                 specs.Add((className, name, new SyntheticSlide(spec)));
             }
