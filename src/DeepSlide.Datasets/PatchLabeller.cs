@@ -13,9 +13,11 @@ public sealed class PatchLabeller
 {
     private readonly string _slideClass;
     private readonly string? _outsideClass;
+    private readonly double _minAnnotatedShare;
 
-    private PatchLabeller(string slideClass, RegionAnnotations? annotations, string? file, string? outsideClass)
+    private PatchLabeller(string slideClass, RegionAnnotations? annotations, string? file, string? outsideClass, double minAnnotatedShare = 0.5)
     {
+        _minAnnotatedShare = minAnnotatedShare;
         _slideClass = slideClass;
         Annotations = annotations;
         File = file;
@@ -39,7 +41,7 @@ public sealed class PatchLabeller
         }
 
         RegionAnnotations annotations = GeoJsonAnnotations.Parse(System.IO.File.ReadAllText(file), file, info.Width, info.Height, classes);
-        return new PatchLabeller(slide.ClassName, annotations, file, options.OutsideClass);
+        return new PatchLabeller(slide.ClassName, annotations, file, options.OutsideClass, options.MinAnnotatedShare);
     }
 
     /// <summary>The tile's label and where it came from; a null class leaves the tile out.</summary>
@@ -52,7 +54,7 @@ public sealed class PatchLabeller
 
         double size = plan.TileSizeAtLevel0;
         List<(double X, double Y)> tissue = TissuePoints(tile, size, plan);
-        return Annotations.LabelOf(tile.X, tile.Y, size, _outsideClass, tissue.Count > 0 ? tissue : null);
+        return Annotations.LabelOf(tile.X, tile.Y, size, _outsideClass, tissue.Count > 0 ? tissue : null, _minAnnotatedShare);
     }
 
     // The centres of the tissue mask's tissue pixels inside the tile.

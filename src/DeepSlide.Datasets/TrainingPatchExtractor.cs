@@ -34,6 +34,9 @@ public sealed record PatchExtractionOptions
 
     /// <summary>The class of tissue outside every annotation on an annotated slide; such patches are left out when null.</summary>
     public string? OutsideClass { get; init; }
+
+    /// <summary>The least share of a patch's tissue that makes it an annotated class's patch; 0.5 asks for a majority.</summary>
+    public double MinAnnotatedShare { get; init; } = 0.5;
 }
 
 public sealed record ClassExtraction(string ClassName, SplitPart Part, int Slides, double OverlapFactor, int Patches, int Duplicates, int RejectedByPurpleRule);

@@ -89,6 +89,12 @@ public class AnnotationTests
         // Only the tissue counts: the same patch with its tissue all on the right is outside.
         (double, double)[] tissueOnTheRight = [(120, 10), (130, 50), (135, 90)];
         Assert.Equal("benign", a.LabelOf(40, 0, 100, "benign", tissueOnTheRight).ClassName);
+
+        // A least annotated share under one half lets the edge of a focus label the patch: at x = 70 the tumour
+        // holds 30% of it (16 x 16 points, 5 columns of 16 = 31.25%).
+        Assert.Equal("benign", a.LabelOf(70, 0, 100, "benign").ClassName);
+        Assert.Equal(new RegionLabel("adenocarcinoma", LabelSource.Annotation, 0.3125), a.LabelOf(70, 0, 100, "benign", minAnnotatedShare: 0.25));
+        Assert.Equal("benign", a.LabelOf(80, 0, 100, "benign", minAnnotatedShare: 0.25).ClassName);
     }
 
     [Fact]

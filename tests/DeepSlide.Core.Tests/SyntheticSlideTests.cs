@@ -56,6 +56,36 @@ public class SyntheticSlideTests
     }
 
     [Fact]
+    public void A_sparse_slide_holds_its_small_share_of_tumour_in_the_tissue_not_on_the_background()
+    {
+        // The demo's sparse slides: 2400 x 1800, 85-95% benign. Before the share was of the tissue, the tumour regions
+        // were placed regardless of it, and seed 7's slide held no tumour tissue at all.
+        var shares = new List<double>();
+        for (int seed = 1; seed <= 12; seed++)
+        {
+            var slide = new SyntheticSlide(new SyntheticSlideSpec(seed % 2 == 0 ? "squamous" : "adenocarcinoma", 2400, 1800, seed) { BenignFraction = 0.85 + (0.01 * (seed % 11)) });
+            int tumour = 0, tissue = 0;
+            for (long y = 8; y < 1800; y += 16)
+            {
+                for (long x = 8; x < 2400; x += 16)
+                {
+                    if (slide.IsTissue(x, y))
+                    {
+                        tissue++;
+                        tumour += slide.ClassAt(x, y) == "benign" ? 0 : 1;
+                    }
+                }
+            }
+
+            Assert.True(tumour * 16 * 16 >= 224 * 224, $"seed {seed}: {tumour * 256 / (224.0 * 224):0.00} patch areas of tumour tissue");
+            shares.Add(tumour / (double)tissue);
+        }
+
+        Assert.True(shares.Max() <= 0.3, $"tumour shares of the tissue: {string.Join(", ", shares.Select(s => s.ToString("0.000")))}");
+        Assert.InRange(shares.Average(), 0.05, 0.2);
+    }
+
+    [Fact]
     public void Every_class_is_purple_tissue_under_DeepSlides_rule_and_the_background_is_not()
     {
         foreach (TissueClassStyle style in TissueClassStyle.All)

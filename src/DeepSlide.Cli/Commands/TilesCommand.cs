@@ -16,11 +16,12 @@ internal static class TilesCommand
         var maxOverlap = new Option<double>("--max-overlap") { Description = "Largest overlap factor for minority classes before duplication.", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed for the split and the duplication.", DefaultValueFactory = _ => 0 };
         var annotations = new Option<string?>("--annotations") { Description = "Folder of QuPath GeoJSON region annotations, {slide name}.geojson: an annotated slide's patches take the class holding most of their tissue; other slides keep the slide's label." };
+        var minShare = new Option<double>("--min-annotated-share") { Description = "With --annotations: a patch takes an annotated class once that class holds at least this share of its tissue (the largest such), so the edges of small foci give training patches; 0.5 asks for a majority.", DefaultValueFactory = _ => 0.5 };
         var outside = new Option<string?>("--outside") { Description = "Class of the tissue outside every annotation on annotated slides (typically the normal class); without it such patches are left out." };
         var tiling = new TilingOptionSet(TissueMethod.Purple);
         var command = new Command("tiles", "Extract balanced training patches from labelled slides, split train/val/test by slide (DeepSlide's method).")
         {
-            input, output, val, test, perClass, maxOverlap, seed, annotations, outside,
+            input, output, val, test, perClass, maxOverlap, seed, annotations, outside, minShare,
         };
         tiling.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -35,6 +36,9 @@ internal static class TilesCommand
                 Seed = parse.GetValue(seed),
                 AnnotationsFolder = parse.GetValue(annotations),
                 OutsideClass = parse.GetValue(outside),
+                MinAnnotatedShare = parse.GetValue(minShare) is double share and > 0 and <= 0.5
+                    ? share
+                    : throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"--min-annotated-share {parse.GetValue(minShare)} is not above 0 and at most 0.5."),
             });
             string outFolder = parse.GetValue(output)!;
             ExtractionSummary summary = await extractor.ExtractAsync(parse.GetValue(input)!, outFolder, Console.WriteLine, cancellationToken);

@@ -152,9 +152,12 @@ public sealed class RegionAnnotations
     /// class C when more than half of its sample points lie in regions of C; the outside class when more than half lie
     /// outside every region and <paramref name="outsideClass"/> is given; otherwise none (a mixed patch).
     /// <paramref name="isSampled"/> picks the points that count (the tissue ones, when a mask is at hand); without
-    /// it an even grid of <see cref="SamplesPerSide"/>² points over the square counts.
+    /// it an even grid of <see cref="SamplesPerSide"/>² points over the square counts. With a
+    /// <paramref name="minAnnotatedShare"/> under one half, an annotated class that holds at least that share (the
+    /// largest such) labels the patch even where the outside holds more: a small tumour focus then gives training
+    /// patches where it meets normal tissue, as a pathologist would mark them.
     /// </summary>
-    public RegionLabel LabelOf(double x, double y, double size, string? outsideClass, IEnumerable<(double X, double Y)>? isSampled = null)
+    public RegionLabel LabelOf(double x, double y, double size, string? outsideClass, IEnumerable<(double X, double Y)>? isSampled = null, double minAnnotatedShare = 0.5)
     {
         IEnumerable<(double X, double Y)> points = isSampled ?? Grid(x, y, size);
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -180,6 +183,15 @@ public sealed class RegionAnnotations
         foreach ((string c, int n) in counts)
         {
             if (2 * n > total)
+            {
+                return new RegionLabel(c, LabelSource.Annotation, n / (double)total);
+            }
+        }
+
+        if (minAnnotatedShare < 0.5 && counts.Count > 0)
+        {
+            (string c, int n) = counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).First();
+            if (n >= minAnnotatedShare * total)
             {
                 return new RegionLabel(c, LabelSource.Annotation, n / (double)total);
             }

@@ -52,10 +52,16 @@ public sealed class SyntheticSlide
         _layoutHeight = (int)(spec.Height / LayoutCell) + 2;
         _field = BlobField(random, _layoutWidth, _layoutHeight);
         _threshold = Quantile(_field, 1 - spec.TissueCoverage);
-        _regionClass = Regions(random, _layoutWidth, _layoutHeight, spec.ClassName == TissueClassStyle.Benign.Name ? 1.0 : spec.BenignFraction);
+        _regionClass = Regions(random, _layoutWidth, _layoutHeight, spec.ClassName == TissueClassStyle.Benign.Name ? 1.0 : spec.BenignFraction, IsTissueCell);
     }
 
     public SyntheticSlideSpec Spec { get; }
+
+    private bool IsTissueCell(int x, int y)
+    {
+        long cx = ((long)x * LayoutCell) + (LayoutCell / 2), cy = ((long)y * LayoutCell) + (LayoutCell / 2);
+        return cx < Spec.Width && cy < Spec.Height && IsTissue(cx, cy);
+    }
 
     /// <summary>
     /// Renders a <paramref name="width"/> x <paramref name="height"/> RGB region at <paramref name="downsample"/>;
@@ -132,7 +138,10 @@ public sealed class SyntheticSlide
         return (w, h, map);
     }
 
-    /// <summary>The cells drawn in the slide's own class, tissue or not, as (column, row) in layout cells.</summary>
+    /// <summary>
+    /// The cells drawn in the slide's own class that hold tissue (any of 16 x 16 points across them), as (column, row)
+    /// in layout cells: what a pathologist would outline, not the background around it.
+    /// </summary>
     public IEnumerable<(int Column, int Row)> OwnClassCells()
     {
         int w = (int)((Spec.Width + LayoutCell - 1) / LayoutCell), h = (int)((Spec.Height + LayoutCell - 1) / LayoutCell);
@@ -140,12 +149,30 @@ public sealed class SyntheticSlide
         {
             for (int i = 0; i < w; i++)
             {
-                if (_regionClass[(j * _layoutWidth) + i] == 0)
+                if (_regionClass[(j * _layoutWidth) + i] == 0 && HoldsTissue(i, j))
                 {
                     yield return (i, j);
                 }
             }
         }
+    }
+
+    private bool HoldsTissue(int column, int row)
+    {
+        const int Step = LayoutCell / 16;
+        for (int v = 0; v < 16; v++)
+        {
+            for (int u = 0; u < 16; u++)
+            {
+                long x = ((long)column * LayoutCell) + (u * Step) + (Step / 2), y = ((long)row * LayoutCell) + (v * Step) + (Step / 2);
+                if (x < Spec.Width && y < Spec.Height && IsTissue(x, y))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     // Tissue is the high part of a smooth field made of Gaussian blobs plus ripples, so borders are irregular.
@@ -191,30 +218,29 @@ public sealed class SyntheticSlide
         return field;
     }
 
-    // Voronoi regions over a jittered grid of seeds (one per block), so the cost stays linear in the layout size.
-    // Each region is the slide's class (0) or benign (1).
-    private static byte[] Regions(Random random, int w, int h, double benignFraction)
+    // Voronoi regions over a jittered grid of seeds (one per 8 x 8 cells, so the cost stays linear in the layout size),
+    // each the slide's own class (0) or benign (1). The share is of the
+    // tissue, not of the layout: regions are taken for the slide's class in random order, the first with tissue and then
+    // each that brings the class's share of the tissue cells nearer the requested one, so a focus is never drawn on
+    // the background alone.
+    private static byte[] Regions(Random random, int w, int h, double benignFraction, Func<int, int, bool> isTissueCell)
     {
         const int Block = 8;
         int bw = w / Block + 1, bh = h / Block + 1;
         var sx = new double[bw * bh];
         var sy = new double[bw * bh];
-        var cls = new byte[bw * bh];
-        for (int s = 0; s < cls.Length; s++)
+        for (int s = 0; s < sx.Length; s++)
         {
             sx[s] = (s % bw + random.NextDouble()) * Block;
             sy[s] = (s / bw + random.NextDouble()) * Block;
         }
 
-        // Exactly the requested share of regions is benign, so a small slide's mix is not left to chance.
-        int[] order = Enumerable.Range(0, cls.Length).ToArray();
+        int[] order = Enumerable.Range(0, sx.Length).ToArray();
         random.Shuffle(order);
-        for (int k = 0; k < (int)(benignFraction * cls.Length); k++)
-        {
-            cls[order[k]] = 1;
-        }
 
-        var map = new byte[w * h];
+        var owner = new int[w * h];
+        var tissueOf = new int[sx.Length];
+        int tissue = 0;
         for (int y = 0; y < h; y++)
         {
             for (int x = 0; x < w; x++)
@@ -235,8 +261,33 @@ public sealed class SyntheticSlide
                     }
                 }
 
-                map[y * w + x] = cls[best];
+                owner[y * w + x] = best;
+                if (isTissueCell(x, y))
+                {
+                    tissueOf[best]++;
+                    tissue++;
+                }
             }
+        }
+
+        var cls = new byte[sx.Length];
+        Array.Fill(cls, (byte)1);
+        double wanted = (1 - benignFraction) * tissue;
+        int own = 0;
+        foreach (int s in order)
+        {
+            // The first region with tissue is always taken: a slide of a tumour class holds some tumour.
+            if (benignFraction <= 0 || (tissueOf[s] > 0 && wanted > 0 && (own == 0 || Math.Abs(own + tissueOf[s] - wanted) < Math.Abs(own - wanted))))
+            {
+                cls[s] = 0;
+                own += tissueOf[s];
+            }
+        }
+
+        var map = new byte[w * h];
+        for (int i = 0; i < map.Length; i++)
+        {
+            map[i] = cls[owner[i]];
         }
 
         return map;
