@@ -52,8 +52,10 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
 {
     private static readonly List<byte[]> Patches = PatchImages.Render(7, seed: 3);
 
+    // On the CPU, ONNX Runtime's kernels give the same bits whatever the batch; on CUDA, cuDNN may pick another
+    // algorithm per batch shape, so the tests that run on the default device compare within a tolerance.
     [Fact]
-    public void Batched_and_unbatched_backbone_features_are_identical()
+    public void Batched_and_unbatched_backbone_features_are_identical_on_the_CPU()
     {
         using var one = new BackboneFeaturizer(new InferenceOptions { BatchSize = 1, Device = ExecutionDevice.Cpu });
         using var five = new BackboneFeaturizer(new InferenceOptions { BatchSize = 5, Device = ExecutionDevice.Cpu });
@@ -74,7 +76,7 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
         var probabilities = new float[Patches.Count * 3];
         var exported = new float[Patches.Count * 512];
         classifier.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), probabilities, exported);
-        Assert.Equal(features, exported);
+        AssertClose(features, exported, 1e-4f);
         var expected = new float[3];
         for (int i = 0; i < Patches.Count; i++)
         {
@@ -95,7 +97,15 @@ public class PatchClassifierTests(RandomHeadBundle fixture) : IClassFixture<Rand
         var b = new float[Patches.Count * 3];
         one.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), a);
         four.Classify(Patches.Select(p => (ReadOnlyMemory<byte>)p).ToList(), b);
-        Assert.Equal(a, b);
+        AssertClose(a, b, 1e-5f);
+        Assert.Contains(a, v => v is > 0.01f and < 0.99f);
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, float tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float largest = expected.Zip(actual, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(largest <= tolerance, $"the largest difference is {largest}, over {tolerance}");
     }
 
     [Fact]

@@ -57,11 +57,13 @@ public class TrainedModelTests(TrainedModel model) : IClassFixture<TrainedModel>
     }
 
     [Fact]
-    public async Task Its_int8_copy_calibrated_on_its_training_patches_calls_every_held_out_slide_as_FP32_does()
+    public async Task Its_int8_copy_calibrated_and_head_refitted_on_its_training_patches_calls_every_held_out_slide_as_FP32_does()
     {
         PatchFolders folders = PatchFolders.Scan(Path.Combine(model.Folder, "patches"));
         var calibration = folders.Train.Where((_, i) => i % 4 == 0).Take(48).Select(p => (ReadOnlyMemory<byte>)ImageFiles.Load(p.File).Pixels).ToList();
         ModelBundle int8 = Quantization.ModelQuantizer.ToInt8(model.Result.Bundle, Path.Combine(model.Folder, "int8"), calibration, "training patches");
+        var refit = folders.Train.Where((_, i) => i % 2 == 0).Take(256).Select(p => (ReadOnlyMemory<byte>)ImageFiles.Load(p.File).Pixels).ToList();
+        int8 = Quantization.ModelQuantizer.RefitHead(model.Result.Bundle, int8, Path.Combine(model.Folder, "int8-refit"), refit);
         using PatchClassifier fp32Classifier = PatchClassifier.Load(model.Result.Bundle);
         using PatchClassifier int8Classifier = PatchClassifier.Load(ModelBundle.Load(int8.Folder));
         IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(model.Result.Bundle.Manifest);
@@ -79,7 +81,7 @@ public class TrainedModelTests(TrainedModel model) : IClassFixture<TrainedModel>
             }
         }
 
-        // Measured: 361 of 370 on this data.
+        // Measured: 368 of 370 on this data with the head re-fitted, 365 with the FP32 head; the bound leaves 9 patches.
         Assert.True(same >= 0.97 * patches, $"{same} of {patches} patches have the same class");
     }
 

@@ -80,7 +80,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
 
         // The reference: deepslide classify's engine on the local file.
         SlideResult local;
-        using (PatchClassifier classifier = PatchClassifier.Load(bundle))
+        using (PatchClassifier classifier = PatchClassifier.Load(bundle, new InferenceOptions { Device = ExecutionDevice.Cpu }))
         using (ISlideReader reader = SlideReader.Open(In("slide.svs")))
         {
             local = await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest));
@@ -98,7 +98,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task Ranges_and_their_aggregate_done_by_workers_equal_classifying_the_whole_slide_and_a_redelivery_is_harmless()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 4 });
         using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         Assert.True(ranges.Count >= 2);
@@ -155,7 +155,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task A_range_whose_stored_output_does_not_fit_the_plan_fails_the_aggregate_step_naming_the_blob()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 4 });
         using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch"));
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(10);
         foreach (TileRange range in ranges)
@@ -180,7 +180,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task Workers_that_fetch_only_their_tiles_bytes_predict_exactly_what_classify_does_on_the_whole_file(SyntheticFormat format, string? tiffcp, string what)
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(format, tiffcp, 6000, 4000);
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 8 });
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(Math.Max(8, local.Plan.Tiles.Count / 6));
         TiffByteMap map;
         using (FileStream file = File.OpenRead(In("slide.svs")))
@@ -208,7 +208,8 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
             probabilities.AddRange(await ReadProbabilitiesAsync(store, RunBlobs.Range("run1", range.Index), local));
         }
 
-        // Bit for bit the whole file's predictions, and together less than every worker downloading the slide.
+        // Bit for bit the whole file's predictions (both on the CPU, whose kernels do not depend on the batch), and
+        // together less than every worker downloading the slide.
         Assert.Equal(local.Patches.Values.ToArray(), probabilities.ToArray());
         Assert.True(fetched < ranges.Count * slide.Length, $"{what}: {fetched} bytes moved for {ranges.Count} ranges of a {slide.Length}-byte slide");
     }
@@ -217,7 +218,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task A_strip_organised_TIFF_is_read_whole_saying_so_and_predicts_the_same()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(SyntheticFormat.Tiff, "strips");
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 8 });
         using var handlers = new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "w"), models, In("scratch"));
         TileRange all = new(0, 0, local.Plan!.Tiles.Count);
         WorkCompletion done = await handlers.HandleAsync(Message("run1", slide, all));
@@ -230,7 +231,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task A_truncated_blob_and_a_blob_replaced_between_ranges_are_refused_naming_the_slide()
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync(SyntheticFormat.Aperio, null, 6000, 4000);
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 8 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 8 });
         IReadOnlyList<TileRange> ranges = local.Plan!.Split(Math.Max(8, local.Plan.Tiles.Count / 4));
 
         // The first range reads its bytes; then the slide is replaced, and the next range on the same worker needs
@@ -400,7 +401,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, new WorkQueueOptions { QueueName = $"ranges-{suffix}" });
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         var worker = new WorkLoop(transport, new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch")), sink);
 
         int count = Math.Min(5, local.Plan!.Tiles.Count);
@@ -433,7 +434,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var completionQueue = queues.GetQueueClient($"completions-{suffix}");
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, completionQueue.Name);
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         var broken = new BrokenDownloads(store);
         var worker = new WorkLoop(
             transport,
@@ -465,7 +466,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}" };
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         var worker = new WorkLoop(
             new FailingFirstReceive(transport),
             new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides"), models, In("scratch")),
@@ -487,7 +488,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}" };
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         var worker = new WorkLoop(
             new UnsettleableOnce(transport),
             new WorkHandlers(new PipelineStores(store, store, store), Sparse(store, "slides-u"), models, In("scratch")),
@@ -510,7 +511,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var renewals = new CountingRenewals(transport);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         var clock = new ManualClock();
         var health = new WorkerHealth(options.LockDuration, clock);
         var hanging = new HangingReads(store);
@@ -666,7 +667,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     {
         (AzureBlobStore store, _, _) = await SetupAsync();
         var flaky = new FailingFirstDownload(store);
-        using var models = new ModelCache(flaky, In("models"), new InferenceOptions());
+        using var models = new ModelCache(flaky, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
 
         Assert.Equal("the network dropped", (await Assert.ThrowsAsync<IOException>(() => models.GetAsync("models/v1"))).Message);
         using ModelLease model = await models.GetAsync("models/v1");
@@ -674,7 +675,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Same(model.Classifier, again.Classifier);
 
         // A caller that gives up does not cancel the load for the others.
-        using var models2 = new ModelCache(store, In("models2"), new InferenceOptions());
+        using var models2 = new ModelCache(store, In("models2"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         using var giveUp = new CancellationTokenSource();
         Task<ModelLease> first = models2.GetAsync("models/v1", cancellationToken: giveUp.Token);
         Task<ModelLease> second = models2.GetAsync("models/v1");
@@ -689,7 +690,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
     {
         (AzureBlobStore store, BlobVersion slide, SlideResult local) = await SetupAsync();
         var stores = new PipelineStores(store, store, store);
-        using var models = new ModelCache(store, In("models"), new InferenceOptions { BatchSize = 4 });
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 4 });
         using var handlers = new WorkHandlers(stores, Sparse(store, "slides"), models, In("scratch"));
         TileRange first = local.Plan!.Split(10)[0];
         WorkMessage planned = Message("run2", slide, first) with { Work = WorkItem.Plan, PlanBlob = "plans/run2.json" };
@@ -714,7 +715,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(local.Patches.Row(0)[2], p[2][0], 1e-6);
 
         // A worker that never loaded it refuses, naming the manifest and the version, rather than use the new model.
-        using var fresh = new ModelCache(store, In("models-fresh"), new InferenceOptions { BatchSize = 4 });
+        using var fresh = new ModelCache(store, In("models-fresh"), new InferenceOptions { Device = ExecutionDevice.Cpu, BatchSize = 4 });
         using var freshHandlers = new WorkHandlers(stores, Sparse(store, "slides-fresh"), fresh, In("scratch-fresh"));
         var refused = await Assert.ThrowsAsync<DeepSlideException>(() => freshHandlers.HandleAsync(planned with { Work = WorkItem.ForRange(first) }));
         Assert.Equal("models/v1/manifest.json", refused.Path);
@@ -779,7 +780,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         var options = new WorkQueueOptions { QueueName = $"ranges-{suffix}", LockDuration = TimeSpan.FromSeconds(60) };
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(queues, options);
         var sink = await StorageQueueCompletionSink.CreateAsync(queues, $"completions-{suffix}");
-        using var models = new ModelCache(store, In("models"), new InferenceOptions());
+        using var models = new ModelCache(store, In("models"), new InferenceOptions { Device = ExecutionDevice.Cpu });
         using var stopping = new CancellationTokenSource();
         var worker = new WorkLoop(
             new StopOnReceive(transport, stopping),
