@@ -78,6 +78,24 @@ public class BadInputTests(SlideFiles files) : IClassFixture<SlideFiles>
     }
 
     [Fact]
+    public void A_plain_tiff_whose_compressed_strip_is_garbage_names_the_row_and_the_strip()
+    {
+        string source = files.PathFor("garbled-src.tif");
+        var image = new Imaging.RgbImage(64, 64);
+        new Random(3).NextBytes(image.Pixels);
+        PlainTiff.WriteUncompressed(source, image, 16);
+        string path = files.PathFor("garbled.tif");
+        PlainTiff.Recompress(source, path, "zip", 16);
+        byte[] bytes = File.ReadAllBytes(path);
+        Tiff.TiffDirectory d = Tiff.TiffStructure.Read(path).FirstDirectory;
+        bytes.AsSpan((int)d.DataOffsets[1], (int)d.DataByteCounts[1]).Fill(0x5A);
+        File.WriteAllBytes(path, bytes);
+
+        DeepSlideException ex = OpenFails(path, DeepSlideErrorReason.CorruptFile, "row 16 (strip 1) does not decode: ");
+        Assert.EndsWith("The file is corrupt.", ex.Message);
+    }
+
+    [Fact]
     public void A_plain_tiff_with_an_unsupported_compression()
     {
         string source = files.PathFor("ccitt-src.tif");

@@ -1,15 +1,21 @@
-using System.IO.Compression;
+using System.Globalization;
+using System.Text;
+using BitMiracle.LibTiff.Classic;
+using LibTiff = BitMiracle.LibTiff.Classic.Tiff;
 using DeepSlide.Imaging;
 using DeepSlide.Slides.Raster;
 
 namespace DeepSlide.Slides.Tiff;
 
 /// <summary>
-/// Decodes a plain (stripped, untiled) 8-bit TIFF: uncompressed, LZW, Deflate or PackBits, RGB, RGBA or grey.
-/// OpenSlide reads only tiled TIFFs, and Skia reads no TIFF at all.
+/// Decodes a plain (stripped, untiled) 8-bit TIFF, RGB, RGBA or grey, through LibTiff.NET (every codec libtiff
+/// has, and its predictors). OpenSlide reads only tiled TIFFs, and Skia reads no TIFF at all. RGBA is put over white.
 /// </summary>
 public static class PlainTiffDecoder
 {
+    // CCITT fax codecs are for 1-bit images; libtiff has them, but not for the 8-bit samples read here.
+    private static readonly HashSet<int> BilevelOnly = [2, 3, 4, 32771];
+
     public static RasterSlideReader Open(string path, TiffStructure tiff)
     {
         TiffDirectory d = tiff.FirstDirectory;
@@ -30,68 +36,32 @@ public static class PlainTiffDecoder
         }
 
         int width = (int)d.Width, height = (int)d.Height, spp = d.SamplesPerPixel;
-        int rowBytes = width * spp;
-        var raw = new byte[rowBytes * height];
-        using (var stream = File.OpenRead(path))
-        {
-            for (int s = 0; s < d.DataOffsets.Length; s++)
-            {
-                long firstRow = s * d.RowsPerStrip;
-                if (firstRow >= height)
-                {
-                    break;
-                }
-
-                int rows = (int)Math.Min(d.RowsPerStrip, height - firstRow);
-                var encoded = new byte[d.DataByteCounts[s]];
-                stream.Position = d.DataOffsets[s];
-                stream.ReadExactly(encoded);
-                Span<byte> target = raw.AsSpan((int)(firstRow * rowBytes), rows * rowBytes);
-                int produced = Decompress(path, d.Compression, encoded, target);
-                if (produced < target.Length)
-                {
-                    throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, path, $"strip {s} decodes to {produced} bytes; {target.Length} expected. The file is corrupt.");
-                }
-
-                if (d.Predictor == 2)
-                {
-                    for (int y = 0; y < rows; y++)
-                    {
-                        Span<byte> row = target.Slice(y * rowBytes, rowBytes);
-                        for (int i = spp; i < row.Length; i++)
-                        {
-                            row[i] += row[i - spp];
-                        }
-                    }
-                }
-            }
-        }
-
         var image = new RgbImage(width, height);
-        for (int i = 0; i < width * height; i++)
+        using (LibTiffErrors.Capture(out StringBuilder errors))
+        using (LibTiff file = LibTiff.Open(path, "r")
+            ?? throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, path, $"libtiff could not open it: {errors.ToString().TrimEnd(' ', ';')}."))
         {
-            byte r, g, b;
-            if (spp == 1)
+            if (BilevelOnly.Contains(d.Compression) || !file.IsCodecConfigured((Compression)d.Compression))
             {
-                r = g = b = d.Photometric == 0 ? (byte)(255 - raw[i]) : raw[i];
-            }
-            else
-            {
-                r = raw[i * spp];
-                g = raw[i * spp + 1];
-                b = raw[i * spp + 2];
-                if (spp == 4)
-                {
-                    int a = raw[i * 4 + 3];
-                    r = (byte)((r * a + 255 * (255 - a) + 127) / 255);
-                    g = (byte)((g * a + 255 * (255 - a) + 127) / 255);
-                    b = (byte)((b * a + 255 * (255 - a) + 127) / 255);
-                }
+                throw new DeepSlideException(
+                    DeepSlideErrorReason.UnsupportedFormat,
+                    path,
+                    $"this plain TIFF uses compression {d.Compression}, which libtiff does not decode for 8-bit samples (convert it to a tiled pyramidal TIFF).");
             }
 
-            image.Pixels[i * 3] = r;
-            image.Pixels[i * 3 + 1] = g;
-            image.Pixels[i * 3 + 2] = b;
+            var row = new byte[Math.Max(file.ScanlineSize(), width * spp)];
+            for (int y = 0; y < height; y++)
+            {
+                if (!file.ReadScanline(row, y))
+                {
+                    throw new DeepSlideException(
+                        DeepSlideErrorReason.CorruptFile,
+                        path,
+                        string.Create(CultureInfo.InvariantCulture, $"row {y} (strip {y / Math.Max(1, d.RowsPerStrip)}) does not decode: {errors.ToString().TrimEnd(' ', ';')}. The file is corrupt."));
+                }
+
+                ToRgb(row, spp, d.Photometric == 0, image.Pixels.AsSpan(y * width * 3, width * 3));
+            }
         }
 
         double? mpp = d.XResolution is double res && res > 0
@@ -100,148 +70,80 @@ public static class PlainTiffDecoder
         return RasterSlideReader.FromImage(path, "tiff", image, mpp);
     }
 
-    private static int Decompress(string path, int compression, byte[] src, Span<byte> dst)
+    private static void ToRgb(ReadOnlySpan<byte> row, int spp, bool minIsWhite, Span<byte> rgb)
     {
-        switch (compression)
+        for (int i = 0; i < rgb.Length / 3; i++)
         {
-            case 1:
-                int n = Math.Min(src.Length, dst.Length);
-                src.AsSpan(0, n).CopyTo(dst);
-                return n;
-            case 8 or 32946:
-                using (var z = new ZLibStream(new MemoryStream(src), CompressionMode.Decompress))
-                {
-                    try
-                    {
-                        return z.ReadAtLeast(dst, dst.Length, throwOnEndOfStream: false);
-                    }
-                    catch (InvalidDataException ex)
-                    {
-                        throw new DeepSlideException(DeepSlideErrorReason.CorruptFile, path, "a Deflate strip is corrupt.", ex);
-                    }
-                }
-
-            case 5:
-                return Lzw(src, dst);
-            case 32773:
-                return PackBits(src, dst);
-            default:
-                throw new DeepSlideException(
-                    DeepSlideErrorReason.UnsupportedFormat,
-                    path,
-                    $"this plain TIFF uses compression {compression}; only none, LZW, Deflate and PackBits are read (convert it to a tiled pyramidal TIFF).");
-        }
-    }
-
-    private static int PackBits(byte[] src, Span<byte> dst)
-    {
-        int i = 0, o = 0;
-        while (i < src.Length && o < dst.Length)
-        {
-            int n = (sbyte)src[i++];
-            if (n >= 0)
+            byte r, g, b;
+            if (spp == 1)
             {
-                int len = Math.Min(Math.Min(n + 1, src.Length - i), dst.Length - o);
-                src.AsSpan(i, len).CopyTo(dst[o..]);
-                i += n + 1;
-                o += len;
-            }
-            else if (n != -128 && i < src.Length)
-            {
-                int len = Math.Min(1 - n, dst.Length - o);
-                dst.Slice(o, len).Fill(src[i++]);
-                o += len;
-            }
-        }
-
-        return o;
-    }
-
-    // TIFF LZW: MSB-first codes of 9 to 12 bits, Clear = 256, End = 257, and the code width grows one code early.
-    private static int Lzw(byte[] src, Span<byte> dst)
-    {
-        var prefix = new int[4096];
-        var suffix = new byte[4096];
-        var first = new byte[4096];
-        var length = new int[4096];
-        for (int c = 0; c < 256; c++)
-        {
-            suffix[c] = first[c] = (byte)c;
-            length[c] = 1;
-        }
-
-        int next = 258, width = 9, previous = -1, o = 0;
-        long bitPos = 0, totalBits = (long)src.Length * 8;
-        while (bitPos + width <= totalBits && o < dst.Length)
-        {
-            int code = 0;
-            for (int b = 0; b < width; b++, bitPos++)
-            {
-                code = (code << 1) | ((src[bitPos >> 3] >> (7 - (int)(bitPos & 7))) & 1);
-            }
-
-            if (code == 257)
-            {
-                break;
-            }
-
-            if (code == 256)
-            {
-                next = 258;
-                width = 9;
-                previous = -1;
-                continue;
-            }
-
-            int entry;
-            if (code < next && (code < 256 || length[code] > 0))
-            {
-                entry = code;
-                if (previous >= 0 && next < 4096)
-                {
-                    Add(previous, first[code]);
-                }
-            }
-            else if (previous >= 0 && code == next && next < 4096)
-            {
-                Add(previous, first[previous]);
-                entry = code;
+                r = g = b = minIsWhite ? (byte)(255 - row[i]) : row[i];
             }
             else
             {
-                break;
-            }
-
-            int len = length[entry];
-            int end = Math.Min(o + len, dst.Length);
-            int c2 = entry;
-            for (int k = o + len - 1; k >= o; k--)
-            {
-                if (k < end)
+                r = row[i * spp];
+                g = row[i * spp + 1];
+                b = row[i * spp + 2];
+                if (spp == 4)
                 {
-                    dst[k] = suffix[c2];
+                    int a = row[i * 4 + 3];
+                    r = (byte)((r * a + 255 * (255 - a) + 127) / 255);
+                    g = (byte)((g * a + 255 * (255 - a) + 127) / 255);
+                    b = (byte)((b * a + 255 * (255 - a) + 127) / 255);
                 }
-
-                c2 = prefix[c2];
             }
 
-            o = end;
-            previous = entry;
-            if (next + 1 >= (1 << width) && width < 12)
+            rgb[i * 3] = r;
+            rgb[i * 3 + 1] = g;
+            rgb[i * 3 + 2] = b;
+        }
+    }
+
+    /// <summary>
+    /// libtiff reports through one process-wide handler, which by default writes to the console. This one keeps each
+    /// thread's messages for the decode running on it, so they end up in the error that names the file.
+    /// </summary>
+    private sealed class LibTiffErrors : TiffErrorHandler
+    {
+        [ThreadStatic]
+        private static StringBuilder? _current;
+
+        private static readonly Lock Installing = new();
+        private static bool _installed;
+
+        public static IDisposable Capture(out StringBuilder errors)
+        {
+            lock (Installing)
             {
-                width++;
+                if (!_installed)
+                {
+                    LibTiff.SetErrorHandler(new LibTiffErrors());
+                    _installed = true;
+                }
             }
+
+            errors = _current = new StringBuilder();
+            return new Scope();
         }
 
-        return o;
+        public override void ErrorHandler(LibTiff tif, string method, string format, params object[] args) =>
+            _current?.Append(string.Format(CultureInfo.InvariantCulture, format, args)).Append("; ");
 
-        void Add(int p, byte s)
+        public override void ErrorHandlerExt(LibTiff tif, object clientData, string method, string format, params object[] args)
         {
-            prefix[next] = p;
-            suffix[next] = s;
-            first[next] = first[p];
-            length[next] = length[p] + 1;
-            next++;
+        }
+
+        public override void WarningHandler(LibTiff tif, string method, string format, params object[] args)
+        {
+        }
+
+        public override void WarningHandlerExt(LibTiff tif, object clientData, string method, string format, params object[] args)
+        {
+        }
+
+        private sealed class Scope : IDisposable
+        {
+            public void Dispose() => _current = null;
         }
     }
 }
