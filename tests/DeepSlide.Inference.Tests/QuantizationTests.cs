@@ -131,6 +131,29 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     }
 
     [Fact]
+    public void A_float_stem_reads_the_image_and_its_weights_in_float_while_every_later_Conv_stays_int8_and_it_drifts_less()
+    {
+        ModelBundle stem = ModelQuantizer.ToInt8(bundles.Fp32, Path.Combine(bundles.Folder, "int8-stem"), bundles.Calibration.Select(p => (ReadOnlyMemory<byte>)p).ToList(), "rendered patches", floatStem: true);
+        ProtoMessage graph = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(stem.OnnxPath)));
+        var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
+        Dictionary<string, ProtoMessage> producer = nodes.SelectMany(n => OnnxGraph.Outputs(n).Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
+        var convs = nodes.Where(n => OnnxGraph.OpType(n) == "Conv").ToList();
+
+        Assert.Equal([OnnxGraph.Outputs(convs[0])[0]], stem.Manifest.Onnx.Calibration!.FloatConvolutions);
+        IReadOnlyList<string> first = OnnxGraph.Inputs(convs[0]);
+        Assert.False(producer.TryGetValue(first[0], out ProtoMessage? reader) && OnnxGraph.OpType(reader) == "DequantizeLinear", "the stem reads the image itself");
+        Assert.Equal(OnnxGraph.ElemFloat, initializers[first[1]].Int(OnnxGraph.TensorDataType));
+        Assert.All(convs.Skip(1), c => Assert.Equal("DequantizeLinear", OnnxGraph.OpType(producer[OnnxGraph.Inputs(c)[1]])));
+
+        (float[] fp32, _) = bundles.Run(bundles.Fp32);
+        (float[] int8, _) = bundles.Run(bundles.Int8);
+        (float[] floatStem, _) = bundles.Run(stem);
+        double all = fp32.Zip(int8).Average(p => Math.Abs(p.First - p.Second)), withStem = fp32.Zip(floatStem).Average(p => Math.Abs(p.First - p.Second));
+        Assert.True(withStem < all, $"mean probability change {withStem} with a float stem, {all} all int8");
+    }
+
+    [Fact]
     public void A_head_refitted_to_the_int8_features_moves_probabilities_less_on_patches_it_was_not_fitted_on_and_only_the_head_changes()
     {
         List<ReadOnlyMemory<byte>> fit = [.. PatchImages.Render(160, seed: 200).Select(p => (ReadOnlyMemory<byte>)p)];

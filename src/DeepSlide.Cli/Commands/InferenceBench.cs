@@ -46,9 +46,9 @@ internal static class InferenceBench
     /// The int8 copy of the bench bundle, calibrated on every 20th tissue patch of the bench slide (the bench has no
     /// training patches; the rates do not depend on which patches calibrate).
     /// </summary>
-    public static async Task<string> EnsureInt8BundleAsync(string folder, string slidePath, CancellationToken cancellationToken)
+    public static async Task<string> EnsureInt8BundleAsync(string folder, string slidePath, CancellationToken cancellationToken, bool floatStem = false)
     {
-        string int8Folder = Path.Combine(folder, "bench-model-int8");
+        string int8Folder = Path.Combine(folder, floatStem ? "bench-model-int8-float-stem" : "bench-model-int8");
         if (!File.Exists(Path.Combine(int8Folder, ModelBundle.ManifestFileName)))
         {
             using ISlideReader reader = SlideReader.Open(slidePath);
@@ -62,8 +62,8 @@ internal static class InferenceBench
             }
 
             var watch = Stopwatch.StartNew();
-            ModelQuantizer.ToInt8(ModelBundle.Load(EnsureBundle(folder)), int8Folder, patches, $"{Path.GetFileName(slidePath)}, every 20th tissue patch");
-            Console.WriteLine(string.Create(C, $"quantized the bench model to int8 in {watch.Elapsed.TotalSeconds:0.0} s ({patches.Count} calibration patches)"));
+            ModelQuantizer.ToInt8(ModelBundle.Load(EnsureBundle(folder)), int8Folder, patches, $"{Path.GetFileName(slidePath)}, every 20th tissue patch", floatStem: floatStem);
+            Console.WriteLine(string.Create(C, $"quantized the bench model to int8{(floatStem ? " with a float stem" : string.Empty)} in {watch.Elapsed.TotalSeconds:0.0} s ({patches.Count} calibration patches)"));
         }
 
         return int8Folder;
@@ -71,7 +71,13 @@ internal static class InferenceBench
 
     public static async Task RunAsync(string folder, string slidePath, InferenceOptions options, double readRate, CancellationToken cancellationToken)
     {
-        var bundles = new[] { ModelBundle.Load(EnsureBundle(folder)), ModelBundle.Load(await EnsureInt8BundleAsync(folder, slidePath, cancellationToken)) };
+        string[] names = ["fp32", "int8", "int8, float stem"];
+        var bundles = new[]
+        {
+            ModelBundle.Load(EnsureBundle(folder)),
+            ModelBundle.Load(await EnsureInt8BundleAsync(folder, slidePath, cancellationToken)),
+            ModelBundle.Load(await EnsureInt8BundleAsync(folder, slidePath, cancellationToken, floatStem: true)),
+        };
         using ISlideReader reader = SlideReader.Open(slidePath);
         TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());
         var patches = new List<ReadOnlyMemory<byte>>();
@@ -85,12 +91,12 @@ internal static class InferenceBench
             }
         }
 
-        var bare = new double[2];
-        var endToEnd = new double[2];
-        var results = new SlideResult[2];
+        var bare = new double[bundles.Length];
+        var endToEnd = new double[bundles.Length];
+        var results = new SlideResult[bundles.Length];
         string provider = string.Empty;
         int batch = 0;
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < bundles.Length; b++)
         {
             using PatchClassifier classifier = PatchClassifier.Load(bundles[b], options);
             provider = classifier.ExecutionProvider;
@@ -108,37 +114,43 @@ internal static class InferenceBench
 
         int n = results[0].Patches.Count;
         Console.WriteLine(string.Create(C, $"inference, measured in this run: ResNet-18 + head, {provider}, batch {batch}, {options.Threads} threads; {Path.GetFileName(slidePath)}, {n} patches"));
-        Console.WriteLine(string.Create(C, $"  {"",-44}{"fp32",12}{"int8",12}{"int8/fp32",12}"));
-        Console.WriteLine(string.Create(C, $"  {"bare model, patches in memory (patches/s)",-44}{bare[0],12:0.0}{bare[1],12:0.0}{bare[1] / bare[0],11:0.00}x"));
-        Console.WriteLine(string.Create(C, $"  {"end-to-end classify (patches/s)",-44}{endToEnd[0],12:0.0}{endToEnd[1],12:0.0}{endToEnd[1] / endToEnd[0],11:0.00}x"));
-        Console.WriteLine(string.Create(C, $"  {"end-to-end as a share of the bare model",-44}{endToEnd[0] / bare[0],12:P0}{endToEnd[1] / bare[1],12:P0}"));
-        for (int b = 0; b < 2; b++)
+        string Row(string label, Func<int, string> cell) => string.Create(C, $"  {label,-44}{string.Concat(Enumerable.Range(0, bundles.Length).Select(b => $"{cell(b),18}"))}");
+        Console.WriteLine(Row(string.Empty, b => names[b]));
+        Console.WriteLine(Row("bare model, patches in memory (patches/s)", b => bare[b].ToString("0.0", C)));
+        Console.WriteLine(Row("end-to-end classify (patches/s)", b => endToEnd[b].ToString("0.0", C)));
+        Console.WriteLine(Row("end-to-end against fp32", b => (endToEnd[b] / endToEnd[0]).ToString("0.00", C) + "x"));
+        Console.WriteLine(Row("end-to-end as a share of the bare model", b => (endToEnd[b] / bare[b]).ToString("P0", C)));
+        for (int b = 0; b < bundles.Length; b++)
         {
             string bound = readRate < bare[b] ? $"reading and decoding ({readRate:0} patches/s streamed alone)" : $"the model ({bare[b]:0} patches/s bare)";
-            Console.WriteLine(string.Create(C, $"  {(b == 0 ? "fp32" : "int8")} is bounded by {bound}"));
+            Console.WriteLine(string.Create(C, $"  {names[b]} is bounded by {bound}"));
         }
 
         int classes = results[0].Patches.Classes.Count;
-        int same = 0;
-        float largest = 0;
-        for (int i = 0; i < n; i++)
+        for (int b = 1; b < bundles.Length; b++)
         {
-            ReadOnlySpan<float> a = results[0].Patches.Row(i), q = results[1].Patches.Row(i);
-            same += ArgMax(a) == ArgMax(q) ? 1 : 0;
-            for (int c = 0; c < classes; c++)
+            int same = 0;
+            float largest = 0;
+            for (int i = 0; i < n; i++)
             {
-                largest = Math.Max(largest, Math.Abs(a[c] - q[c]));
+                ReadOnlySpan<float> a = results[0].Patches.Row(i), q = results[b].Patches.Row(i);
+                same += ArgMax(a) == ArgMax(q) ? 1 : 0;
+                for (int c = 0; c < classes; c++)
+                {
+                    largest = Math.Max(largest, Math.Abs(a[c] - q[c]));
+                }
             }
+
+            Console.WriteLine(string.Create(C, $"  {names[b]} against fp32, patch by patch: the same class on {same} of {n} ({(double)same / n:P1}), largest probability difference {largest:0.0000}"));
+            Console.WriteLine(string.Create(C, $"  {names[b]} slide labels: {string.Join(", ", results[0].Calls.Zip(results[b].Calls).Select(p => $"{p.First.Method} {(p.First.Label == p.Second.Label ? "same" : $"{p.First.Label} vs {p.Second.Label}")}"))}"));
         }
 
-        Console.WriteLine(string.Create(C, $"  int8 against fp32, patch by patch: the same class on {same} of {n} ({(double)same / n:P1}), largest probability difference {largest:0.0000}"));
-        Console.WriteLine(string.Create(C, $"  slide labels: {string.Join(", ", results[0].Calls.Zip(results[1].Calls).Select(p => $"{p.First.Method} {(p.First.Label == p.Second.Label ? "same" : $"{p.First.Label} vs {p.Second.Label}")}"))}"));
         Console.WriteLine($"  CPU int8 instructions: {PyTorchPeer.Int8Instructions()}");
         (double? peer, string said) = PyTorchPeer.Measure(options.Threads);
         if (peer is double rate)
         {
             Console.WriteLine(string.Create(C, $"  DeepSlide's framework, measured in this run: torchvision ResNet-18 forward, batch 16, {options.Threads} threads ({said}): {rate:0.0} patches/s"));
-            Console.WriteLine(string.Create(C, $"  against it: end-to-end fp32 {endToEnd[0] / rate:0.00}x, end-to-end int8 {endToEnd[1] / rate:0.00}x, bare int8 {bare[1] / rate:0.00}x"));
+            Console.WriteLine(string.Create(C, $"  against it: end-to-end fp32 {endToEnd[0] / rate:0.00}x, end-to-end int8 {endToEnd[1] / rate:0.00}x, bare int8 {bare[1] / rate:0.00}x, end-to-end int8 with a float stem {endToEnd[2] / rate:0.00}x"));
         }
         else
         {

@@ -376,4 +376,7 @@ public sealed record CalibrationSpec
 
     /// <summary>How many patches the float head was re-fitted on, to the int8 backbone's features (0: the FP32 head kept).</summary>
     public int HeadRefitSamples { get; init; }
+
+    /// <summary>Convolutions, by output tensor, left in float.</summary>
+    public IReadOnlyList<string> FloatConvolutions { get; init; } = [];
 }

@@ -16,20 +16,24 @@ public static class ModelQuantizer
 {
     public const double DefaultPercentile = 99.999;
 
-    public static ModelBundle ToInt8(ModelBundle fp32, string folder, IReadOnlyList<ReadOnlyMemory<byte>> calibration, string source, double percentile = DefaultPercentile, int threads = 0)
+    /// <param name="floatStem">Keep the first convolution in float: closer to FP32, and slower.</param>
+    public static ModelBundle ToInt8(ModelBundle fp32, string folder, IReadOnlyList<ReadOnlyMemory<byte>> calibration, string source, double percentile = DefaultPercentile, int threads = 0, bool floatStem = false)
     {
         RequireFp32(fp32);
         ProtoMessage folded = FoldBatchNorm(fp32);
-        IReadOnlyList<string> activations = QdqGraph.ActivationsToCalibrate(folded);
+        // The first convolution reads the preprocessed image (pixels minus a mean image): 256 levels over its range
+        // are coarser than the pixels themselves, and that error reaches every later layer.
+        HashSet<string> floatConvs = floatStem ? [QdqGraph.Convolutions(folded)[0]] : [];
+        IReadOnlyList<string> activations = QdqGraph.ActivationsToCalibrate(folded, floatConvs);
         IReadOnlyDictionary<string, ActivationRange> ranges = ActivationCalibrator.Calibrate(
             folded, fp32.Manifest, activations, calibration, percentile, threads > 0 ? threads : Environment.ProcessorCount);
-        ProtoMessage int8 = QdqGraph.Rewrite(folded, ranges);
+        ProtoMessage int8 = QdqGraph.Rewrite(folded, ranges, floatConvs);
         ModelManifest manifest = fp32.Manifest with
         {
             Onnx = fp32.Manifest.Onnx with
             {
                 Precision = ModelPrecision.Int8,
-                Calibration = new CalibrationSpec { Percentile = percentile, Samples = calibration.Count, Source = source, FromSha256 = fp32.Manifest.Onnx.Sha256 },
+                Calibration = new CalibrationSpec { Percentile = percentile, Samples = calibration.Count, Source = source, FromSha256 = fp32.Manifest.Onnx.Sha256, FloatConvolutions = [.. floatConvs] },
             },
         };
         return ModelBundle.Save(folder, manifest, int8.ToBytes());

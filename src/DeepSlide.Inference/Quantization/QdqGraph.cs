@@ -27,13 +27,18 @@ public static class QdqGraph
     /// The activations whose ranges <see cref="Rewrite"/> needs: what each quantized node reads and what each Conv,
     /// Add or fused Relu writes.
     /// </summary>
-    public static IReadOnlyList<string> ActivationsToCalibrate(ProtoMessage model)
+    public static IReadOnlyList<string> ActivationsToCalibrate(ProtoMessage model, IReadOnlySet<string>? floatConvs = null)
     {
-        Plan plan = Plan.Of(OnnxGraph.Graph(model));
+        Plan plan = Plan.Of(OnnxGraph.Graph(model), floatConvs);
         return plan.Points.Select(p => p.RangeOf).Distinct().ToList();
     }
 
-    public static ProtoMessage Rewrite(ProtoMessage model, IReadOnlyDictionary<string, ActivationRange> ranges)
+    /// <summary>Every convolution's output tensor, in graph order: the names <see cref="Rewrite"/>'s float convolutions are given by.</summary>
+    public static IReadOnlyList<string> Convolutions(ProtoMessage model) =>
+        [.. OnnxGraph.Graph(model).Messages(OnnxGraph.GraphNode).Where(n => OnnxGraph.OpType(n) == "Conv").Select(n => OnnxGraph.Outputs(n)[0])];
+
+    /// <param name="floatConvs">Convolutions, by their output tensor, that stay float: they read the dequantized activation and keep float weights.</param>
+    public static ProtoMessage Rewrite(ProtoMessage model, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
     {
         model = ProtoMessage.Parse(model.ToBytes());
         ProtoMessage graph = OnnxGraph.Graph(model);
@@ -42,7 +47,7 @@ public static class QdqGraph
             throw new InvalidDataException("The graph still has BatchNormalization nodes; fold them into the convolutions first (ONNX Runtime's basic optimization does).");
         }
 
-        Plan plan = Plan.Of(graph);
+        Plan plan = Plan.Of(graph, floatConvs);
         Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
         var newInitializers = new List<ProtoMessage>();
         var quantParams = new Dictionary<string, (float Scale, byte Zero)>();
@@ -91,7 +96,7 @@ public static class QdqGraph
 
             string op = OnnxGraph.OpType(node);
             ProtoMessage rewired = RewireInputs(node, plan, rename);
-            if (op == "Conv")
+            if (op == "Conv" && plan.IsQuantized(node))
             {
                 rewired = QuantizeWeights(rewired, initializers, quantParams, newInitializers, nodes);
             }
@@ -177,7 +182,7 @@ public static class QdqGraph
 
     private static ProtoMessage RewireInputs(ProtoMessage node, Plan plan, Dictionary<string, string> rename)
     {
-        bool quantized = Quantized.Contains(OnnxGraph.OpType(node));
+        bool quantized = plan.IsQuantized(node);
         var copy = new ProtoMessage();
         int index = 0;
         foreach (ProtoField f in node.Fields)
@@ -300,10 +305,16 @@ public static class QdqGraph
     /// <summary>Where a tensor is quantized: after <see cref="Tensor"/>'s writer, read back as <see cref="Output"/>.</summary>
     private sealed record QuantPoint(string Tensor, string Output, string RangeOf, bool ClampAtZero, string? SameAs = null);
 
-    private sealed record Plan(IReadOnlyList<QuantPoint> Points, HashSet<string> FusedRelus, HashSet<string> ReadByAll)
+    private sealed record Plan(IReadOnlyList<QuantPoint> Points, HashSet<string> FusedRelus, HashSet<string> ReadByAll, IReadOnlySet<string> FloatConvs)
     {
-        public static Plan Of(ProtoMessage graph)
+        public bool IsQuantized(ProtoMessage node) => IsQuantized(node, FloatConvs);
+
+        private static bool IsQuantized(ProtoMessage node, IReadOnlySet<string> floatConvs) =>
+            Quantized.Contains(OnnxGraph.OpType(node)) && !(OnnxGraph.OpType(node) == "Conv" && floatConvs.Contains(OnnxGraph.Outputs(node)[0]));
+
+        public static Plan Of(ProtoMessage graph, IReadOnlySet<string>? floatConvs = null)
         {
+            floatConvs ??= new HashSet<string>();
             var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
             HashSet<string> initializers = graph.Messages(OnnxGraph.GraphInitializer).Select(t => t.String(OnnxGraph.TensorName)!).ToHashSet();
             HashSet<string> graphOutputs = OnnxGraph.OutputNames(graph).ToHashSet();
@@ -336,7 +347,7 @@ public static class QdqGraph
             }
 
             // Conv and Add outputs, with a Relu that is their only reader folded in.
-            foreach (ProtoMessage node in nodes.Where(n => OnnxGraph.OpType(n) is "Conv" or "Add"))
+            foreach (ProtoMessage node in nodes.Where(n => OnnxGraph.OpType(n) is "Conv" or "Add" && IsQuantized(n, floatConvs)))
             {
                 string output = OnnxGraph.Outputs(node)[0];
                 List<ProtoMessage> next = readers.GetValueOrDefault(output) ?? [];
@@ -356,7 +367,7 @@ public static class QdqGraph
 
             // What quantized nodes read that is not yet quantized: the first convolution's input, and MaxPool's input
             // and output (which must share one scale for ONNX Runtime to run MaxPool on uint8).
-            foreach (ProtoMessage node in nodes.Where(n => Quantized.Contains(OnnxGraph.OpType(n))))
+            foreach (ProtoMessage node in nodes.Where(n => IsQuantized(n, floatConvs)))
             {
                 string op = OnnxGraph.OpType(node);
                 IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
@@ -379,12 +390,12 @@ public static class QdqGraph
                 }
             }
 
-            return new Plan(points, fused, readByAll);
+            return new Plan(points, fused, readByAll, floatConvs);
         }
 
         public HashSet<string> QuantizedWeights(ProtoMessage graph) =>
             graph.Messages(OnnxGraph.GraphNode)
-                .Where(n => OnnxGraph.OpType(n) == "Conv")
+                .Where(n => OnnxGraph.OpType(n) == "Conv" && IsQuantized(n))
                 .SelectMany(n => OnnxGraph.Inputs(n).Skip(1))
                 .Where(n => !string.IsNullOrEmpty(n))
                 .ToHashSet();
