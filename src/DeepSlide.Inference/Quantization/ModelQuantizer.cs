@@ -46,9 +46,14 @@ public static class ModelQuantizer
     public static ModelBundle RefitHead(ModelBundle fp32, ModelBundle int8, string folder, IReadOnlyList<ReadOnlyMemory<byte>> patches, int threads = 0)
     {
         RequireFp32(fp32);
-        if (fp32.Manifest.Output.Features is null || int8.Manifest.Onnx.Calibration is not { } calibration)
+        if (fp32.Manifest.Output.Features is null)
         {
             throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, fp32.Folder, "the model exposes no features ('output.features'), so its head cannot be re-fitted to the int8 backbone.");
+        }
+
+        if (int8.Manifest.Onnx.Calibration is not { } calibration)
+        {
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, int8.Folder, "the bundle is not a calibrated int8 copy ('onnx.calibration' is missing).");
         }
 
         var options = new InferenceOptions { Threads = threads > 0 ? threads : Environment.ProcessorCount };

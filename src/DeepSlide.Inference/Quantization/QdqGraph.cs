@@ -15,7 +15,8 @@ public readonly record struct ActivationRange(float Low, float High);
 /// an output is folded into its QuantizeLinear (zero point 0 clamps at zero, as ONNX Runtime's ReluQuantFusion does).
 /// The classifier head (one Gemm over the 512 pooled features) stays float: it costs 512 multiply-adds a class, and
 /// a trained head's large weights lose classes to int8 rounding (QuantizationTests measures it). Opset becomes 13
-/// (per-channel axis), IR version 7.
+/// (per-channel axis), IR version 7. Convolutions named in <c>floatConvs</c> are left float (weights and arithmetic),
+/// reading the dequantized activation before them; what they write is quantized again only where an int8 node reads it.
 /// </summary>
 public static class QdqGraph
 {
