@@ -67,6 +67,48 @@ public class RasterAndPlainTiffTests(SlideFiles files) : IClassFixture<SlideFile
         Assert.Equal(original.Pixels, reader.ReadRegion(0, 0, 0, 203, 97).Pixels);
     }
 
+    [Theory]
+    [InlineData("RGBA", "tiff_lzw")]
+    [InlineData("RGBA", "raw")]
+    [InlineData("L", "tiff_adobe_deflate")]
+    public void A_plain_tiff_with_alpha_or_grey_written_by_Pillow_reads_as_Pillow_composites_it_over_white(string mode, string compression)
+    {
+        // Pillow (python3-pil, installed with python3-openslide) writes the file and is the reference for its pixels:
+        // straight alpha over a white background, grey as equal channels.
+        string path = files.PathFor($"pillow-{mode}-{compression}.tif"), expected = path + ".rgb";
+        string script = $$"""
+            import random
+            from PIL import Image
+            random.seed(5)
+            w, h = 37, 23
+            if "{{mode}}" == "RGBA":
+                im = Image.frombytes("RGBA", (w, h), bytes(random.randrange(256) for _ in range(w * h * 4)))
+                flat = Image.alpha_composite(Image.new("RGBA", (w, h), (255, 255, 255, 255)), im).convert("RGB")
+            else:
+                im = Image.frombytes("L", (w, h), bytes(random.randrange(256) for _ in range(w * h)))
+                flat = im.convert("RGB")
+            im.save("{{path}}", compression="{{compression}}")
+            open("{{expected}}", "wb").write(flat.tobytes())
+            """;
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using (var python = System.Diagnostics.Process.Start(start)!)
+        {
+            string errors = python.StandardError.ReadToEnd();
+            python.WaitForExit();
+            Assert.True(python.ExitCode == 0, $"the reference (Pillow; scripts/prerequisites.sh installs it with python3-openslide) failed: {errors}");
+        }
+
+        using ISlideReader reader = SlideReader.Open(path);
+        byte[] read = reader.ReadRegion(0, 0, 0, 37, 23).Pixels, reference = File.ReadAllBytes(expected);
+        Assert.Equal(reference.Length, read.Length);
+
+        // Pillow rounds its compositing in its own way: at most one level apart, and most pixels exactly equal.
+        Assert.All(read.Zip(reference), p => Assert.InRange(Math.Abs(p.First - p.Second), 0, 1));
+        Assert.True(read.Zip(reference).Count(p => p.First == p.Second) > 0.9 * read.Length);
+    }
+
     [Fact]
     public void An_image_round_trips_through_png_exactly()
     {

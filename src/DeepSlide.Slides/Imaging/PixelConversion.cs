@@ -17,4 +17,16 @@ internal static class PixelConversion
             rgb[i * 3 + 2] = (byte)((p & 0xFF) + white);
         }
     }
+
+    /// <summary>Composites straight (unpremultiplied) RGBA over white into interleaved RGB, rounding to nearest.</summary>
+    public static void RgbaToRgbOnWhite(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    {
+        for (int i = 0, n = rgba.Length / 4; i < n; i++)
+        {
+            int a = rgba[i * 4 + 3], white = 255 - a;
+            rgb[i * 3] = (byte)((rgba[i * 4] * a + 255 * white + 127) / 255);
+            rgb[i * 3 + 1] = (byte)((rgba[i * 4 + 1] * a + 255 * white + 127) / 255);
+            rgb[i * 3 + 2] = (byte)((rgba[i * 4 + 2] * a + 255 * white + 127) / 255);
+        }
+    }
 }

@@ -41,16 +41,8 @@ public sealed class RasterSlideReader : ISlideReader
         }
 
         var image = new RgbImage(info.Width, info.Height);
-        ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
-        byte[] rgb = image.Pixels;
-        for (int i = 0, n = info.Width * info.Height; i < n; i++)
-        {
-            // Transparent areas are white, as they are for OpenSlide slides.
-            int a = rgba[i * 4 + 3], white = 255 - a;
-            rgb[i * 3] = (byte)((rgba[i * 4] * a + 255 * white + 127) / 255);
-            rgb[i * 3 + 1] = (byte)((rgba[i * 4 + 1] * a + 255 * white + 127) / 255);
-            rgb[i * 3 + 2] = (byte)((rgba[i * 4 + 2] * a + 255 * white + 127) / 255);
-        }
+        // Transparent areas are white, as they are for OpenSlide slides.
+        PixelConversion.RgbaToRgbOnWhite(bitmap.GetPixelSpan()[..(info.Width * info.Height * 4)], image.Pixels);
 
         string format = codec.EncodedFormat.ToString().ToLowerInvariant();
         return new RasterSlideReader(

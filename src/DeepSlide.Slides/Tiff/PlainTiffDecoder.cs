@@ -72,30 +72,24 @@ public static class PlainTiffDecoder
 
     private static void ToRgb(ReadOnlySpan<byte> row, int spp, bool minIsWhite, Span<byte> rgb)
     {
+        if (spp == 4)
+        {
+            PixelConversion.RgbaToRgbOnWhite(row[..(rgb.Length / 3 * 4)], rgb);
+            return;
+        }
+
         for (int i = 0; i < rgb.Length / 3; i++)
         {
-            byte r, g, b;
             if (spp == 1)
             {
-                r = g = b = minIsWhite ? (byte)(255 - row[i]) : row[i];
+                rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = minIsWhite ? (byte)(255 - row[i]) : row[i];
             }
             else
             {
-                r = row[i * spp];
-                g = row[i * spp + 1];
-                b = row[i * spp + 2];
-                if (spp == 4)
-                {
-                    int a = row[i * 4 + 3];
-                    r = (byte)((r * a + 255 * (255 - a) + 127) / 255);
-                    g = (byte)((g * a + 255 * (255 - a) + 127) / 255);
-                    b = (byte)((b * a + 255 * (255 - a) + 127) / 255);
-                }
+                rgb[i * 3] = row[i * 3];
+                rgb[i * 3 + 1] = row[i * 3 + 1];
+                rgb[i * 3 + 2] = row[i * 3 + 2];
             }
-
-            rgb[i * 3] = r;
-            rgb[i * 3 + 1] = g;
-            rgb[i * 3 + 2] = b;
         }
     }
 
