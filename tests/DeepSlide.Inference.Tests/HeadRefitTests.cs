@@ -68,20 +68,10 @@ public class HeadRefitTests
 
     private static float[] Logits(SoftmaxModel head, float[] features)
     {
-        int rows = features.Length / Features;
-        var logits = new float[rows * Classes];
-        for (int i = 0; i < rows; i++)
+        var logits = new float[features.Length / Features * Classes];
+        for (int i = 0; i < features.Length / Features; i++)
         {
-            for (int k = 0; k < Classes; k++)
-            {
-                float z = head.Bias[k];
-                for (int j = 0; j < Features; j++)
-                {
-                    z += head.Weights[k * Features + j] * features[i * Features + j];
-                }
-
-                logits[i * Classes + k] = z;
-            }
+            head.Logits(features.AsSpan(i * Features, Features), logits.AsSpan(i * Classes, Classes));
         }
 
         return logits;

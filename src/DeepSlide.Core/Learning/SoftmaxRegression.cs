@@ -47,6 +47,13 @@ public sealed class SoftmaxModel
 
     public void Predict(ReadOnlySpan<float> x, Span<float> probabilities)
     {
+        Logits(x, probabilities);
+        SoftmaxInPlace(probabilities[..Classes]);
+    }
+
+    /// <summary>W x + b, one value a class.</summary>
+    public void Logits(ReadOnlySpan<float> x, Span<float> logits)
+    {
         for (int c = 0; c < Classes; c++)
         {
             float z = Bias[c];
@@ -56,10 +63,8 @@ public sealed class SoftmaxModel
                 z += w[j] * x[j];
             }
 
-            probabilities[c] = z;
+            logits[c] = z;
         }
-
-        SoftmaxInPlace(probabilities[..Classes]);
     }
 
     /// <summary>Softmax in place, shifted by the maximum so large logits do not overflow (float or double).</summary>

@@ -57,6 +57,8 @@ public sealed class SyntheticSlide
 
     public SyntheticSlideSpec Spec { get; }
 
+    // One point a cell is enough to share the tissue out between regions; the truth's outline (HoldsTissue) probes
+    // finer, because a cell with tissue only at its edge must still be outlined.
     private bool IsTissueCell(int x, int y)
     {
         long cx = ((long)x * LayoutCell) + (LayoutCell / 2), cy = ((long)y * LayoutCell) + (LayoutCell / 2);
@@ -219,10 +221,9 @@ public sealed class SyntheticSlide
     }
 
     // Voronoi regions over a jittered grid of seeds (one per 8 x 8 cells, so the cost stays linear in the layout size),
-    // each the slide's own class (0) or benign (1). The share is of the
-    // tissue, not of the layout: regions are taken for the slide's class in random order, the first with tissue and then
-    // each that brings the class's share of the tissue cells nearer the requested one, so a focus is never drawn on
-    // the background alone.
+    // each the slide's own class (0) or benign (1). The share is of the tissue, not of the layout: regions are taken
+    // for the slide's class in random order, the first with tissue and then each that brings the class's share of the
+    // tissue cells nearer the requested one, so a focus is never drawn on the background alone.
     private static byte[] Regions(Random random, int w, int h, double benignFraction, Func<int, int, bool> isTissueCell)
     {
         const int Block = 8;

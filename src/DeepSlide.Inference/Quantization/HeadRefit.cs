@@ -29,21 +29,11 @@ public static class HeadRefit
         var gram = new double[d * d];
         var right = new double[d * c];
         var row = new double[d];
-        var target = new double[c];
+        var target = new float[c];
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<float> source = sourceFeatures.Slice(i * f, f), quantized = quantizedFeatures.Slice(i * f, f);
-            for (int k = 0; k < c; k++)
-            {
-                double z = head.Bias[k];
-                ReadOnlySpan<float> w = head.Weights.AsSpan(k * f, f);
-                for (int j = 0; j < f; j++)
-                {
-                    z += w[j] * source[j];
-                }
-
-                target[k] = z;
-            }
+            ReadOnlySpan<float> quantized = quantizedFeatures.Slice(i * f, f);
+            head.Logits(sourceFeatures.Slice(i * f, f), target);
 
             for (int j = 0; j < f; j++)
             {
