@@ -77,8 +77,27 @@ public class TuningTests
         Assert.Equal(0.5, ThresholdTuner.Tune(slides).BalancedAccuracy);
         ThresholdTuning tuning = ThresholdTuner.Tune(slides, normalClass: 0);
         Assert.Equal(1.0, tuning.BalancedAccuracy);
-        // Shares from 0.10 to 0.20 separate them (benign slides reach 0.05, tumour ones 0.20): the centre is 0.15.
-        Assert.Equal(0.15, tuning.MinShare, 9);
+        // Shares above 0.05 up to 0.20 separate them (benign slides reach 0.05, tumour ones 0.20): 0.06 to 0.2 on
+        // the share grid, whose centre is 0.10.
+        Assert.Equal(0.10, tuning.MinShare, 9);
+    }
+
+    [Fact]
+    public void A_focus_of_two_patches_in_42_is_not_voted_away_by_the_minimum_share()
+    {
+        // Two tumour patches of 42 are a share of 0.048; a benign slide's one false positive in 80 is 0.0125.
+        LabelledSlidePatches[] slides =
+        [
+            new("b1", Slide(42, 0), 0),
+            new("b2", Slide(80, 1), 0),
+            new("t1", Slide(42, 2), 1),
+            new("t2", Slide(40, 3), 1),
+        ];
+        Plateau share = ThresholdTuner.TuneMinShare(slides, s => new MajorityVoteAggregator(0, s));
+        Assert.Equal((1.0, 0.015, 0.045, 0.03), (share.Score, share.Low, share.High, share.Chosen));
+        var majority = new MajorityVoteAggregator(0, share.Chosen);
+        Assert.Equal(["benign", "benign", "tumour", "tumour"], slides.Select(s => majority.Aggregate(s.Patches).Label));
+        Assert.Equal("tumour", majority.Aggregate(Slide(60, 2)).Label);
     }
 
     /// <summary>

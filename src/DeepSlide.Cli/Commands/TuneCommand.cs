@@ -89,7 +89,7 @@ internal static class TuneCommand
         var c = CultureInfo.InvariantCulture;
         var report = new System.Text.StringBuilder();
         report.AppendLine(string.Create(c, $"tuned on {labelled.Count} validation slides"));
-        static string Range(Plateau? p) => p is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" (best {p.Score:0.000} from {p.Low:0.00} to {p.High:0.00}: the centre is taken)");
+        static string Range(Plateau? p) => p is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" (best {p.Score:0.000} from {p.Low:0.####} to {p.High:0.####}: the centre is taken)");
         report.AppendLine(string.Create(c, $"  DeepSlide's single threshold {tuning.SharedThreshold:0.00}{Range(tuning.SharedPlateau)}"));
         for (int i = 0; i < classes.Count && i < tuning.ClassPlateaus.Count; i++)
         {
@@ -100,9 +100,9 @@ internal static class TuneCommand
         {
             report.AppendLine(tuning.MinFocus > 0
                 ? string.Create(c, $"  threshold by focus: a non-{classes[normal.Value]} call needs a connected cluster of {tuning.MinFocus} counted patches{(tuning.MinFocusPlateau is { } f ? $" (best {f.Score:0.000} from {f.Low:0} to {f.High:0})" : string.Empty)}; balanced accuracy by focus {tuning.FocusRuleBalancedAccuracy:0.000}, by share {tuning.ShareRuleBalancedAccuracy:0.000}")
-                : string.Create(c, $"  min share of a non-{classes[normal.Value]} class, threshold: {tuning.MinShare:0.00}{Range(tuning.MinSharePlateau)}{(tuning.FocusRuleBalancedAccuracy is double fr ? $"; by share {tuning.ShareRuleBalancedAccuracy:0.000} beat by focus {fr:0.000}" : string.Empty)}"));
-            report.AppendLine(string.Create(c, $"  min share, majority: {majorityShare!.Chosen:0.00}{Range(majorityShare)}"));
-            report.AppendLine(string.Create(c, $"  min share, mean: {meanShare!.Chosen:0.00}{Range(meanShare)}"));
+                : string.Create(c, $"  min share of a non-{classes[normal.Value]} class, threshold: {tuning.MinShare:0.####}{Range(tuning.MinSharePlateau)}{(tuning.FocusRuleBalancedAccuracy is double fr ? $"; by share {tuning.ShareRuleBalancedAccuracy:0.000} beat by focus {fr:0.000}" : string.Empty)}"));
+            report.AppendLine(string.Create(c, $"  min share, majority: {majorityShare!.Chosen:0.####}{Range(majorityShare)}"));
+            report.AppendLine(string.Create(c, $"  min share, mean: {meanShare!.Chosen:0.####}{Range(meanShare)}"));
         }
 
         report.AppendLine(reason is null ? "  learned aggregator trained" : $"  learned aggregator not trained: {reason}; 'classify' will not offer it");

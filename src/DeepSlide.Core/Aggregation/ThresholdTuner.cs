@@ -33,7 +33,11 @@ public static class ThresholdTuner
 {
     public static IReadOnlyList<double> Grid { get; } = Enumerable.Range(0, 20).Select(i => i * 0.05).ToArray();
 
-    public static IReadOnlyList<double> ShareGrid { get; } = Enumerable.Range(0, 11).Select(i => i * 0.05).ToArray();
+    /// <summary>
+    /// Least shares the "otherwise normal" rule is tried with: dense below 0.05, where a small focus's share of a
+    /// slide lies (two tumour patches of 42 are 0.048, which a grid in steps of 0.05 could only call normal).
+    /// </summary>
+    public static IReadOnlyList<double> ShareGrid { get; } = [0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
 
     /// <summary>Least focus sizes, in patches, the focus rule is tried with.</summary>
     public static IReadOnlyList<double> FocusGrid { get; } = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 30];
