@@ -53,14 +53,16 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             IReadOnlyList<WorkItem> ranges = request.RangesOf(tiles).Select(WorkItem.ForRange).ToList();
             run = await RecordAsync(context, run with { RangesTotal = ranges.Count, Patches = tiles }, RunStatus.Running, seconds, started);
             DateTime inference = context.CurrentUtcDateTime;
-            // Custom status follows every range; the stored document every tenth of them, to keep history small.
-            int step = Math.Max(1, ranges.Count / 10);
+            // Custom status follows every range; the stored document at most once per progress interval, by the
+            // orchestration's own clock, so history and store writes do not grow with the range count.
+            DateTime recorded = inference;
             IReadOnlyDictionary<string, WorkCompletion> classified = await waiter.RunAsync(ranges, async done =>
             {
                 context.SetCustomStatus(new RunProgress(RunStatus.Running, done, ranges.Count));
-                if (done % step == 0 && done < ranges.Count)
+                if (done < ranges.Count && context.CurrentUtcDateTime - recorded >= request.ProgressInterval)
                 {
                     run = await RecordAsync(context, run with { RangesDone = done }, RunStatus.Running, seconds, started);
+                    recorded = context.CurrentUtcDateTime;
                 }
             });
             seconds["inference"] = Elapsed(context, inference);

@@ -18,6 +18,12 @@ public sealed record SlideRunRequest(string SlideBlob, string SlideETag, string 
     /// <summary>Re-dispatches of missing pieces before the run fails.</summary>
     public int MaxRedispatches { get; init; } = 2;
 
+    /// <summary>
+    /// Least time between two writes of a running slide's progress to the results store; the orchestration's custom
+    /// status follows every range regardless. Each write is an activity and a Cosmos DB read and replace.
+    /// </summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The trigger's W3C trace context, so the run's spans join the upload's trace.</summary>
     public string? TraceParent { get; init; }
 

@@ -52,10 +52,7 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
 
         for (int attempt = 0; attempt < 50; attempt++)
         {
-            StoredVersion? stored = (await QueryAsync<StoredVersion>(
-                run.SlideId,
-                new QueryDefinition("SELECT c._etag, c.revision FROM c WHERE c.slideId = @slide AND c.id = @id").WithParameter("@slide", run.SlideId).WithParameter("@id", run.Id),
-                cancellationToken)).SingleOrDefault();
+            StoredVersion? stored = await StoredVersionAsync(run.SlideId, run.Id, cancellationToken);
             try
             {
                 if (stored is null)
@@ -79,6 +76,31 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
     }
 
     private sealed record StoredVersion([property: JsonPropertyName("_etag")] string ETag, int Revision);
+
+    /// <summary>
+    /// The stored document's ETag and revision, by a point read (1 RU): a run's document exists from its start claim
+    /// on, so this is where a write finds it. A missing one is a 404 on Cosmos DB; the local cosmosdb-server answers
+    /// a point read of a missing item with 500, so that answer is asked again as a query (about 3 RU), which tells
+    /// "none" the same way on both.
+    /// </summary>
+    private async Task<StoredVersion?> StoredVersionAsync(string slideId, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await container.ReadItemAsync<StoredVersion>(id, new PartitionKey(slideId), cancellationToken: cancellationToken)).Resource;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == System.Net.HttpStatusCode.InternalServerError)
+        {
+            return (await QueryAsync<StoredVersion>(
+                slideId,
+                new QueryDefinition("SELECT c._etag, c.revision FROM c WHERE c.slideId = @slide AND c.id = @id").WithParameter("@slide", slideId).WithParameter("@id", id),
+                cancellationToken)).SingleOrDefault();
+        }
+    }
 
     public async Task<bool> TryCreateAsync(SlideRun run, CancellationToken cancellationToken = default)
     {
@@ -125,10 +147,7 @@ public sealed class CosmosSlideRunStore(Container container) : ISlideRunStore
 
     public async Task ReleaseClaimAsync(SlideRun claim, CancellationToken cancellationToken = default)
     {
-        StoredVersion? stored = (await QueryAsync<StoredVersion>(
-            claim.SlideId,
-            new QueryDefinition("SELECT c._etag, c.revision FROM c WHERE c.slideId = @slide AND c.id = @id").WithParameter("@slide", claim.SlideId).WithParameter("@id", claim.Id),
-            cancellationToken)).SingleOrDefault();
+        StoredVersion? stored = await StoredVersionAsync(claim.SlideId, claim.Id, cancellationToken);
         if (stored is not { Revision: 0 })
         {
             return;

@@ -26,10 +26,10 @@ public sealed class OrchestratorTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private async Task<string> StartAsync(int maxRedispatches = 2)
+    private async Task<string> StartAsync(int maxRedispatches = 2, int tilesPerRange = 4, TimeSpan? progressInterval = null)
     {
         string runId = $"run-{Guid.NewGuid():N}";
-        var request = new SlideRunRequest("lab/a.svs", "\"0x1\"", "default") { TilesPerRange = 4, MaxRedispatches = maxRedispatches };
+        var request = new SlideRunRequest("lab/a.svs", "\"0x1\"", "default") { TilesPerRange = tilesPerRange, MaxRedispatches = maxRedispatches, ProgressInterval = progressInterval ?? TimeSpan.FromSeconds(10) };
         await Client.ScheduleNewOrchestrationInstanceAsync(SlideRunOrchestrator.Name, request, new StartOrchestrationOptions(runId));
         return runId;
     }
@@ -120,14 +120,42 @@ public sealed class OrchestratorTests : IAsyncLifetime
         Assert.Equal((RunStatus.Failed, $"{bad} failed: delivered 5 times without completing"), (failed.Status, failed.Error));
     }
 
-    // The results store, in memory.
+    [Fact]
+    public async Task A_running_slides_progress_is_stored_at_most_once_per_progress_interval()
+    {
+        async Task<IReadOnlyList<(string Status, int RangesDone)>> WritesAsync(TimeSpan interval)
+        {
+            string runId = await StartAsync(tilesPerRange: 1, progressInterval: interval);
+            Assert.Equal(WorkKind.Plan, (await _sent.NextAsync(runId)).Work.Kind);
+            await NoticeAsync(runId, WorkItem.Plan);
+            for (int i = 0; i < 8; i++)
+            {
+                await NoticeAsync(runId, (await _sent.NextAsync(runId)).Work);
+            }
+
+            await AggregateAndDrawAsync(runId);
+            Assert.Equal(RunStatus.Completed, (await FinishedAsync(runId)).Status);
+            return [.. _runs.Written(runId).Select(r => (r.Status, r.RangesDone))];
+        }
+
+        // 8 ranges in well under an hour: the stages only. With no interval, every range but the last as it comes in.
+        Assert.Equal([(RunStatus.Planning, 0), (RunStatus.Running, 0), (RunStatus.Aggregating, 8), (RunStatus.Completed, 8)], await WritesAsync(TimeSpan.FromHours(1)));
+        IReadOnlyList<(string Status, int RangesDone)> every = await WritesAsync(TimeSpan.Zero);
+        Assert.Equal([.. Enumerable.Range(0, 8).Select(done => (RunStatus.Running, done))], every.Where(w => w.Status == RunStatus.Running));
+    }
+
+    // The results store, in memory, with every write kept in order.
     private sealed class Runs : ISlideRunStore
     {
         private readonly ConcurrentDictionary<string, SlideRun> _runs = new();
+        private readonly ConcurrentQueue<SlideRun> _written = new();
+
+        public IEnumerable<SlideRun> Written(string runId) => _written.Where(r => r.Id == runId);
 
         public Task UpsertAsync(SlideRun run, CancellationToken cancellationToken = default)
         {
             _runs[run.Id] = run;
+            _written.Enqueue(run);
             return Task.CompletedTask;
         }
 

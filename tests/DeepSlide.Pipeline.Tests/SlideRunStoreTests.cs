@@ -76,6 +76,62 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
     }
 
     [Fact]
+    public async Task Writes_after_the_start_claim_read_the_stored_version_by_id_and_a_deleted_document_is_written_again()
+    {
+        var requests = new RequestLog();
+        CosmosClientOptions options = CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true);
+        options.HttpClientFactory = () => new HttpClient(new CountingHandler(requests) { InnerHandler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (r, _, _, _) => r.RequestUri is { IsLoopback: true } } });
+        CosmosSlideRunStore store = await CosmosSlideRunStore.CreateAsync(new CosmosClient(cosmos.Endpoint, CosmosServerFixture.Key, options), "deepslide", $"runs-{Guid.NewGuid():N}"[..16]);
+
+        SlideRun claim = Run("points.svs", "run-points", 0);
+        Assert.True(await store.TryCreateAsync(claim));
+        requests.Clear();
+        for (int revision = 1; revision <= 3; revision++)
+        {
+            await store.UpsertAsync(claim with { Status = RunStatus.Running, Revision = revision, RangesDone = revision });
+        }
+
+        Assert.Equal((0, 3), (requests.Queries, requests.PointReads));
+        Assert.Equal(3, (await store.GetAsync("points.svs", "run-points"))!.RangesDone);
+
+        Assert.True(await store.DeleteAsync(claim));
+        await store.UpsertAsync(claim with { Status = RunStatus.Completed, Revision = 4 });
+        Assert.Equal((RunStatus.Completed, 4), ((await store.GetAsync("points.svs", "run-points"))!.Status, (await store.GetAsync("points.svs", "run-points"))!.Revision));
+    }
+
+    private sealed class RequestLog
+    {
+        private int _queries, _pointReads;
+
+        public int Queries => _queries;
+
+        public int PointReads => _pointReads;
+
+        public void Clear() => (_queries, _pointReads) = (0, 0);
+
+        public void Add(HttpRequestMessage request)
+        {
+            if (request.Headers.TryGetValues("x-ms-documentdb-isquery", out IEnumerable<string>? query) && query.Any(v => v.Equals("true", StringComparison.OrdinalIgnoreCase)))
+            {
+                Interlocked.Increment(ref _queries);
+            }
+            else if (request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.Contains("/docs/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _pointReads);
+            }
+        }
+    }
+
+    private sealed class CountingHandler(RequestLog log) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            log.Add(request);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Creating_a_run_that_exists_is_refused_and_leaves_it_as_it_was()
     {
         CosmosSlideRunStore store = await Store();
