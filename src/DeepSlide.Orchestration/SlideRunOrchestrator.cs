@@ -5,9 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace DeepSlide.Orchestration;
 
 /// <summary>
-/// One slide run, every step of it done by workers: plan, one message per range, aggregate, pictures. For each step
-/// it dispatches the work and waits for a notice per piece (in any order, duplicates ignored, missing ones
-/// re-dispatched after the deadline a bounded number of times), then stores the run. Every stage is written to the
+/// One slide run, every step of it done by workers: plan, one message per range, and aggregate (which draws the
+/// pictures too). For each step it dispatches the work and waits for a notice per piece (in any order, duplicates
+/// ignored, missing ones re-dispatched after the deadline a bounded number of times), then stores the run. Every stage is written to the
 /// results store and shown as custom status. It is deterministic: time comes from the context, and everything else
 /// happens in activities or on workers.
 /// </summary>
@@ -79,12 +79,7 @@ public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, Sli
             seconds["aggregating"] = Elapsed(context, aggregating);
             seconds["workerAggregate"] = aggregated[WorkItem.Aggregate.Key].Seconds;
 
-            DateTime pictures = context.CurrentUtcDateTime;
-            IReadOnlyDictionary<string, WorkCompletion> drawn = await waiter.RunAsync([WorkItem.Pictures], null);
-            seconds["pictures"] = Elapsed(context, pictures);
-            seconds["workerPictures"] = drawn[WorkItem.Pictures.Key].Seconds;
-
-            WorkCompletion[] slideReads = [planned[WorkItem.Plan.Key], .. classified.Values, drawn[WorkItem.Pictures.Key]];
+            WorkCompletion[] slideReads = [planned[WorkItem.Plan.Key], .. classified.Values, aggregated[WorkItem.Aggregate.Key]];
             var outputs = new Dictionary<string, string>(run.Outputs);
             foreach ((string key, string blob) in outcome.Outputs)
             {

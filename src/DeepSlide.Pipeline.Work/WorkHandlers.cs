@@ -41,7 +41,6 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         WorkKind.Plan => PlanAsync(message, cancellationToken),
         WorkKind.Range => ClassifyRangeAsync(message, cancellationToken),
         WorkKind.Aggregate => AggregateAsync(message, cancellationToken),
-        WorkKind.Pictures => DrawPicturesAsync(message, cancellationToken),
         _ => throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"message {message.MessageId} asks for {message.Work}, which no handler does."),
     };
 
@@ -108,7 +107,9 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
     /// <summary>
     /// Reads every range's Parquet (and features, for models whose aggregators need them) in range order, so the
     /// merged predictions are row for row the ones <c>deepslide classify</c> makes; runs each aggregator of the
-    /// manifest; writes the merged patches and the result JSON.
+    /// manifest; writes the merged patches and the result JSON; and draws the pictures (thumbnail, overlay, heatmaps,
+    /// tissue mask, QuPath GeoJSON) from the result in hand. One step, not two: a separate pictures step would fetch
+    /// the merged patches again and load the plan, the manifest and the slide again, one more queue round trip later.
     /// </summary>
     private async Task<WorkCompletion> AggregateAsync(WorkMessage message, CancellationToken cancellationToken)
     {
@@ -169,12 +170,13 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
             await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Patches(message.RunId), local, cancellationToken);
             await File.WriteAllTextAsync(local, ResultFiles.ToJson(result), cancellationToken);
             await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Result(message.RunId), local, cancellationToken);
+            (int pictures, SlideRead read) = await DrawPicturesAsync(message, plan, result, cancellationToken);
 
             var slideCalls = new SlideCalls(
                 calls.Select(c => new StoredCall(c.Method, c.Label, manifest.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => c.Scores[p.i]), c.Note)).ToList(),
                 new RunModel(message.ModelPrefix, message.ModelPrefix, modelVersion, manifest.Onnx.Sha256, manifest.Classes),
                 new Dictionary<string, string> { ["patches"] = RunBlobs.Patches(message.RunId), ["result"] = RunBlobs.Result(message.RunId) });
-            return Done(message, RunBlobs.Result(message.RunId)) with { Patches = patchCount, Calls = slideCalls };
+            return Done(message, RunBlobs.Result(message.RunId), read) with { Patches = patchCount, Calls = slideCalls, Files = pictures };
         }
         finally
         {
@@ -182,17 +184,12 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         }
     }
 
-    private async Task<WorkCompletion> DrawPicturesAsync(WorkMessage message, CancellationToken cancellationToken)
+    /// <summary>The pictures of a classified slide, stored under the run's pictures prefix; how many, and what reading the slide took.</summary>
+    private async Task<(int Files, SlideRead Read)> DrawPicturesAsync(WorkMessage message, TilePlan plan, SlideResult result, CancellationToken cancellationToken)
     {
-        (TilePlan plan, string? modelVersion) = await ReadPlanAsync(message.PlanBlob, cancellationToken);
-        ModelManifest manifest = await models.GetManifestAsync(message.ModelPrefix, modelVersion, Path.Combine(scratch, "text"), cancellationToken);
-        string parquet = Scratch(".parquet");
         string folder = Scratch(string.Empty);
         try
         {
-            await PipelineStores.DownloadCurrentAsync(stores.Results, RunBlobs.Patches(message.RunId), parquet, "the merged patch predictions are not stored.", cancellationToken: cancellationToken);
-            PatchProbabilities patches = await PatchParquet.ReadProbabilitiesAsync(parquet, manifest.Classes, cancellationToken);
-            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, [], "pipeline", 0);
             (IReadOnlyList<string> files, SlideRead read) = await WithSlideAsync(message, ForPictures(plan), reader => Task.FromResult(ResultPictures.Write(reader, result, folder)), cancellationToken);
             string prefix = RunBlobs.Pictures(message.RunId);
             foreach (string file in files)
@@ -201,11 +198,10 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
                 Progressed?.Invoke();
             }
 
-            return Done(message, prefix, read) with { Files = files.Count };
+            return (files.Count, read);
         }
         finally
         {
-            File.Delete(parquet);
             if (Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);

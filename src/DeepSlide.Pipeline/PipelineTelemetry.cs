@@ -43,7 +43,7 @@ public static class PipelineTelemetry
         Runs.Add(1, new KeyValuePair<string, object?>("outcome", run.Status));
         foreach ((string stage, double seconds) in run.Seconds)
         {
-            if (stage is "planning" or "inference" or "aggregating" or "pictures" or "total")
+            if (stage is "planning" or "inference" or "aggregating" or "total")
             {
                 StageDuration.Record(seconds, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", run.Status));
             }

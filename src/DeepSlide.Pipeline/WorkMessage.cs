@@ -4,7 +4,7 @@ using DeepSlide.Tiling;
 
 namespace DeepSlide.Pipeline;
 
-/// <summary>The four steps of a run that workers do; the orchestration only sends them and waits.</summary>
+/// <summary>The three steps of a run that workers do; the orchestration only sends them and waits.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<WorkKind>))]
 public enum WorkKind
 {
@@ -14,11 +14,11 @@ public enum WorkKind
     /// <summary>Classify one range of the plan's tiles.</summary>
     Range,
 
-    /// <summary>Merge the ranges' predictions and call the slide with every aggregator of the manifest.</summary>
+    /// <summary>
+    /// Merge the ranges' predictions, call the slide with every aggregator of the manifest, and draw the thumbnail,
+    /// overlay, heatmaps, tissue mask and QuPath GeoJSON from them.
+    /// </summary>
     Aggregate,
-
-    /// <summary>Thumbnail, overlay, heatmaps, tissue mask and QuPath GeoJSON from the merged predictions.</summary>
-    Pictures,
 }
 
 /// <summary>
@@ -31,11 +31,9 @@ public sealed record WorkItem(WorkKind Kind, TileRange? Tiles = null)
 
     public static readonly WorkItem Aggregate = new(WorkKind.Aggregate);
 
-    public static readonly WorkItem Pictures = new(WorkKind.Pictures);
-
     public static WorkItem ForRange(TileRange tiles) => new(WorkKind.Range, tiles);
 
-    /// <summary><c>plan</c>, <c>range:17</c>, <c>aggregate</c> or <c>pictures</c>.</summary>
+    /// <summary><c>plan</c>, <c>range:17</c> or <c>aggregate</c>.</summary>
     [JsonIgnore]
     public string Key => Kind == WorkKind.Range ? $"range:{RangeTiles.Index}" : Kind.ToString().ToLowerInvariant();
 

@@ -34,7 +34,6 @@ public sealed class MessageTests
         Assert.Equal("run-1:range:7:retry2", (range with { Attempt = 2 }).MessageId);
         Assert.Equal("run-1:plan", DispatchActivity.Message("run-1", Request, WorkItem.Plan, 0, null).MessageId);
         Assert.Equal("run-1:aggregate", DispatchActivity.Message("run-1", Request, WorkItem.Aggregate, 0, null, rangeSize: 64).MessageId);
-        Assert.Equal("run-1:pictures", DispatchActivity.Message("run-1", Request, WorkItem.Pictures, 0, null).MessageId);
         WorkCompletion notice = WorkCompletion.FromJson(new WorkCompletion("run-1", seventh, true, "out", null) { Patches = 64 }.ToJson());
         Assert.Equal("range:7", notice.Work.Key);
         Assert.Equal(seventh, notice.Work);

@@ -56,12 +56,10 @@ public sealed class OrchestratorTests : IAsyncLifetime
         return (a.Work, b.Work);
     }
 
-    private async Task AggregateAndDrawAsync(string runId)
+    private async Task AggregateAsync(string runId)
     {
         Assert.Equal(WorkKind.Aggregate, (await _sent.NextAsync(runId)).Work.Kind);
         await NoticeAsync(runId, WorkItem.Aggregate, calls: Calls());
-        Assert.Equal(WorkKind.Pictures, (await _sent.NextAsync(runId)).Work.Kind);
-        await NoticeAsync(runId, WorkItem.Pictures);
     }
 
     [Fact]
@@ -77,7 +75,7 @@ public sealed class OrchestratorTests : IAsyncLifetime
 
         await NoticeAsync(runId, first);
         await NoticeAsync(runId, second);
-        await AggregateAndDrawAsync(runId);
+        await AggregateAsync(runId);
         SlideRun run = await FinishedAsync(runId);
         Assert.Equal((RunStatus.Completed, 2, 1), (run.Status, run.RangesDone, run.Redispatched));
         Assert.Equal("tumour", Assert.Single(run.Calls).Label);
@@ -109,7 +107,7 @@ public sealed class OrchestratorTests : IAsyncLifetime
         await NoticeAsync(runId, first);                            // duplicate delivery
         await NoticeAsync("run-someone-else", second);              // another run's notice
         await NoticeAsync(runId, second);
-        await AggregateAndDrawAsync(runId);
+        await AggregateAsync(runId);
         SlideRun run = await FinishedAsync(runId);
         Assert.Equal((RunStatus.Completed, 2, 0), (run.Status, run.RangesDone, run.Redispatched));
 
@@ -133,7 +131,7 @@ public sealed class OrchestratorTests : IAsyncLifetime
                 await NoticeAsync(runId, (await _sent.NextAsync(runId)).Work);
             }
 
-            await AggregateAndDrawAsync(runId);
+            await AggregateAsync(runId);
             Assert.Equal(RunStatus.Completed, (await FinishedAsync(runId)).Status);
             return [.. _runs.Written(runId).Select(r => (r.Status, r.RangesDone))];
         }

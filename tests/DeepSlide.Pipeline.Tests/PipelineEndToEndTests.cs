@@ -137,13 +137,13 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.Equal(TileRange.Split(local.Plan!.Tiles.Count, 8).Count, run.RangesTotal);
         Assert.True(run.RangesTotal >= 3);
         Assert.Equal((blob, version.ETag, bundle.Manifest.Onnx.Sha256), (run.SlideBlob, run.SlideETag, run.Model?.Sha256));
-        Assert.Equal(["aggregating", "inference", "pictures", "planning", "rangeFetchMax", "total", "workerAggregate", "workerPictures", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["aggregating", "inference", "planning", "rangeFetchMax", "total", "workerAggregate", "workerPlan", "workerRanges"], run.Seconds.Keys.Order(StringComparer.Ordinal));
         Assert.All(run.Seconds.Values, v => Assert.True(v > 0));
 
         // deepslide.runs (by outcome), deepslide.stage.duration (by stage) and deepslide.worker.patch_rate were emitted.
         Assert.Equal(PipelineTelemetry.Metrics.Order(), measured.Select(m => m.Instrument).Distinct().Order());
         Assert.Contains(measured, m => m.Instrument == PipelineTelemetry.RunsMetric && m.Value == 1 && m.Tags == "outcome=Completed");
-        Assert.Equal(["stage=aggregating", "stage=inference", "stage=pictures", "stage=planning", "stage=total"], measured.Where(m => m.Instrument == PipelineTelemetry.StageDurationMetric).Select(m => m.Tags.Split(',')[0]).Distinct().Order());
+        Assert.Equal(["stage=aggregating", "stage=inference", "stage=planning", "stage=total"], measured.Where(m => m.Instrument == PipelineTelemetry.StageDurationMetric).Select(m => m.Tags.Split(',')[0]).Distinct().Order());
         Assert.InRange(measured.Count(m => m.Instrument == PipelineTelemetry.PatchRateMetric && m.Value > 0), run.RangesTotal, int.MaxValue);
 
         // The workers fetched their tiles' bytes, not the slide once each.
@@ -160,7 +160,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         // One trace from the upload through dispatch and every worker step to aggregation.
         List<Activity> traced = spans.Where(a => Equals(a.GetTagItem("deepslide.run_id"), runId)).ToList();
         Assert.Equal(
-            ["aggregate", "dispatch", "slide uploaded", "worker aggregate", "worker pictures", "worker plan", "worker range"],
+            ["aggregate", "dispatch", "slide uploaded", "worker aggregate", "worker plan", "worker range"],
             traced.Select(a => a.DisplayName).Distinct().Order());
         Assert.Single(traced.Select(a => a.TraceId).Distinct());
         Assert.Equal(run.RangesTotal, traced.Count(a => a.DisplayName == "worker range"));

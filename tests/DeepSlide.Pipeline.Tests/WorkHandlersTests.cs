@@ -138,6 +138,15 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
             aggregated.Calls!.Calls.Select(c => (c.Method, c.Label)));
         Assert.Equal(["adenocarcinoma", "benign", "squamous"], aggregated.Calls.Model.Classes);
 
+        // The same step draws the pictures from what it merged, reading the slide's thumbnail level only.
+        Assert.True(aggregated.Files >= 3, $"{aggregated.Files} pictures");
+        foreach (string picture in (string[])["overlays/slide.png", "masks/slide.png", "qupath/slide.geojson"])
+        {
+            Assert.NotNull(await store.GetVersionAsync($"{RunBlobs.Pictures("run1")}/{picture}"));
+        }
+
+        Assert.Equal(slide.Length, aggregated.SlideBytes);
+
         // A range past the plan's end, and a slide replaced after planning, are refused with the reason.
         WorkMessage outside = Message("run1", slide, new TileRange(99, local.Plan.Tiles.Count - 1, 5));
         Assert.Contains("is outside the plan's", (await Assert.ThrowsAsync<DeepSlideException>(() => handlers.HandleAsync(outside))).Message);

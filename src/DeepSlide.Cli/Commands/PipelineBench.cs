@@ -94,7 +94,7 @@ internal static class PipelineBench
                 int differing = pipelineValues.Length != localValues.Length ? -1 : Enumerable.Range(0, local.Patches.Count).Count(i => !pipelineValues.AsSpan(i * local.Patches.Classes.Count, local.Patches.Classes.Count).SequenceEqual(localValues.AsSpan(i * local.Patches.Classes.Count, local.Patches.Classes.Count)));
                 Console.WriteLine(differing == 0 ? $"patch predictions: all {local.Patches.Count} equal classify's, bit for bit" : $"patch predictions: {(differing < 0 ? "a different number of patches" : $"{differing} of {local.Patches.Count} differ")} from classify's");
                 int n = parse.GetValue(workers);
-                double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerAggregate"] + run.Seconds["workerPictures"];
+                double workerPath = run.Seconds["workerPlan"] + (run.Seconds["workerRanges"] / n) + run.Seconds["workerAggregate"];
                 Console.WriteLine(string.Create(C, $"orchestration overhead (wall time no worker spends on the run, with the ranges' {run.Seconds["workerRanges"]:0.0} worker-seconds shared by {n}): {pipeline - workerPath:0.0} s, {(pipeline - workerPath) / pipeline:P1} of the wall time (target <= 15%)"));
                 Console.WriteLine(string.Create(C, $"against one process: +{pipeline - oneProcess:0.0} s ({(pipeline - oneProcess) / pipeline:P1} of the pipeline's wall time), with the emulators, the durable host and the workers sharing {Environment.ProcessorCount} cores"));
             }
