@@ -7,9 +7,9 @@ namespace DeepSlide.Orchestration;
 /// <summary>
 /// One slide run, every step of it done by workers: plan, one message per range, and aggregate (which draws the
 /// pictures too). For each step it dispatches the work and waits for a notice per piece (in any order, duplicates
-/// ignored, missing ones re-dispatched after the deadline a bounded number of times), then stores the run. Every stage is written to the
-/// results store and shown as custom status. It is deterministic: time comes from the context, and everything else
-/// happens in activities or on workers.
+/// ignored, missing ones re-dispatched after the deadline a bounded number of times), then stores the run. Every
+/// stage is written to the results store and shown as custom status. It is deterministic: time comes from the
+/// context, and everything else happens in activities or on workers.
 /// </summary>
 public sealed class SlideRunOrchestrator : TaskOrchestrator<SlideRunRequest, SlideRun>
 {

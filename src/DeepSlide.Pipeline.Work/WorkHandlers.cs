@@ -15,9 +15,9 @@ namespace DeepSlide.Pipeline.Work;
 
 /// <summary>
 /// A run's three steps as a worker does them (plan, classify a range, aggregate and draw the pictures), each writing
-/// its output whole to the results container, so a redelivered piece rewrites the same blobs harmlessly. Each returns the notice the orchestration awaits. What the
-/// model's manifest decides (tiling, aggregators, features) comes from <see cref="ClassificationSetup"/>, the code
-/// <c>deepslide classify</c> uses. Everything that needs the slide (and so OpenSlide) or the model (and so ONNX
+/// its output whole to the results container, so a redelivered piece rewrites the same blobs harmlessly. Each
+/// returns the notice the orchestration awaits. What the model's manifest decides (tiling, aggregators, features)
+/// comes from <see cref="ClassificationSetup"/>, the code <c>deepslide classify</c> uses. Everything that needs the slide (and so OpenSlide) or the model (and so ONNX
 /// Runtime) happens here, in the worker, which keeps the Functions app free of native libraries.
 /// </summary>
 public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, ModelCache models, string scratch) : IDisposable
