@@ -73,7 +73,7 @@ public sealed class LocalDurableHost : IAsyncDisposable
         sidecarBuilder.Services.AddSingleton(loggers);
         sidecarBuilder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         sidecarBuilder.Services.AddGrpc();
-        var dispatched = new StartedOrchestrationService(service);
+        var dispatched = new StartedOrchestrationService(service, logger: loggers.CreateLogger<StartedOrchestrationService>());
         sidecarBuilder.Services.AddSingleton<IOrchestrationService>(dispatched);
         sidecarBuilder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         sidecarBuilder.Services.AddSingleton<TaskHubGrpcServer>();

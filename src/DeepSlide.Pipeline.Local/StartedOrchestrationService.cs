@@ -1,21 +1,30 @@
 using DurableTask.Core;
+using Microsoft.Extensions.Logging;
 
 namespace DeepSlide.Pipeline.Local;
 
 /// <summary>
 /// The orchestration service as the gRPC sidecar sees it. The sidecar starts the service only once a worker has
-/// connected, but stops it whenever the app stops, from an async void handler; Azure Storage's service throws on a
-/// stop without a start, and that exception ends the whole process. Here a stop before a start does nothing, a stop
-/// during a start waits for it, and <see cref="Started"/> lets the host wait until the dispatcher really runs.
+/// connected, but stops it whenever the app stops, from an async void handler, where any exception ends the whole
+/// process. Azure Storage's service throws on a stop without a start, and when its storage is gone (the emulator
+/// stopped or frozen first) its stop waits 10 minutes for its partition manager and then throws. Here a stop before
+/// a start does nothing, a stop during a start waits for it, a stop is given up after <c>stopTimeout</c>, and no
+/// stop throws: its failure is logged and kept in <see cref="StopFailure"/>. <see cref="Started"/> lets the host
+/// wait until the dispatcher really runs.
 /// </summary>
-internal sealed class StartedOrchestrationService(IOrchestrationService inner) : IOrchestrationService
+internal sealed class StartedOrchestrationService(IOrchestrationService inner, TimeSpan? stopTimeout = null, ILogger? logger = null) : IOrchestrationService
 {
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
+
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private Task? _start;
 
     /// <summary>Completes once the sidecar's dispatcher has started the service.</summary>
     public Task Started => _started.Task;
+
+    /// <summary>Why the last stop did not finish cleanly (a timeout, or what the service threw); null when it did.</summary>
+    public Exception? StopFailure { get; private set; }
 
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
 
@@ -55,8 +64,18 @@ internal sealed class StartedOrchestrationService(IOrchestrationService inner) :
             return;
         }
 
-        await start;
-        await inner.StopAsync(isForced);
+        try
+        {
+            await start;
+            await inner.StopAsync(isForced).WaitAsync(stopTimeout ?? DefaultStopTimeout);
+            StopFailure = null;
+        }
+        catch (Exception ex)
+        {
+            // Nothing is left to do on a stop: the task hub's state is in storage, and a host started later resumes it.
+            StopFailure = ex;
+            logger?.LogWarning(ex, "the orchestration service did not stop cleanly");
+        }
     }
 
     public Task CreateAsync() => inner.CreateAsync();
