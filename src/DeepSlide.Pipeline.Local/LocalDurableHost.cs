@@ -30,13 +30,15 @@ public sealed class LocalDurableHost : IAsyncDisposable
     private readonly WebApplication _sidecar;
     private readonly IHost _worker;
     private readonly GrpcChannel _channel;
+    private readonly StartedOrchestrationService _dispatched;
     private bool _stopped;
 
-    private LocalDurableHost(WebApplication sidecar, IHost worker, GrpcChannel channel)
+    private LocalDurableHost(WebApplication sidecar, IHost worker, GrpcChannel channel, StartedOrchestrationService dispatched)
     {
         _sidecar = sidecar;
         _worker = worker;
         _channel = channel;
+        _dispatched = dispatched;
     }
 
     public DurableTaskClient Client => _worker.Services.GetRequiredService<DurableTaskClient>();
@@ -129,7 +131,7 @@ public sealed class LocalDurableHost : IAsyncDisposable
         // The sidecar starts dispatching once the worker has connected; a host handed out before that could be
         // stopped with nothing started.
         await dispatched.Started.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        return new LocalDurableHost(sidecar, worker, channel);
+        return new LocalDurableHost(sidecar, worker, channel, dispatched);
     }
 
     /// <summary>Waits for a run to reach a final state in the results store.</summary>
@@ -153,7 +155,11 @@ public sealed class LocalDurableHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the worker host, then the sidecar (the other way round leaves the worker reconnecting).</summary>
+    /// <summary>
+    /// Stops the worker host, then the sidecar (the other way round leaves the worker reconnecting), and waits for the
+    /// orchestration service's own stop, which the sidecar starts without awaiting: the emulators a caller stops next
+    /// must outlive it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_stopped)
@@ -167,6 +173,7 @@ public sealed class LocalDurableHost : IAsyncDisposable
         await _channel.ShutdownAsync();
         _channel.Dispose();
         await _sidecar.StopAsync();
+        await Task.WhenAny(_dispatched.Stopped, Task.Delay(StartedOrchestrationService.DefaultStopTimeout + TimeSpan.FromSeconds(5)));
         await _sidecar.DisposeAsync();
     }
 }

@@ -17,11 +17,15 @@ internal sealed class StartedOrchestrationService(IOrchestrationService inner, T
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private Task? _start;
 
     /// <summary>Completes once the sidecar's dispatcher has started the service.</summary>
     public Task Started => _started.Task;
+
+    /// <summary>Completes when a stop has finished (cleanly or given up), or at once when nothing was started.</summary>
+    public Task Stopped => _stopped.Task;
 
     /// <summary>Why the last stop did not finish cleanly (a timeout, or what the service threw); null when it did.</summary>
     public Exception? StopFailure { get; private set; }
@@ -61,6 +65,11 @@ internal sealed class StartedOrchestrationService(IOrchestrationService inner, T
 
         if (start is null)
         {
+            if (!_started.Task.IsCompleted)
+            {
+                _stopped.TrySetResult();
+            }
+
             return;
         }
 
@@ -75,6 +84,10 @@ internal sealed class StartedOrchestrationService(IOrchestrationService inner, T
             // Nothing is left to do on a stop: the task hub's state is in storage, and a host started later resumes it.
             StopFailure = ex;
             logger?.LogWarning(ex, "the orchestration service did not stop cleanly");
+        }
+        finally
+        {
+            _stopped.TrySetResult();
         }
     }
 

@@ -37,8 +37,10 @@ public sealed class LocalDurableHostTests(AzuriteFixture azurite) : IClassFixtur
         // As Azure Storage's service does when its storage is gone: its stop waits 10 minutes, then throws.
         var hanging = new StartedOrchestrationService(StoppingService.Create(new TaskCompletionSource().Task), TimeSpan.FromMilliseconds(200));
         await hanging.StartAsync();
+        Assert.False(hanging.Stopped.IsCompleted);
         await hanging.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.IsType<TimeoutException>(hanging.StopFailure);
+        Assert.True(hanging.Stopped.IsCompletedSuccessfully);
 
         var throwing = new StartedOrchestrationService(StoppingService.Create(Task.FromException(new InvalidOperationException("partition manager"))));
         await throwing.StartAsync();
