@@ -65,11 +65,7 @@ internal sealed class StartedOrchestrationService(IOrchestrationService inner, T
 
         if (start is null)
         {
-            if (!_started.Task.IsCompleted)
-            {
-                _stopped.TrySetResult();
-            }
-
+            _stopped.TrySetResult();
             return;
         }
 

@@ -154,6 +154,8 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/overlays/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/qupath/case-01.geojson"));
         Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/masks/case-01.png"));
+        // Drawn from the aggregate step's own result, which holds the calls: MIL's attention map too, as classify draws it.
+        Assert.NotNull(await stores.Results.GetVersionAsync($"{run.Outputs["pictures"]}/attention/case-01.png"));
         Assert.NotNull(await stores.Results.GetVersionAsync(run.Outputs["result"]));
         Assert.NotNull(await stores.Results.GetVersionAsync(RunBlobs.RangeFeatures(runId, 0)));
 
