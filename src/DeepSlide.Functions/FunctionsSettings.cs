@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.ComponentModel.DataAnnotations;
 using DeepSlide.Orchestration;
 using DeepSlide.Pipeline;
 
@@ -23,13 +23,13 @@ public static class FunctionsSettings
 
     public const string CosmosEndpoint = "Cosmos__accountEndpoint";
 
-    public const string ModelPrefix = "DeepSlide__ModelPrefix";
+    public const string ModelPrefix = RunSettings.Section + "__" + nameof(RunSettings.ModelPrefix);
 
-    public const string TilesPerRange = "DeepSlide__TilesPerRange";
+    public const string TilesPerRange = RunSettings.Section + "__" + nameof(RunSettings.TilesPerRange);
 
-    public const string RangeDeadline = "DeepSlide__RangeDeadline";
+    public const string RangeDeadline = RunSettings.Section + "__" + nameof(RunSettings.RangeDeadline);
 
-    public const string MaxRedispatches = "DeepSlide__MaxRedispatches";
+    public const string MaxRedispatches = RunSettings.Section + "__" + nameof(RunSettings.MaxRedispatches);
 
     /// <summary>The settings an Azure deployment must set for this app (besides the Functions host's own).</summary>
     public static IReadOnlyList<string> Required { get; } =
@@ -37,31 +37,34 @@ public static class FunctionsSettings
         PipelineStorageBlobUri, PipelineStorageQueueUri, ServiceBusNamespace, CosmosEndpoint, ModelPrefix,
     ];
 
-    /// <summary>
-    /// The run settings; an unset one keeps its default, and one that is set but unreadable (a TimeSpan written as
-    /// ISO 8601 "PT10M", say) throws, naming it, rather than being silently replaced by the default.
-    /// </summary>
-    public static SlideRunRequest RunDefaults(Func<string, string?> setting)
-    {
-        var defaults = new SlideRunRequest(string.Empty, string.Empty, string.Empty);
-        return defaults with
-        {
-            TilesPerRange = Read(setting, TilesPerRange, defaults.TilesPerRange, s => (int.TryParse(s, CultureInfo.InvariantCulture, out int v), v)),
-            Deadline = Read(setting, RangeDeadline, defaults.Deadline, s => (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out TimeSpan v), v)),
-            MaxRedispatches = Read(setting, MaxRedispatches, defaults.MaxRedispatches, s => (int.TryParse(s, CultureInfo.InvariantCulture, out int v), v)),
-        };
-    }
+    /// <summary>An app setting's name as configuration sees it: the environment provider reads "__" as a section separator.</summary>
+    public static string Key(string setting) => setting.Replace("__", ":", StringComparison.Ordinal);
+}
 
-    private static T Read<T>(Func<string, string?> setting, string name, T fallback, Func<string, (bool Ok, T Value)> parse)
-    {
-        if (setting(name) is not { Length: > 0 } text)
-        {
-            return fallback;
-        }
+/// <summary>
+/// How runs are split and watched, and which model classifies uploads: the <c>DeepSlide__*</c> app settings, bound
+/// and validated as the app starts. An unset one keeps its default; one the binder cannot read (a TimeSpan written as
+/// ISO 8601 "PT10M", say) fails the start, naming it, rather than being silently replaced by the default.
+/// </summary>
+public sealed class RunSettings
+{
+    public const string Section = "DeepSlide";
 
-        (bool ok, T value) = parse(text);
-        return ok ? value : throw new InvalidOperationException($"App setting {name} is '{text}', which is not a valid {typeof(T).Name} (a TimeSpan is written hh:mm:ss).");
-    }
+    private static readonly SlideRunRequest Defaults = new(string.Empty, string.Empty, string.Empty);
 
-    public static string DefaultModel(Func<string, string?> setting) => setting(ModelPrefix) is { Length: > 0 } model ? model : PipelineNames.DefaultModelPrefix;
+    [Range(1, 100_000)]
+    public int TilesPerRange { get; set; } = Defaults.TilesPerRange;
+
+    /// <summary>Written hh:mm:ss, as the .NET binder reads a TimeSpan.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RangeDeadline { get; set; } = Defaults.Deadline;
+
+    [Range(0, 100)]
+    public int MaxRedispatches { get; set; } = Defaults.MaxRedispatches;
+
+    [Required]
+    public string ModelPrefix { get; set; } = PipelineNames.DefaultModelPrefix;
+
+    /// <summary>The run defaults the triggers and the API start runs with.</summary>
+    public SlideRunRequest RunDefaults() => Defaults with { TilesPerRange = TilesPerRange, Deadline = RangeDeadline, MaxRedispatches = MaxRedispatches };
 }

@@ -1,14 +1,13 @@
 using System.Net;
 using DeepSlide.Orchestration;
-using DeepSlide.Pipeline.Cosmos;
 using DeepSlide.Pipeline.Storage;
+using DeepSlide.ServiceDefaults;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Azure.Cosmos;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.DurableTask.Worker;
@@ -85,21 +84,22 @@ public sealed class LocalDurableHost : IAsyncDisposable
         string address = sidecar.Urls.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
         var channel = GrpcChannel.ForAddress(address);
 
-        var storage = new StorageAccount(options.StorageConnection);
-        PipelineStores stores = await storage.StoresAsync(cancellationToken);
-        var cosmos = new CosmosClient(options.CosmosEndpoint, options.CosmosKey, CosmosSlideRunStore.ClientOptions(acceptLoopbackCertificate: true));
-        CosmosSlideRunStore runs = await CosmosSlideRunStore.CreateAsync(cosmos, options.Database, options.RunsContainer, cancellationToken);
-        IWorkTransport transport = await StorageQueueTransport.CreateAsync(storage.Queues(), new WorkQueueOptions { QueueName = options.RangeQueue }, cancellationToken: cancellationToken);
-
         HostApplicationBuilder workerBuilder = Host.CreateApplicationBuilder();
         workerBuilder.Logging.ClearProviders();
         workerBuilder.Services.AddSingleton(loggers);
+        workerBuilder.AddServiceDefaults("deepslide-local");
+        workerBuilder.Services.AddPipelineClients().Configure(c =>
+        {
+            c.StorageConnection = options.StorageConnection;
+            c.CosmosEndpoint = options.CosmosEndpoint;
+            c.CosmosKey = options.CosmosKey;
+            c.Database = options.Database;
+            c.RunsContainer = options.RunsContainer;
+            c.RangeQueue = new WorkQueueOptions { QueueName = options.RangeQueue };
+            c.RunsRequired = true;
+        });
         workerBuilder.Services.AddSingleton(options);
-        workerBuilder.Services.AddSingleton(stores);
-        workerBuilder.Services.AddSingleton<ISlideRunStore>(runs);
-        workerBuilder.Services.AddSingleton(transport);
-        workerBuilder.Services.AddSingleton(cosmos);
-        workerBuilder.Services.AddSingleton(sp => new SlideRunStarter(sp.GetRequiredService<DurableTaskClient>(), runs, options.RunDefaults));
+        workerBuilder.Services.AddSingleton(sp => new SlideRunStarter(sp.GetRequiredService<DurableTaskClient>(), sp.GetRequiredService<ISlideRunStore>(), options.RunDefaults));
         workerBuilder.Services.AddDurableTaskWorker(b =>
         {
             b.UseGrpc(channel);
@@ -111,15 +111,15 @@ public sealed class LocalDurableHost : IAsyncDisposable
             b.RegisterDirectly();
         });
         workerBuilder.Services.AddHostedService(sp => new CompletionRelayService(
-            storage.Queues().GetQueueClient(options.CompletionQueue),
-            storage.Queues().GetQueueClient(options.CompletionQueue + "-poison"),
+            sp.GetRequiredService<StorageAccount>().Queues().GetQueueClient(options.CompletionQueue),
+            sp.GetRequiredService<StorageAccount>().Queues().GetQueueClient(options.CompletionQueue + "-poison"),
             sp.GetRequiredService<DurableTaskClient>(),
             options.PollInterval,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<CompletionRelayService>()));
         if (options.WatchSlides)
         {
             workerBuilder.Services.AddHostedService(sp => new SlideWatcherService(
-                SlideListing.Probing(options.StorageConnection, ((AzureBlobStore)stores.Slides).Container.Name),
+                SlideListing.Probing(options.StorageConnection, ((AzureBlobStore)sp.GetRequiredService<PipelineStores>().Slides).Container.Name),
                 sp.GetRequiredService<SlideRunStarter>(),
                 options,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<SlideWatcherService>()));

@@ -22,7 +22,9 @@ public sealed class StorageAccount
         Credential = credential;
         _blobs = new(() => connectionString is not null ? new BlobServiceClient(connectionString) : new BlobServiceClient(blobServiceUri, credential));
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        _queues = new(() => connectionString is not null ? new QueueServiceClient(connectionString, queueOptions) : new QueueServiceClient(queueServiceUri, credential, queueOptions));
+        _queues = new(() => connectionString is not null ? new QueueServiceClient(connectionString, queueOptions)
+            : queueServiceUri is not null ? new QueueServiceClient(queueServiceUri, credential, queueOptions)
+            : throw new InvalidOperationException("this storage account was given no queue service URI."));
     }
 
     public string? ConnectionString { get; }
@@ -34,7 +36,8 @@ public sealed class StorageAccount
 
     /// <summary>
     /// The account from a process's settings. With service URIs, <paramref name="credential"/> is the process's one
-    /// credential; without it, a user-assigned identity's client id or else the default chain picks one.
+    /// credential; without it, a user-assigned identity's client id or else the default chain picks one. A process
+    /// that uses no queue (the viewer) leaves the queue service URI empty.
     /// </summary>
     public static StorageAccount FromSettings(string? connectionString, string? blobServiceUri, string? queueServiceUri, string? managedIdentityClientId = null, TokenCredential? credential = null)
     {
@@ -43,12 +46,13 @@ public sealed class StorageAccount
             return new StorageAccount(connectionString);
         }
 
-        if (string.IsNullOrWhiteSpace(blobServiceUri) || string.IsNullOrWhiteSpace(queueServiceUri))
+        if (string.IsNullOrWhiteSpace(blobServiceUri))
         {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "storage needs either a connection string or both a blob and a queue service URI.");
+            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "storage needs either a connection string or a blob service URI.");
         }
 
-        return new StorageAccount(null, new Uri(blobServiceUri), new Uri(queueServiceUri), credential ?? Credentials.For(managedIdentityClientId));
+        Uri? queues = string.IsNullOrWhiteSpace(queueServiceUri) ? null : new Uri(queueServiceUri);
+        return new StorageAccount(null, new Uri(blobServiceUri), queues, credential ?? Credentials.For(managedIdentityClientId));
     }
 
     public BlobServiceClient Blobs() => _blobs.Value;

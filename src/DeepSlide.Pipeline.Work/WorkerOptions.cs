@@ -1,4 +1,5 @@
 using DeepSlide.Inference;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace DeepSlide.Pipeline.Work;
 
@@ -48,13 +49,13 @@ public sealed class WorkerOptions
 
     /// <summary>Port of the <c>/healthz</c> endpoint the platform probes; 0 (the default, as on one machine) opens none.</summary>
     public int HealthPort { get; set; }
+}
 
-    /// <summary>Fails, naming the setting, when the worker could not reach its storage.</summary>
-    public void Validate()
-    {
-        if (string.IsNullOrWhiteSpace(StorageConnection) && string.IsNullOrWhiteSpace(StorageBlobServiceUri))
-        {
-            throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"{Section}:{nameof(StorageConnection)} or {Section}:{nameof(StorageBlobServiceUri)} is required.");
-        }
-    }
+/// <summary>The work loop's liveness (<see cref="WorkerHealth"/>) as a health check: unhealthy once it has been silent too long.</summary>
+internal sealed class WorkLoopHealthCheck(WorkerHealth health) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(health.IsHealthy
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy($"the work loop has been silent for {health.SinceLastBeat.TotalSeconds:0} s"));
 }

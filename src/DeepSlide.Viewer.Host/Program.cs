@@ -1,10 +1,8 @@
-using DeepSlide.Telemetry;
 using DeepSlide.Viewer;
 using DeepSlide.Viewer.Host.Extensions;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddViewerServices();
-builder.AddPipelineTelemetry("deepslide-viewer");
 WebApplication app = builder.Build();
 app.UseViewer(app.Services.GetRequiredService<IViewerSource>(), app.Services.GetRequiredService<ViewerOptions>());
 await app.RunAsync();

@@ -1,8 +1,10 @@
-using DeepSlide.Telemetry;
+using DeepSlide.ServiceDefaults;
 using DeepSlide.Worker.Extensions;
-using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Builder;
 
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
 builder.AddApplicationServices();
-builder.AddPipelineTelemetry("deepslide-worker");
-await builder.Build().RunAsync();
+builder.ListenForHealthProbes();
+WebApplication app = builder.Build();
+app.MapDefaultEndpoints();
+await app.RunAsync();

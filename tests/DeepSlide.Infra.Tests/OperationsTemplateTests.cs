@@ -137,6 +137,6 @@ public sealed class OperationsTemplateTests
         Assert.Equal("[parameters('workspaceId')]", (string)resource["properties"]!["sourceId"]!);
 
         // The hosts export that meter.
-        Assert.Contains("m.AddMeter(PipelineTelemetry.MeterName)", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.Telemetry", "PipelineTelemetryExtensions.cs")), StringComparison.Ordinal);
+        Assert.Contains("m.AddMeter(PipelineTelemetry.MeterName)", File.ReadAllText(Path.Combine(CompiledTemplate.RepositoryRoot, "src", "DeepSlide.ServiceDefaults", "PipelineTelemetryExtensions.cs")), StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,9 @@
+using System.Net;
 using DeepSlide.Pipeline.Work;
+using DeepSlide.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepSlide.Pipeline.Tests;
 
@@ -19,6 +24,28 @@ public class WorkerHealthTests
         health.Beat();
         Assert.True(health.IsHealthy);
         Assert.Equal(TimeSpan.Zero, health.SinceLastBeat);
+    }
+
+    [Fact]
+    public async Task The_health_endpoint_answers_503_with_the_reason_once_the_work_loop_is_stuck()
+    {
+        var clock = new ManualClock();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton(new WorkerHealth(TimeSpan.FromMinutes(5), clock));
+        builder.Services.AddHealthChecks().AddCheck<WorkLoopHealthCheck>("work-loop");
+        await using WebApplication app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+
+        HttpResponseMessage alive = await http.GetAsync(ServiceDefaultsExtensions.HealthPath);
+        Assert.Equal((HttpStatusCode.OK, "ok"), (alive.StatusCode, await alive.Content.ReadAsStringAsync()));
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        HttpResponseMessage stuck = await http.GetAsync(ServiceDefaultsExtensions.HealthPath);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "work-loop: the work loop has been silent for 660 s"), (stuck.StatusCode, await stuck.Content.ReadAsStringAsync()));
+        await app.StopAsync();
     }
 
     private sealed class ManualClock : TimeProvider

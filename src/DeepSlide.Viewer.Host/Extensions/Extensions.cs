@@ -1,9 +1,7 @@
-using Azure.Core;
 using DeepSlide.Pipeline;
 using DeepSlide.Pipeline.Cosmos;
 using DeepSlide.Pipeline.Slides;
-using DeepSlide.Pipeline.Storage;
-using Microsoft.Azure.Cosmos;
+using DeepSlide.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace DeepSlide.Viewer.Host.Extensions;
@@ -11,20 +9,23 @@ namespace DeepSlide.Viewer.Host.Extensions;
 public static class Extensions
 {
     /// <summary>
-    /// The viewer's settings (bound and validated at start), one credential, the stores it reads (slides and results,
-    /// the run documents) and the viewer source over them, reading slides as the workers do.
+    /// The viewer's settings (bound and validated at start), the service defaults (the identity
+    /// <c>Viewer__ManagedIdentityClientId</c> names, telemetry, health checks), the pipeline's clients it reads
+    /// (slides and results, the run documents) and the viewer source over them, reading slides as the workers do.
     /// </summary>
     public static IHostApplicationBuilder AddViewerServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ViewerHostOptions>().BindConfiguration(ViewerHostOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ViewerHostOptions>>().Value);
-        builder.Services.AddSingleton<TokenCredential>(sp => Credentials.For(sp.GetRequiredService<ViewerHostOptions>().ManagedIdentityClientId));
-        builder.Services.AddSingleton(sp => new StorageAccount(null, new Uri(sp.GetRequiredService<ViewerHostOptions>().StorageBlobServiceUri), credential: sp.GetRequiredService<TokenCredential>()).Stores());
-        builder.Services.AddSingleton(sp =>
+        builder.AddServiceDefaults("deepslide-viewer", builder.Configuration.GetSection(ViewerHostOptions.Section)[nameof(ViewerHostOptions.ManagedIdentityClientId)]);
+        builder.Services.AddPipelineClients().Configure<ViewerHostOptions>((c, o) =>
         {
-            ViewerHostOptions options = sp.GetRequiredService<ViewerHostOptions>();
-            var client = new CosmosClient(options.CosmosEndpoint, sp.GetRequiredService<TokenCredential>(), CosmosSlideRunStore.ClientOptions());
-            return new CosmosSlideRunStore(client.GetContainer(PipelineNames.Database, PipelineNames.RunsContainer));
+            c.StorageBlobServiceUri = o.StorageBlobServiceUri;
+            c.CosmosEndpoint = o.CosmosEndpoint;
+            c.QueuesRequired = false;
+            c.RunsRequired = true;
+            c.StorageSettings = $"{ViewerHostOptions.Section}:{nameof(o.StorageBlobServiceUri)}";
+            c.CosmosSetting = $"{ViewerHostOptions.Section}:{nameof(o.CosmosEndpoint)}";
         });
         builder.Services.AddSingleton<IViewerSource>(sp =>
         {

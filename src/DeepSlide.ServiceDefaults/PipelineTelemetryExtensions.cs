@@ -1,5 +1,4 @@
 using Azure.Core;
-using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using DeepSlide.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,32 +9,35 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace DeepSlide.Telemetry;
+namespace DeepSlide.ServiceDefaults;
 
 public static class PipelineTelemetryExtensions
 {
     /// <summary>
-    /// OpenTelemetry traces and logs for the pipeline's sources, exported to Application Insights when
+    /// OpenTelemetry traces, logs and metrics for the pipeline's sources, exported to Application Insights when
     /// <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set and over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is;
     /// with neither, nothing is exported. With <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> (the setting Azure
-    /// Functions reads too), ingestion authenticates with a managed identity, so the resource can refuse its key.
+    /// Functions reads too), ingestion authenticates with the process's own credential, so the resource can refuse
+    /// its key.
     /// </summary>
-    public static IHostApplicationBuilder AddPipelineTelemetry(this IHostApplicationBuilder builder, string serviceName)
+    internal static IHostApplicationBuilder AddPipelineTelemetry(this IHostApplicationBuilder builder, string serviceName, TokenCredential credential, string? managedIdentityClientId)
     {
         string? appInsights = builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
-        TokenCredential? credential = IngestionCredential(builder.Configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        TokenCredential? ingestion = IngestionCredential(builder.Configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], credential, managedIdentityClientId);
         bool otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         if (string.IsNullOrWhiteSpace(appInsights) && !otlp)
         {
             return builder;
         }
 
+        bool azureMonitor = !string.IsNullOrWhiteSpace(appInsights);
+        void Configure(AzureMonitorExporterOptions e) => (e.ConnectionString, e.Credential) = (appInsights, ingestion);
         builder.Logging.AddOpenTelemetry(o =>
         {
             o.IncludeScopes = true;
-            if (!string.IsNullOrWhiteSpace(appInsights))
+            if (azureMonitor)
             {
-                o.AddAzureMonitorLogExporter(e => (e.ConnectionString, e.Credential) = (appInsights, credential));
+                o.AddAzureMonitorLogExporter(Configure);
             }
 
             if (otlp)
@@ -48,9 +50,9 @@ public static class PipelineTelemetryExtensions
             .WithTracing(t =>
             {
                 t.AddSource([.. PipelineTelemetry.Sources]);
-                if (!string.IsNullOrWhiteSpace(appInsights))
+                if (azureMonitor)
                 {
-                    t.AddAzureMonitorTraceExporter(e => (e.ConnectionString, e.Credential) = (appInsights, credential));
+                    t.AddAzureMonitorTraceExporter(Configure);
                 }
 
                 if (otlp)
@@ -61,9 +63,9 @@ public static class PipelineTelemetryExtensions
             .WithMetrics(m =>
             {
                 m.AddMeter(PipelineTelemetry.MeterName);
-                if (!string.IsNullOrWhiteSpace(appInsights))
+                if (azureMonitor)
                 {
-                    m.AddAzureMonitorMetricExporter(e => (e.ConnectionString, e.Credential) = (appInsights, credential));
+                    m.AddAzureMonitorMetricExporter(Configure);
                 }
 
                 if (otlp)
@@ -75,10 +77,12 @@ public static class PipelineTelemetryExtensions
     }
 
     /// <summary>
-    /// The managed identity that <c>Authorization=AAD</c> asks for: the user-assigned one named by <c>ClientId=…</c>,
-    /// else the system-assigned one. Null without a setting; anything else is refused rather than silently ignored.
+    /// The credential ingestion uses when <c>Authorization=AAD</c> asks for one: the process's own, which must be the
+    /// identity the setting names (<c>ClientId=…</c> for a user-assigned one, none for the system-assigned one or the
+    /// default chain). Null without a setting; anything else is refused rather than silently ignored, and so is a
+    /// setting that names another identity than the one the process's clients use.
     /// </summary>
-    public static ManagedIdentityCredential? IngestionCredential(string? setting)
+    public static TokenCredential? IngestionCredential(string? setting, TokenCredential credential, string? managedIdentityClientId)
     {
         if (string.IsNullOrWhiteSpace(setting))
         {
@@ -88,14 +92,20 @@ public static class PipelineTelemetryExtensions
         var parts = setting.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty, StringComparer.OrdinalIgnoreCase);
-        if (!parts.TryGetValue("Authorization", out string? kind) || !kind.Equals("AAD", StringComparison.OrdinalIgnoreCase) 
+        if (!parts.TryGetValue("Authorization", out string? kind) || !kind.Equals("AAD", StringComparison.OrdinalIgnoreCase)
             || parts.Keys.Any(k => !k.Equals("Authorization", StringComparison.OrdinalIgnoreCase) && !k.Equals("ClientId", StringComparison.OrdinalIgnoreCase)))
         {
             throw new InvalidOperationException($"APPLICATIONINSIGHTS_AUTHENTICATION_STRING is '{setting}'; expected 'Authorization=AAD' or 'ClientId=<client id>;Authorization=AAD'.");
         }
 
-        return parts.TryGetValue("ClientId", out string? clientId) && clientId.Length > 0
-            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
-            : new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned);
+        string named = parts.GetValueOrDefault("ClientId") ?? string.Empty;
+        string own = managedIdentityClientId ?? string.Empty;
+        if (!named.Equals(own, StringComparison.OrdinalIgnoreCase))
+        {
+            string Identity(string id) => id.Length == 0 ? "the system-assigned identity" : $"client id {id}";
+            throw new InvalidOperationException($"APPLICATIONINSIGHTS_AUTHENTICATION_STRING names {Identity(named)}, but this process's clients use {Identity(own)}: a process has one identity.");
+        }
+
+        return credential;
     }
 }
