@@ -1,6 +1,8 @@
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Models;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Onnx;
 
 namespace DeepSlide.Inference;
 
@@ -17,13 +19,13 @@ public sealed class BackboneFeaturizer : IDisposable
     {
         options ??= new InferenceOptions();
         Model = ResNetBackbone.Build();
-        (_session, ExecutionProvider) = OnnxSessions.Create(Model.ToBytes(), ResNetBackbone.ResNetPath, options);
+        (_session, ExecutionProvider) = OnnxSessions.Create(Model.ToByteArray(), ResNetBackbone.ResNetPath, options);
         BatchSize = options.BatchSizeOn(ExecutionProvider);
         _input = new float[BatchSize * 3 * Size * Size];
     }
 
     /// <summary>The backbone graph, which the exported classifier extends.</summary>
-    public ProtoMessage Model { get; }
+    public ModelProto Model { get; }
 
     public string ExecutionProvider { get; }
 

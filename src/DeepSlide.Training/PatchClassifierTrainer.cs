@@ -7,6 +7,7 @@ using DeepSlide.Learning;
 using DeepSlide.Models;
 using DeepSlide.Slides;
 using DeepSlide.Stain;
+using Google.Protobuf;
 
 namespace DeepSlide.Training;
 
@@ -61,7 +62,7 @@ public sealed class PatchClassifierTrainer(TrainingOptions options)
             options.Head with { Seed = options.Seed },
             e => progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,3}  train loss {e.TrainLoss:0.0000}  val loss {e.ValLoss:0.0000}  val accuracy {e.ValAccuracy:P1}")));
 
-        byte[] onnx = ClassifierGraph.Build(featurizer.Model, head).ToBytes();
+        byte[] onnx = ClassifierGraph.Build(featurizer.Model, head).ToByteArray();
         EpochLog best = log.Where(e => e.ValLoss is not null).OrderBy(e => e.ValLoss).FirstOrDefault() ?? log[^1];
         PatchTiling tiling = PatchTiling.Read(patchRoot);
         var manifest = new ModelManifest

@@ -5,6 +5,7 @@ using DeepSlide.Inference;
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Learning;
 using DeepSlide.Models;
+using Google.Protobuf;
 
 namespace DeepSlide.Training;
 
@@ -132,7 +133,7 @@ public sealed class WeakLabelRefiner(RefinementOptions options)
             head = TrainHead(cache, labels, classes.Count, round, log);
         }
 
-        byte[] onnx = ClassifierGraph.Build(ResNetBackbone.Build(), head!).ToBytes();
+        byte[] onnx = ClassifierGraph.Build(ResNetBackbone.Build(), head!).ToByteArray();
 
         int trainKept = labels.Where((l, i) => l >= 0 && !cache.Rows[i].Val).Count();
         ModelManifest refined = manifest with

@@ -1,5 +1,7 @@
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Models;
+using Google.Protobuf;
+using Onnx;
 
 namespace DeepSlide.Inference.Tests;
 
@@ -15,17 +17,20 @@ public sealed class BringYourOwnModelTests : IDisposable
     /// </summary>
     private static byte[] TinyModel()
     {
-        var graph = new ProtoMessage()
-            .Add(OnnxGraph.GraphNode, OnnxGraph.Node("GlobalAveragePool", "pool", ["input"], ["pooled"]))
-            .Add(OnnxGraph.GraphNode, OnnxGraph.Node("Flatten", "flatten", ["pooled"], ["flat"], ("axis", 1)))
-            .Add(OnnxGraph.GraphNode, OnnxGraph.Node("Gemm", "gemm", ["flat", "w", "b"], ["logits"], ("transB", 1)))
-            .Add(OnnxGraph.GraphName, "byo")
-            .Add(OnnxGraph.GraphInitializer, OnnxGraph.FloatTensor("w", [3, 3], [10, 0, 0, 0, 10, 0, 0, 0, 10]))
-            .Add(OnnxGraph.GraphInitializer, OnnxGraph.FloatTensor("b", [3], [0, 0, 0]))
-            .Add(OnnxGraph.GraphInput, OnnxGraph.ValueInfo("input", "batch", 3, 224, 224))
-            .Add(OnnxGraph.GraphOutput, OnnxGraph.ValueInfo("logits", "batch", 3));
-        var opset = new ProtoMessage().Add(1, string.Empty).Add(2, 13UL);
-        return new ProtoMessage().Add(1, 7UL).Add(8, opset).Add(OnnxGraph.ModelGraph, graph).ToBytes();
+        var graph = new GraphProto
+        {
+            Name = "byo",
+            Node =
+            {
+                OnnxGraph.Node("GlobalAveragePool", "pool", ["input"], ["pooled"]),
+                OnnxGraph.Node("Flatten", "flatten", ["pooled"], ["flat"], ("axis", 1)),
+                OnnxGraph.Node("Gemm", "gemm", ["flat", "w", "b"], ["logits"], ("transB", 1)),
+            },
+            Initializer = { OnnxGraph.FloatTensor("w", [3, 3], [10, 0, 0, 0, 10, 0, 0, 0, 10]), OnnxGraph.FloatTensor("b", [3], [0, 0, 0]) },
+            Input = { OnnxGraph.ValueInfo("input", "batch", 3, 224, 224) },
+            Output = { OnnxGraph.ValueInfo("logits", "batch", 3) },
+        };
+        return new ModelProto { IrVersion = 7, OpsetImport = { new OperatorSetIdProto { Version = 13 } }, Graph = graph }.ToByteArray();
     }
 
     [Fact]
@@ -63,13 +68,12 @@ public sealed class BringYourOwnModelTests : IDisposable
     public void A_fixed_batch_of_one_is_named_with_the_way_out()
     {
         byte[] model = TinyModel();
-        ProtoMessage parsed = ProtoMessage.Parse(model);
-        ProtoMessage graph = OnnxGraph.Graph(parsed);
-        graph.Replace(OnnxGraph.GraphInput, [OnnxGraph.ValueInfo("input", 1, 3, 224, 224)]);
-        graph.Replace(OnnxGraph.GraphOutput, [OnnxGraph.ValueInfo("logits", 1, 3)]);
-        parsed.Replace(OnnxGraph.ModelGraph, [graph]);
+        ModelProto parsed = OnnxGraph.Parse(model);
+        GraphProto graph = OnnxGraph.Graph(parsed);
+        graph.Input[0] = OnnxGraph.ValueInfo("input", 1, 3, 224, 224);
+        graph.Output[0] = OnnxGraph.ValueInfo("logits", 1, 3);
         var manifest = new ModelManifest { Classes = ["x", "y", "z"], Input = new ModelInput { Name = "input" }, Output = new ModelOutput { Probabilities = "logits", IsSoftmax = false } };
-        ModelBundle bundle = ModelBundle.Save(Path.Combine(_folder, "fixed"), manifest, parsed.ToBytes());
+        ModelBundle bundle = ModelBundle.Save(Path.Combine(_folder, "fixed"), manifest, parsed.ToByteArray());
         var ex = Assert.Throws<DeepSlideException>(() => PatchClassifier.Load(bundle, new InferenceOptions { BatchSize = 8 }).Dispose());
         Assert.Contains("fixed batch of 1", ex.Message);
         using PatchClassifier single = PatchClassifier.Load(bundle, new InferenceOptions { BatchSize = 1 });

@@ -6,6 +6,7 @@ using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
 using DeepSlide.Training;
+using Google.Protobuf;
 
 namespace DeepSlide.Inference.Tests;
 
@@ -25,7 +26,7 @@ public sealed class SparseSlides : IDisposable
             Classes = ["adenocarcinoma", "benign"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Training = new TrainingProvenance { Backbone = ResNetBackbone.Name },
-        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         var options = new SyntheticDatasetOptions { SlidesPerClass = 8, Width = 2400, Height = 1800, Mixed = true, Seed = 1, Classes = ["adenocarcinoma", "benign"] };
         Train = SyntheticDataset.Write(Path.Combine(Folder, "train"), options);
         HeldOut = SyntheticDataset.Write(Path.Combine(Folder, "held-out"), options with { SlidesPerClass = 4, Seed = 2 });

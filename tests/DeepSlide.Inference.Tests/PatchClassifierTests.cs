@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Learning;
 using DeepSlide.Models;
+using Google.Protobuf;
+using Onnx;
 
 namespace DeepSlide.Inference.Tests;
 
@@ -20,14 +22,14 @@ public sealed class RandomHeadBundle : IDisposable
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
         };
-        Bundle = ModelBundle.Save(Path.Combine(Folder, "model"), Manifest, ClassifierGraph.Build(Backbone, Head).ToBytes());
+        Bundle = ModelBundle.Save(Path.Combine(Folder, "model"), Manifest, ClassifierGraph.Build(Backbone, Head).ToByteArray());
     }
 
     public string Folder { get; }
 
     public SoftmaxModel Head { get; }
 
-    public ProtoMessage Backbone { get; }
+    public ModelProto Backbone { get; }
 
     public ModelManifest Manifest { get; }
 

@@ -3,6 +3,8 @@ using DeepSlide.Inference.Onnx;
 using DeepSlide.Inference.Quantization;
 using DeepSlide.Learning;
 using DeepSlide.Models;
+using Google.Protobuf;
+using Onnx;
 
 namespace DeepSlide.Inference.Tests;
 
@@ -31,7 +33,7 @@ public sealed class QuantizedBundles : IDisposable
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName, FeatureMap = ClassifierGraph.FeatureMapName },
         };
-        Fp32 = ModelBundle.Save(Path.Combine(Folder, "fp32"), manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        Fp32 = ModelBundle.Save(Path.Combine(Folder, "fp32"), manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         Int8 = ModelQuantizer.ToInt8(Fp32, Path.Combine(Folder, "int8"), Calibration.Select(p => (ReadOnlyMemory<byte>)p).ToList(), "rendered patches");
         Fp16 = ModelQuantizer.ToFp16(Fp32, Path.Combine(Folder, "fp16"));
     }
@@ -65,47 +67,47 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     [Fact]
     public void Every_Conv_reads_its_input_and_weights_through_QDQ_with_int8_weights_per_output_channel_and_the_head_stays_float()
     {
-        ProtoMessage model = ProtoMessage.Parse(File.ReadAllBytes(bundles.Int8.OnnxPath));
-        ProtoMessage graph = OnnxGraph.Graph(model);
-        var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
-        Dictionary<string, ProtoMessage> producer = nodes.SelectMany(n => OnnxGraph.Outputs(n).Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
-        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
+        ModelProto model = OnnxGraph.Parse(File.ReadAllBytes(bundles.Int8.OnnxPath));
+        GraphProto graph = OnnxGraph.Graph(model);
+        var nodes = graph.Node.ToList();
+        Dictionary<string, NodeProto> producer = nodes.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name);
 
-        var layers = nodes.Where(n => OnnxGraph.OpType(n) == "Conv").ToList();
-        int fp32Convs = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(bundles.Fp32.OnnxPath))).Messages(OnnxGraph.GraphNode).Count(n => OnnxGraph.OpType(n) == "Conv");
+        var layers = nodes.Where(n => n.OpType == "Conv").ToList();
+        int fp32Convs = OnnxGraph.Graph(OnnxGraph.Parse(File.ReadAllBytes(bundles.Fp32.OnnxPath))).Node.Count(n => n.OpType == "Conv");
         Assert.Equal(22, fp32Convs);
-        Assert.Equal(fp32Convs, layers.Count(n => OnnxGraph.OpType(n) == "Conv"));
-        Assert.DoesNotContain(nodes, n => OnnxGraph.OpType(n) is "BatchNormalization" or "Relu");
+        Assert.Equal(fp32Convs, layers.Count(n => n.OpType == "Conv"));
+        Assert.DoesNotContain(nodes, n => n.OpType is "BatchNormalization" or "Relu");
         Assert.Equal(13, OnnxGraph.DefaultOpset(model));
-        foreach (ProtoMessage layer in layers)
+        foreach (NodeProto layer in layers)
         {
-            IReadOnlyList<string> inputs = OnnxGraph.Inputs(layer);
-            ProtoMessage activation = producer[inputs[0]];
-            Assert.Equal("DequantizeLinear", OnnxGraph.OpType(activation));
-            Assert.Equal("QuantizeLinear", OnnxGraph.OpType(producer[OnnxGraph.Inputs(activation)[0]]));
-            Assert.Equal(OnnxGraph.ElemUint8, initializers[OnnxGraph.Inputs(activation)[2]].Int(OnnxGraph.TensorDataType));
+            IReadOnlyList<string> inputs = layer.Input;
+            NodeProto activation = producer[inputs[0]];
+            Assert.Equal("DequantizeLinear", activation.OpType);
+            Assert.Equal("QuantizeLinear", producer[activation.Input[0]].OpType);
+            Assert.Equal(OnnxGraph.ElemUint8, initializers[activation.Input[2]].DataType);
 
-            ProtoMessage weights = producer[inputs[1]];
-            Assert.Equal("DequantizeLinear", OnnxGraph.OpType(weights));
-            ProtoMessage q = initializers[OnnxGraph.Inputs(weights)[0]];
-            Assert.Equal(OnnxGraph.ElemInt8, q.Int(OnnxGraph.TensorDataType));
-            long channels = OnnxGraph.Dims(q)[0];
-            Assert.Equal([channels], OnnxGraph.Dims(initializers[OnnxGraph.Inputs(weights)[1]]));
-            Assert.Equal(0, weights.Messages(OnnxGraph.NodeAttribute).Single(a => a.String(OnnxGraph.AttributeName) == "axis").Int(OnnxGraph.AttributeInt));
-            sbyte[] values = MemoryMarshal.Cast<byte, sbyte>(q.First(OnnxGraph.TensorRawData)!.Value.Bytes.Span).ToArray();
+            NodeProto weights = producer[inputs[1]];
+            Assert.Equal("DequantizeLinear", weights.OpType);
+            TensorProto q = initializers[weights.Input[0]];
+            Assert.Equal(OnnxGraph.ElemInt8, q.DataType);
+            long channels = q.Dims[0];
+            Assert.Equal([channels], initializers[weights.Input[1]].Dims);
+            Assert.Equal(0, weights.Attribute.Single(a => a.Name == "axis").I);
+            sbyte[] values = MemoryMarshal.Cast<byte, sbyte>(q.RawData.Span).ToArray();
             Assert.All(values, v => Assert.InRange(v, (sbyte)-127, (sbyte)127));
 
-            ProtoMessage bias = producer[inputs[2]];
-            Assert.Equal(OnnxGraph.ElemInt32, initializers[OnnxGraph.Inputs(bias)[0]].Int(OnnxGraph.TensorDataType));
+            NodeProto bias = producer[inputs[2]];
+            Assert.Equal(OnnxGraph.ElemInt32, initializers[bias.Input[0]].DataType);
         }
 
         // The head reads the float features and its float weights (see QdqGraph for why).
-        ProtoMessage head = Assert.Single(nodes, n => OnnxGraph.OpType(n) == "Gemm");
-        Assert.Equal(["features", "head_weight", "head_bias"], OnnxGraph.Inputs(head));
-        Assert.Equal(OnnxGraph.ElemFloat, initializers["head_weight"].Int(OnnxGraph.TensorDataType));
+        NodeProto head = Assert.Single(nodes, n => n.OpType == "Gemm");
+        Assert.Equal(["features", "head_weight", "head_bias"], head.Input);
+        Assert.Equal(OnnxGraph.ElemFloat, initializers["head_weight"].DataType);
 
         // No initializer is also an input (which would keep it from folding).
-        HashSet<string> inputNames = graph.Messages(OnnxGraph.GraphInput).Select(v => v.String(OnnxGraph.ValueInfoName)!).ToHashSet();
+        HashSet<string> inputNames = graph.Input.Select(v => v.Name).ToHashSet();
         Assert.Equal(["image"], inputNames);
     }
 
@@ -134,17 +136,17 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     public void A_float_stem_reads_the_image_and_its_weights_in_float_while_every_later_Conv_stays_int8_and_it_drifts_less()
     {
         ModelBundle stem = ModelQuantizer.ToInt8(bundles.Fp32, Path.Combine(bundles.Folder, "int8-stem"), bundles.Calibration.Select(p => (ReadOnlyMemory<byte>)p).ToList(), "rendered patches", floatStem: true);
-        ProtoMessage graph = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(stem.OnnxPath)));
-        var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
-        Dictionary<string, ProtoMessage> producer = nodes.SelectMany(n => OnnxGraph.Outputs(n).Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
-        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
-        var convs = nodes.Where(n => OnnxGraph.OpType(n) == "Conv").ToList();
+        GraphProto graph = OnnxGraph.Graph(OnnxGraph.Parse(File.ReadAllBytes(stem.OnnxPath)));
+        var nodes = graph.Node.ToList();
+        Dictionary<string, NodeProto> producer = nodes.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name);
+        var convs = nodes.Where(n => n.OpType == "Conv").ToList();
 
-        Assert.Equal([OnnxGraph.Outputs(convs[0])[0]], stem.Manifest.Onnx.Calibration!.FloatConvolutions);
-        IReadOnlyList<string> first = OnnxGraph.Inputs(convs[0]);
-        Assert.False(producer.TryGetValue(first[0], out ProtoMessage? reader) && OnnxGraph.OpType(reader) == "DequantizeLinear", "the stem reads the image itself");
-        Assert.Equal(OnnxGraph.ElemFloat, initializers[first[1]].Int(OnnxGraph.TensorDataType));
-        Assert.All(convs.Skip(1), c => Assert.Equal("DequantizeLinear", OnnxGraph.OpType(producer[OnnxGraph.Inputs(c)[1]])));
+        Assert.Equal([convs[0].Output[0]], stem.Manifest.Onnx.Calibration!.FloatConvolutions);
+        IReadOnlyList<string> first = convs[0].Input;
+        Assert.False(producer.TryGetValue(first[0], out NodeProto? reader) && reader.OpType == "DequantizeLinear", "the stem reads the image itself");
+        Assert.Equal(OnnxGraph.ElemFloat, initializers[first[1]].DataType);
+        Assert.All(convs.Skip(1), c => Assert.Equal("DequantizeLinear", producer[c.Input[1]].OpType));
 
         (float[] fp32, _) = bundles.Run(bundles.Fp32);
         (float[] int8, _) = bundles.Run(bundles.Int8);
@@ -193,8 +195,8 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     [Fact]
     public void The_FP16_graph_loads_on_the_CPU_provider_and_stays_within_tolerance_of_FP32()
     {
-        ProtoMessage graph = OnnxGraph.Graph(ProtoMessage.Parse(File.ReadAllBytes(bundles.Fp16.OnnxPath)));
-        Assert.DoesNotContain(graph.Messages(OnnxGraph.GraphInitializer), t => t.Int(OnnxGraph.TensorDataType) == OnnxGraph.ElemFloat);
+        GraphProto graph = OnnxGraph.Graph(OnnxGraph.Parse(File.ReadAllBytes(bundles.Fp16.OnnxPath)));
+        Assert.DoesNotContain(graph.Initializer, t => t.DataType == OnnxGraph.ElemFloat);
         (float[] fp32, float[] fp32Features) = bundles.Run(bundles.Fp32);
         (float[] fp16, float[] fp16Features) = bundles.Run(bundles.Fp16);
         Assert.True(fp32.Zip(fp16).Max(p => Math.Abs(p.First - p.Second)) < 0.01f);

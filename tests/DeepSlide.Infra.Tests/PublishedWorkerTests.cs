@@ -11,6 +11,7 @@ using DeepSlide.Pipeline.Storage;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
+using Google.Protobuf;
 
 namespace DeepSlide.Infra.Tests;
 
@@ -136,7 +137,7 @@ public sealed partial class PublishedWorkerTests : IAsyncLifetime
         {
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
-        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         foreach (string file in new[] { "manifest.json", "model.onnx" })
         {
             await using var stream = File.OpenRead(Path.Combine(bundle.Folder, file));

@@ -9,6 +9,7 @@ using DeepSlide.Pipeline.Storage;
 using DeepSlide.Slides;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
+using Google.Protobuf;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -66,7 +67,7 @@ internal sealed class LocalPipeline : IAsyncDisposable
             ClassColours = new Dictionary<string, IReadOnlyList<int>> { ["squamous"] = [200, 30, 160] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") },
-        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         PipelineStores stores = await Storage.StoresAsync();
         foreach (string file in new[] { "manifest.json", "model.onnx" })
         {

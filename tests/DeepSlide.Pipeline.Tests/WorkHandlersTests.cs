@@ -13,6 +13,7 @@ using DeepSlide.Slides.Tiff;
 using DeepSlide.Synthesis;
 using DeepSlide.Tiling;
 using DeepSlide.Pipeline.Work;
+using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -65,7 +66,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         {
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
-        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         foreach (string file in new[] { "manifest.json", "model.onnx" })
         {
             await using var stream = File.OpenRead(Path.Combine(bundle.Folder, file));
@@ -709,7 +710,7 @@ public sealed class WorkHandlersTests(AzuriteFixture azurite) : IClassFixture<Az
         // Another model is put under the same prefix mid-run.
         var random = new Random(9);
         var head = new SoftmaxModel(3, 512, [.. Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 2f)], [0, 0, 0]);
-        ModelBundle replacement = ModelBundle.Save(In("model2"), new ModelManifest { Classes = ["adenocarcinoma", "benign", "squamous"] }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        ModelBundle replacement = ModelBundle.Save(In("model2"), new ModelManifest { Classes = ["adenocarcinoma", "benign", "squamous"] }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         foreach (string file in new[] { "model.onnx", "manifest.json" })
         {
             await using var stream = File.OpenRead(Path.Combine(replacement.Folder, file));

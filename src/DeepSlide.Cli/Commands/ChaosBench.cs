@@ -8,6 +8,7 @@ using DeepSlide.Orchestration;
 using DeepSlide.Pipeline.Local;
 using DeepSlide.Slides.Synthesis;
 using DeepSlide.Synthesis;
+using Google.Protobuf;
 
 namespace DeepSlide.Cli.Commands;
 
@@ -85,7 +86,7 @@ internal static class ChaosBench
             Classes = ["adenocarcinoma", "benign", "squamous"],
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") },
-        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+        }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         return folder;
     }
 }

@@ -9,6 +9,7 @@ using DeepSlide.Models;
 using DeepSlide.Patches;
 using DeepSlide.Slides;
 using DeepSlide.Tiling;
+using Google.Protobuf;
 
 namespace DeepSlide.Cli.Commands;
 
@@ -36,7 +37,7 @@ internal static class InferenceBench
                 Classes = ["a", "b", "c"],
                 Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             };
-            ModelBundle.Save(bundleFolder, manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToBytes());
+            ModelBundle.Save(bundleFolder, manifest, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         }
 
         return bundleFolder;

@@ -1,155 +1,138 @@
 using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Onnx;
 
 namespace DeepSlide.Inference.Onnx;
 
 /// <summary>
-/// Field numbers of the ONNX messages used here (onnx/onnx.proto), and builders for the few messages this project
-/// writes. Everything else in a model passes through untouched.
+/// Reading, writing and building the few ONNX messages this project edits, on the classes generated from
+/// onnx.proto (OnnxSharp over Google.Protobuf). Everything else in a model, unknown fields included, passes through.
 /// </summary>
 public static class OnnxGraph
 {
-    // ModelProto, OperatorSetIdProto
-    public const int ModelIrVersion = 1, ModelGraph = 7, ModelOpsetImport = 8;
-    public const int OpsetDomain = 1, OpsetVersion = 2;
-
-    // GraphProto
-    public const int GraphNode = 1, GraphName = 2, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13;
-
-    // NodeProto
-    public const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5;
-
-    // AttributeProto
-    public const int AttributeName = 1, AttributeFloat = 2, AttributeInt = 3, AttributeType = 20;
-    public const int AttributeTypeFloat = 1, AttributeTypeInt = 2;
-
-    // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, Dimension
-    public const int ValueInfoName = 1, ValueInfoType = 2, TypeTensor = 1, TensorElemType = 1, TensorShape = 2, ShapeDim = 1, DimValue = 1, DimParam = 2;
-
-    // TensorProto and its element types
-    public const int TensorDims = 1, TensorDataType = 2, TensorFloatData = 4, TensorName = 8, TensorRawData = 9;
-    public const int ElemFloat = 1, ElemUint8 = 2, ElemInt8 = 3, ElemInt32 = 6, ElemInt64 = 7, ElemFloat16 = 10;
-
-    // AttributeProto: a list of ints
-    public const int AttributeInts = 8, AttributeTypeInts = 7;
+    // TensorProto.DataType values used here.
+    public const int ElemFloat = (int)TensorProto.Types.DataType.Float;
+    public const int ElemUint8 = (int)TensorProto.Types.DataType.Uint8;
+    public const int ElemInt8 = (int)TensorProto.Types.DataType.Int8;
+    public const int ElemInt32 = (int)TensorProto.Types.DataType.Int32;
+    public const int ElemInt64 = (int)TensorProto.Types.DataType.Int64;
+    public const int ElemFloat16 = (int)TensorProto.Types.DataType.Float16;
 
     public const string BatchDimension = "N";
 
-    public static ProtoMessage Graph(ProtoMessage model) =>
-        model.First(ModelGraph)?.Message ?? throw new InvalidDataException("The ONNX model has no graph.");
-
-    /// <summary>A float tensor value description; a dimension is a number, or a string for a symbolic one.</summary>
-    public static ProtoMessage ValueInfo(string name, params object[] dims)
+    /// <summary>A model from its bytes; anything that is not a protobuf ModelProto is refused as invalid data.</summary>
+    public static ModelProto Parse(ReadOnlySpan<byte> bytes)
     {
-        var shape = new ProtoMessage();
-        foreach (object d in dims)
+        try
         {
-            shape.Add(ShapeDim, d is string symbol ? new ProtoMessage().Add(DimParam, symbol) : new ProtoMessage().Add(DimValue, (ulong)Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)));
+            return ModelProto.Parser.ParseFrom(bytes);
         }
-
-        var tensor = new ProtoMessage().Add(TensorElemType, ElemFloat).Add(TensorShape, shape);
-        return new ProtoMessage().Add(ValueInfoName, name).Add(ValueInfoType, new ProtoMessage().Add(TypeTensor, tensor));
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
     }
 
-    public static ProtoMessage Node(string opType, string name, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
+    public static GraphProto Graph(ModelProto model) =>
+        model.Graph ?? throw new InvalidDataException("The ONNX model has no graph.");
+
+    /// <summary>A float tensor value description; a dimension is a number, or a string for a symbolic one.</summary>
+    public static ValueInfoProto ValueInfo(string name, params object[] dims)
     {
-        var node = new ProtoMessage();
-        foreach (string i in inputs)
+        var shape = new TensorShapeProto();
+        foreach (object d in dims)
         {
-            node.Add(NodeInput, i);
+            shape.Dim.Add(d is string symbol
+                ? new TensorShapeProto.Types.Dimension { DimParam = symbol }
+                : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
         }
 
-        foreach (string o in outputs)
-        {
-            node.Add(NodeOutput, o);
-        }
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = ElemFloat, Shape = shape } } };
+    }
 
-        node.Add(NodeName, name).Add(NodeOpType, opType);
+    /// <summary>A float tensor value whose shape is left to the runtime (calibration outputs).</summary>
+    public static ValueInfoProto FloatValue(string name) =>
+        new() { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = ElemFloat } } };
+
+    /// <summary>A node; an attribute's value is a float, or else an integer.</summary>
+    public static NodeProto Node(string opType, string name, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
+    {
+        var node = new NodeProto { Name = name, OpType = opType };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
         foreach ((string attributeName, object value) in attributes)
         {
-            var attribute = new ProtoMessage().Add(AttributeName, attributeName);
-            if (value is float f)
-            {
-                attribute.AddFloat(AttributeFloat, f).Add(AttributeType, AttributeTypeFloat);
-            }
-            else
-            {
-                attribute.Add(AttributeInt, (ulong)Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)).Add(AttributeType, AttributeTypeInt);
-            }
-
-            node.Add(NodeAttribute, attribute);
+            node.Attribute.Add(value is float f
+                ? new AttributeProto { Name = attributeName, F = f, Type = AttributeProto.Types.AttributeType.Float }
+                : new AttributeProto { Name = attributeName, I = Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture), Type = AttributeProto.Types.AttributeType.Int });
         }
 
         return node;
     }
 
-    public static ProtoMessage FloatTensor(string name, long[] dims, ReadOnlySpan<float> values) => Tensor(name, dims, ElemFloat, MemoryMarshal.AsBytes(values));
+    public static TensorProto FloatTensor(string name, long[] dims, ReadOnlySpan<float> values) => Tensor(name, dims, ElemFloat, MemoryMarshal.AsBytes(values));
 
     /// <summary>A tensor of any element type from its little-endian bytes.</summary>
-    public static ProtoMessage Tensor(string name, long[] dims, int elementType, ReadOnlySpan<byte> raw)
+    public static TensorProto Tensor(string name, long[] dims, int elementType, ReadOnlySpan<byte> raw)
     {
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian.");
         }
 
-        return new ProtoMessage().Add(TensorDims, ProtoMessage.PackVarints(dims)).Add(TensorDataType, (ulong)elementType).Add(TensorName, name).Add(TensorRawData, raw.ToArray());
+        var tensor = new TensorProto { Name = name, DataType = elementType, RawData = ByteString.CopyFrom(raw) };
+        tensor.Dims.AddRange(dims);
+        return tensor;
     }
-
-    /// <summary>A tensor's dimensions, written packed or one field each (both are valid protobuf).</summary>
-    public static long[] Dims(ProtoMessage tensor) =>
-        tensor.All(TensorDims).SelectMany(f => f.Type == WireType.Varint ? [(long)f.Value] : ProtoMessage.UnpackVarints(f.Bytes)).ToArray();
 
     /// <summary>A float tensor's values, from raw data or from float_data.</summary>
-    public static float[] Floats(ProtoMessage tensor)
+    public static float[] Floats(TensorProto tensor)
     {
-        string name = tensor.String(TensorName) ?? "(unnamed)";
-        if (tensor.Int(TensorDataType) != ElemFloat)
+        if (tensor.DataType != ElemFloat)
         {
-            throw new InvalidDataException($"Initializer '{name}' is not float32.");
+            throw new InvalidDataException($"Initializer '{(tensor.Name.Length > 0 ? tensor.Name : "(unnamed)")}' is not float32.");
         }
 
-        if (tensor.First(TensorRawData) is ProtoField raw)
-        {
-            return MemoryMarshal.Cast<byte, float>(raw.Bytes.Span).ToArray();
-        }
-
-        var values = new List<float>();
-        foreach (ProtoField f in tensor.All(TensorFloatData))
-        {
-            if (f.Type == WireType.Fixed32)
-            {
-                values.Add(BitConverter.UInt32BitsToSingle((uint)f.Value));
-            }
-            else
-            {
-                values.AddRange(MemoryMarshal.Cast<byte, float>(f.Bytes.Span).ToArray());
-            }
-        }
-
-        return values.ToArray();
+        return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
     }
-
-    /// <summary>A float tensor value whose shape is left to the runtime (calibration outputs).</summary>
-    public static ProtoMessage FloatValue(string name) =>
-        new ProtoMessage().Add(ValueInfoName, name).Add(ValueInfoType, new ProtoMessage().Add(TypeTensor, new ProtoMessage().Add(TensorElemType, ElemFloat)));
-
-    public static string OpType(ProtoMessage node) => node.String(NodeOpType) ?? string.Empty;
-
-    public static IReadOnlyList<string> Inputs(ProtoMessage node) => node.All(NodeInput).Select(f => f.Text).ToList();
-
-    public static IReadOnlyList<string> Outputs(ProtoMessage node) => node.All(NodeOutput).Select(f => f.Text).ToList();
 
     /// <summary>The version of the default (ai.onnx) operator set the model imports.</summary>
-    public static long DefaultOpset(ProtoMessage model) =>
-        model.Messages(ModelOpsetImport).Where(o => string.IsNullOrEmpty(o.String(OpsetDomain))).Select(o => o.Int(OpsetVersion) ?? 0).DefaultIfEmpty(0).Max();
+    public static long DefaultOpset(ModelProto model) =>
+        model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain)).Select(o => o.Version).DefaultIfEmpty(0).Max();
 
     /// <summary>Names of the graph's inputs that are not initializers (the real inputs).</summary>
-    public static IReadOnlyList<string> InputNames(ProtoMessage graph)
+    public static IReadOnlyList<string> InputNames(GraphProto graph)
     {
-        var initializers = graph.Messages(GraphInitializer).Select(t => t.String(TensorName)).ToHashSet();
-        return graph.Messages(GraphInput).Select(v => v.String(ValueInfoName)!).Where(n => !initializers.Contains(n)).ToList();
+        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet();
+        return graph.Input.Select(v => v.Name).Where(n => !initializers.Contains(n)).ToList();
     }
 
-    public static IReadOnlyList<string> OutputNames(ProtoMessage graph) =>
-        graph.Messages(GraphOutput).Select(v => v.String(ValueInfoName)!).ToList();
+    public static IReadOnlyList<string> OutputNames(GraphProto graph) => graph.Output.Select(v => v.Name).ToList();
+
+    /// <summary>A copy of the node with its inputs (and outputs) renamed by the given functions.</summary>
+    public static NodeProto Renamed(NodeProto node, Func<string, string> inputs, Func<string, string>? outputs = null)
+    {
+        NodeProto copy = node.Clone();
+        for (int i = 0; i < copy.Input.Count; i++)
+        {
+            copy.Input[i] = inputs(copy.Input[i]);
+        }
+
+        for (int i = 0; outputs is not null && i < copy.Output.Count; i++)
+        {
+            copy.Output[i] = outputs(copy.Output[i]);
+        }
+
+        return copy;
+    }
+
+    /// <summary>Sets the default operator set and the IR version it needs; other domains are kept.</summary>
+    public static void SetOpset(ModelProto model, int opset)
+    {
+        var others = model.OpsetImport.Where(o => !string.IsNullOrEmpty(o.Domain)).ToList();
+        model.OpsetImport.Clear();
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = opset });
+        model.OpsetImport.AddRange(others);
+        model.IrVersion = 7;
+    }
 }

@@ -1,3 +1,5 @@
+using Onnx;
+
 namespace DeepSlide.Inference.Onnx;
 
 /// <summary>
@@ -31,71 +33,36 @@ public static class ResNetBackbone
     public static string PreprocessPath => Path.Combine(ModelFolder, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
 
     /// <summary>The feature extractor: image in, features [N,512] out.</summary>
-    public static ProtoMessage Build() => Build(File.ReadAllBytes(ResNetPath), File.ReadAllBytes(PreprocessPath));
+    public static ModelProto Build() => Build(File.ReadAllBytes(ResNetPath), File.ReadAllBytes(PreprocessPath));
 
-    public static ProtoMessage Build(byte[] resnet, byte[] preprocess)
+    public static ModelProto Build(byte[] resnet, byte[] preprocess)
     {
-        ProtoMessage model = ProtoMessage.Parse(resnet);
-        ProtoMessage graph = OnnxGraph.Graph(model);
-        ProtoMessage prep = OnnxGraph.Graph(ProtoMessage.Parse(preprocess));
+        ModelProto model = OnnxGraph.Parse(resnet);
+        GraphProto graph = OnnxGraph.Graph(model);
+        GraphProto prep = OnnxGraph.Graph(OnnxGraph.Parse(preprocess));
         if (OnnxGraph.InputNames(graph).SingleOrDefault() != BackboneInput || OnnxGraph.OutputNames(graph).SingleOrDefault() != BackboneOutput)
         {
             throw new InvalidDataException($"The packaged ResNet-18 no longer has input {BackboneInput} and output {BackboneOutput}.");
         }
 
-        var merged = new ProtoMessage();
-        merged.Add(OnnxGraph.GraphName, "deepslide-resnet18");
+        var merged = new GraphProto { Name = "deepslide-resnet18" };
 
         // The preprocessing nodes, rewired: our input in, the backbone's input out.
-        foreach (ProtoMessage node in prep.Messages(OnnxGraph.GraphNode))
-        {
-            merged.Add(OnnxGraph.GraphNode, Rename(node, new Dictionary<string, string> { [PreprocessInput] = InputName, [PreprocessOutput] = BackboneInput }));
-        }
-
-        foreach (ProtoField field in graph.Fields.Where(f => f.Number == OnnxGraph.GraphNode))
-        {
-            merged.Fields.Add(field);
-        }
-
-        merged.Add(OnnxGraph.GraphNode, OnnxGraph.Node("Flatten", "deepslide_flatten", [BackboneOutput], [FeaturesName], ("axis", 1)));
-        foreach (ProtoField field in prep.Fields.Concat(graph.Fields).Where(f => f.Number == OnnxGraph.GraphInitializer))
-        {
-            merged.Fields.Add(field);
-        }
+        var rewire = new Dictionary<string, string> { [PreprocessInput] = InputName, [PreprocessOutput] = BackboneInput };
+        string Rewired(string name) => rewire.GetValueOrDefault(name, name);
+        merged.Node.AddRange(prep.Node.Select(n => OnnxGraph.Renamed(n, Rewired, Rewired)));
+        merged.Node.AddRange(graph.Node);
+        merged.Node.Add(OnnxGraph.Node("Flatten", "deepslide_flatten", [BackboneOutput], [FeaturesName], ("axis", 1)));
+        merged.Initializer.AddRange(prep.Initializer.Concat(graph.Initializer));
 
         // Opset 8 graphs list initializers among the inputs too; keep those, replace the real inputs with ours.
-        var initializerNames = merged.Messages(OnnxGraph.GraphInitializer).Select(t => t.String(OnnxGraph.TensorName)).ToHashSet();
-        merged.Add(OnnxGraph.GraphInput, OnnxGraph.ValueInfo(InputName, OnnxGraph.BatchDimension, 3, InputSize, InputSize));
-        foreach (ProtoField field in prep.Fields.Concat(graph.Fields).Where(f => f.Number == OnnxGraph.GraphInput))
-        {
-            if (initializerNames.Contains(field.Message.String(OnnxGraph.ValueInfoName)))
-            {
-                merged.Fields.Add(field);
-            }
-        }
-
-        merged.Add(OnnxGraph.GraphOutput, OnnxGraph.ValueInfo(FeaturesName, OnnxGraph.BatchDimension, FeatureCount));
+        var initializerNames = merged.Initializer.Select(t => t.Name).ToHashSet();
+        merged.Input.Add(OnnxGraph.ValueInfo(InputName, OnnxGraph.BatchDimension, 3, InputSize, InputSize));
+        merged.Input.AddRange(prep.Input.Concat(graph.Input).Where(v => initializerNames.Contains(v.Name)));
+        merged.Output.Add(OnnxGraph.ValueInfo(FeaturesName, OnnxGraph.BatchDimension, FeatureCount));
 
         // The original value_info records batch-1 shapes; without it the runtime infers shapes for batch N.
-        model.Replace(OnnxGraph.ModelGraph, [merged]);
+        model.Graph = merged;
         return model;
-    }
-
-    private static ProtoMessage Rename(ProtoMessage node, IReadOnlyDictionary<string, string> names)
-    {
-        var renamed = new ProtoMessage();
-        foreach (ProtoField f in node.Fields)
-        {
-            if (f.Number is OnnxGraph.NodeInput or OnnxGraph.NodeOutput && names.TryGetValue(f.Text, out string? to))
-            {
-                renamed.Add(f.Number, to);
-            }
-            else
-            {
-                renamed.Fields.Add(f);
-            }
-        }
-
-        return renamed;
     }
 }

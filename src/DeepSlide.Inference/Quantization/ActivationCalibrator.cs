@@ -1,7 +1,9 @@
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Models;
 using DeepSlide.Stain;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Onnx;
 
 namespace DeepSlide.Inference.Quantization;
 
@@ -16,7 +18,7 @@ public static class ActivationCalibrator
     private const int Bins = 2048;
 
     public static IReadOnlyDictionary<string, ActivationRange> Calibrate(
-        ProtoMessage model,
+        ModelProto model,
         ModelManifest manifest,
         IReadOnlyList<string> activations,
         IReadOnlyList<ReadOnlyMemory<byte>> patches,
@@ -28,22 +30,17 @@ public static class ActivationCalibrator
             throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, "calibration needs at least one patch.");
         }
 
-        ProtoMessage exposed = ProtoMessage.Parse(model.ToBytes());
-        ProtoMessage graph = OnnxGraph.Graph(exposed);
+        ModelProto exposed = model.Clone();
+        GraphProto graph = OnnxGraph.Graph(exposed);
         HashSet<string> outputs = OnnxGraph.OutputNames(graph).ToHashSet();
-        foreach (string name in activations.Where(a => !outputs.Contains(a)))
-        {
-            graph.Add(OnnxGraph.GraphOutput, OnnxGraph.FloatValue(name));
-        }
-
-        exposed.Replace(OnnxGraph.ModelGraph, [graph]);
+        graph.Output.AddRange(activations.Where(a => !outputs.Contains(a)).Select(OnnxGraph.FloatValue));
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
             IntraOpNumThreads = Math.Max(1, threads),
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        using var session = new InferenceSession(exposed.ToBytes(), options);
+        using var session = new InferenceSession(exposed.ToByteArray(), options);
 
         var low = activations.ToDictionary(a => a, _ => float.PositiveInfinity);
         var high = activations.ToDictionary(a => a, _ => float.NegativeInfinity);

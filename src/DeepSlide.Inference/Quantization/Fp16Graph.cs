@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using DeepSlide.Inference.Onnx;
+using Onnx;
 
 namespace DeepSlide.Inference.Quantization;
 
@@ -11,75 +12,45 @@ namespace DeepSlide.Inference.Quantization;
 /// </summary>
 public static class Fp16Graph
 {
-    public static ProtoMessage Convert(ProtoMessage model)
+    public static ModelProto Convert(ModelProto model)
     {
-        model = ProtoMessage.Parse(model.ToBytes());
-        ProtoMessage graph = OnnxGraph.Graph(model);
-        HashSet<string> initializerNames = graph.Messages(OnnxGraph.GraphInitializer).Select(t => t.String(OnnxGraph.TensorName)!).ToHashSet();
-        var initializers = graph.Messages(OnnxGraph.GraphInitializer).Select(t =>
-            t.Int(OnnxGraph.TensorDataType) == OnnxGraph.ElemFloat ? Half(t) : t).ToList();
+        model = model.Clone();
+        GraphProto graph = OnnxGraph.Graph(model);
+        HashSet<string> initializerNames = graph.Initializer.Select(t => t.Name).ToHashSet();
+        var initializers = graph.Initializer.Select(t => t.DataType == OnnxGraph.ElemFloat ? Half(t) : t).ToList();
 
         IReadOnlyList<string> inputs = OnnxGraph.InputNames(graph);
         IReadOnlyList<string> outputs = OnnxGraph.OutputNames(graph);
-        var nodes = new List<ProtoMessage>();
+        string Fp16(string name) => $"{name}_fp16";
+        var nodes = new List<NodeProto>();
         foreach (string input in inputs)
         {
-            nodes.Add(OnnxGraph.Node("Cast", $"{input}_to_fp16", [input], [$"{input}_fp16"], ("to", OnnxGraph.ElemFloat16)));
-        }
-
-        foreach (ProtoMessage node in graph.Messages(OnnxGraph.GraphNode))
-        {
-            var copy = new ProtoMessage();
-            foreach (ProtoField f in node.Fields)
-            {
-                if (f.Number == OnnxGraph.NodeInput && inputs.Contains(f.Text))
-                {
-                    copy.Add(f.Number, $"{f.Text}_fp16");
-                }
-                else if (f.Number == OnnxGraph.NodeOutput && outputs.Contains(f.Text))
-                {
-                    copy.Add(f.Number, $"{f.Text}_fp16");
-                }
-                else
-                {
-                    copy.Fields.Add(f);
-                }
-            }
-
-            nodes.Add(copy);
+            nodes.Add(OnnxGraph.Node("Cast", $"{input}_to_fp16", [input], [Fp16(input)], ("to", OnnxGraph.ElemFloat16)));
         }
 
         // A graph output that is also read inside the graph is read as the float16 it now is.
-        for (int i = 0; i < nodes.Count; i++)
-        {
-            ProtoMessage node = nodes[i];
-            if (OnnxGraph.Inputs(node).Any(outputs.Contains) && OnnxGraph.OpType(node) != "Cast")
-            {
-                var copy = new ProtoMessage();
-                foreach (ProtoField f in node.Fields)
-                {
-                    copy.Fields.Add(f.Number == OnnxGraph.NodeInput && outputs.Contains(f.Text) ? new ProtoField(f.Number, WireType.LengthDelimited, 0, System.Text.Encoding.UTF8.GetBytes($"{f.Text}_fp16")) : f);
-                }
-
-                nodes[i] = copy;
-            }
-        }
-
+        nodes.AddRange(graph.Node.Select(node => OnnxGraph.Renamed(
+            node,
+            name => inputs.Contains(name) || outputs.Contains(name) ? Fp16(name) : name,
+            name => outputs.Contains(name) ? Fp16(name) : name)));
         foreach (string output in outputs)
         {
-            nodes.Add(OnnxGraph.Node("Cast", $"{output}_to_fp32", [$"{output}_fp16"], [output], ("to", OnnxGraph.ElemFloat)));
+            nodes.Add(OnnxGraph.Node("Cast", $"{output}_to_fp32", [Fp16(output)], [output], ("to", OnnxGraph.ElemFloat)));
         }
 
-        graph.Replace(OnnxGraph.GraphNode, nodes);
-        graph.Replace(OnnxGraph.GraphInitializer, initializers);
-        graph.Replace(OnnxGraph.GraphInput, graph.Messages(OnnxGraph.GraphInput).Where(v => !initializerNames.Contains(v.String(OnnxGraph.ValueInfoName)!)).ToList());
-        graph.Replace(OnnxGraph.GraphValueInfo, []);
-        model.Replace(OnnxGraph.ModelGraph, [graph]);
-        QdqGraph.SetOpset(model, (int)Math.Max(OnnxGraph.DefaultOpset(model), 7));
+        graph.Node.Clear();
+        graph.Node.AddRange(nodes);
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(initializers);
+        var realInputs = graph.Input.Where(v => !initializerNames.Contains(v.Name)).ToList();
+        graph.Input.Clear();
+        graph.Input.AddRange(realInputs);
+        graph.ValueInfo.Clear();
+        OnnxGraph.SetOpset(model, (int)Math.Max(OnnxGraph.DefaultOpset(model), 7));
         return model;
     }
 
-    private static ProtoMessage Half(ProtoMessage tensor)
+    private static TensorProto Half(TensorProto tensor)
     {
         float[] values = OnnxGraph.Floats(tensor);
         var halves = new ushort[values.Length];
@@ -88,6 +59,6 @@ public static class Fp16Graph
             halves[i] = BitConverter.HalfToUInt16Bits((Half)values[i]);
         }
 
-        return OnnxGraph.Tensor(tensor.String(OnnxGraph.TensorName)!, OnnxGraph.Dims(tensor), OnnxGraph.ElemFloat16, MemoryMarshal.AsBytes(halves.AsSpan()));
+        return OnnxGraph.Tensor(tensor.Name, [.. tensor.Dims], OnnxGraph.ElemFloat16, MemoryMarshal.AsBytes(halves.AsSpan()));
     }
 }

@@ -1,20 +1,21 @@
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Models;
+using Onnx;
 
 namespace DeepSlide.Inference.Quantization;
 
 /// <summary>What arithmetic a graph does, read from the graph itself, to hold a manifest to its word.</summary>
 public static class GraphPrecision
 {
-    public static string Of(ProtoMessage model)
+    public static string Of(ModelProto model)
     {
-        ProtoMessage graph = OnnxGraph.Graph(model);
-        if (graph.Messages(OnnxGraph.GraphNode).Any(n => OnnxGraph.OpType(n) is "QuantizeLinear" or "DequantizeLinear"))
+        GraphProto graph = OnnxGraph.Graph(model);
+        if (graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
         {
             return ModelPrecision.Int8;
         }
 
-        return graph.Messages(OnnxGraph.GraphInitializer).Any(t => t.Int(OnnxGraph.TensorDataType) == OnnxGraph.ElemFloat16)
+        return graph.Initializer.Any(t => t.DataType == OnnxGraph.ElemFloat16)
             ? ModelPrecision.Fp16
             : ModelPrecision.Fp32;
     }
@@ -25,7 +26,7 @@ public static class GraphPrecision
         string actual;
         try
         {
-            actual = Of(ProtoMessage.Parse(onnx));
+            actual = Of(OnnxGraph.Parse(onnx));
         }
         catch (InvalidDataException ex)
         {

@@ -1,7 +1,9 @@
 using DeepSlide.Inference.Onnx;
 using DeepSlide.Learning;
 using DeepSlide.Models;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Onnx;
 
 namespace DeepSlide.Inference.Quantization;
 
@@ -20,14 +22,14 @@ public static class ModelQuantizer
     public static ModelBundle ToInt8(ModelBundle fp32, string folder, IReadOnlyList<ReadOnlyMemory<byte>> calibration, string source, double percentile = DefaultPercentile, int threads = 0, bool floatStem = false)
     {
         RequireFp32(fp32);
-        ProtoMessage folded = FoldBatchNorm(fp32);
+        ModelProto folded = FoldBatchNorm(fp32);
         // The first convolution reads the preprocessed image (pixels minus a mean image): 256 levels over its range
         // are coarser than the pixels themselves, and that error reaches every later layer.
         HashSet<string> floatConvs = floatStem ? [QdqGraph.Convolutions(folded)[0]] : [];
         IReadOnlyList<string> activations = QdqGraph.ActivationsToCalibrate(folded, floatConvs);
         IReadOnlyDictionary<string, ActivationRange> ranges = ActivationCalibrator.Calibrate(
             folded, fp32.Manifest, activations, calibration, percentile, threads > 0 ? threads : Environment.ProcessorCount);
-        ProtoMessage int8 = QdqGraph.Rewrite(folded, ranges, floatConvs);
+        ModelProto int8 = QdqGraph.Rewrite(folded, ranges, floatConvs);
         ModelManifest manifest = fp32.Manifest with
         {
             Onnx = fp32.Manifest.Onnx with
@@ -36,7 +38,7 @@ public static class ModelQuantizer
                 Calibration = new CalibrationSpec { Percentile = percentile, Samples = calibration.Count, Source = source, FromSha256 = fp32.Manifest.Onnx.Sha256, FloatConvolutions = [.. floatConvs] },
             },
         };
-        return ModelBundle.Save(folder, manifest, int8.ToBytes());
+        return ModelBundle.Save(folder, manifest, int8.ToByteArray());
     }
 
     /// <summary>
@@ -61,7 +63,7 @@ public static class ModelQuantizer
         return ModelBundle.Save(
             folder,
             int8.Manifest with { Onnx = int8.Manifest.Onnx with { Calibration = calibration with { HeadRefitSamples = patches.Count } } },
-            ClassifierGraph.WithHead(ProtoMessage.Parse(File.ReadAllBytes(int8.OnnxPath)), head).ToBytes());
+            ClassifierGraph.WithHead(OnnxGraph.Parse(File.ReadAllBytes(int8.OnnxPath)), head).ToByteArray());
     }
 
     private static float[] Features(ModelBundle bundle, IReadOnlyList<ReadOnlyMemory<byte>> patches, InferenceOptions options)
@@ -75,13 +77,13 @@ public static class ModelQuantizer
     public static ModelBundle ToFp16(ModelBundle fp32, string folder)
     {
         RequireFp32(fp32);
-        ProtoMessage fp16 = Fp16Graph.Convert(FoldBatchNorm(fp32));
+        ModelProto fp16 = Fp16Graph.Convert(FoldBatchNorm(fp32));
         ModelManifest manifest = fp32.Manifest with { Onnx = fp32.Manifest.Onnx with { Precision = ModelPrecision.Fp16, Calibration = null } };
-        return ModelBundle.Save(folder, manifest, fp16.ToBytes());
+        return ModelBundle.Save(folder, manifest, fp16.ToByteArray());
     }
 
     /// <summary>The FP32 graph after ONNX Runtime's basic optimizations (BatchNormalization folded into Conv), on the CPU.</summary>
-    public static ProtoMessage FoldBatchNorm(ModelBundle fp32)
+    public static ModelProto FoldBatchNorm(ModelBundle fp32)
     {
         string optimized = Path.Combine(Path.GetTempPath(), $"deepslide-optimized-{Guid.NewGuid():N}.onnx");
         try
@@ -96,7 +98,7 @@ public static class ModelQuantizer
             {
             }
 
-            return ProtoMessage.Parse(File.ReadAllBytes(optimized));
+            return OnnxGraph.Parse(File.ReadAllBytes(optimized));
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using DeepSlide.Inference.Onnx;
+using Onnx;
 
 namespace DeepSlide.Inference.Quantization;
 
@@ -28,31 +29,31 @@ public static class QdqGraph
     /// The activations whose ranges <see cref="Rewrite"/> needs: what each quantized node reads and what each Conv,
     /// Add or fused Relu writes.
     /// </summary>
-    public static IReadOnlyList<string> ActivationsToCalibrate(ProtoMessage model, IReadOnlySet<string>? floatConvs = null)
+    public static IReadOnlyList<string> ActivationsToCalibrate(ModelProto model, IReadOnlySet<string>? floatConvs = null)
     {
         Plan plan = Plan.Of(OnnxGraph.Graph(model), floatConvs);
         return plan.Points.Select(p => p.RangeOf).Distinct().ToList();
     }
 
     /// <summary>Every convolution's output tensor, in graph order: the names <see cref="Rewrite"/>'s float convolutions are given by.</summary>
-    public static IReadOnlyList<string> Convolutions(ProtoMessage model) =>
-        [.. OnnxGraph.Graph(model).Messages(OnnxGraph.GraphNode).Where(n => OnnxGraph.OpType(n) == "Conv").Select(n => OnnxGraph.Outputs(n)[0])];
+    public static IReadOnlyList<string> Convolutions(ModelProto model) =>
+        [.. OnnxGraph.Graph(model).Node.Where(n => n.OpType == "Conv").Select(n => n.Output[0])];
 
     /// <param name="floatConvs">Convolutions, by their output tensor, that stay float: they read the dequantized activation and keep float weights.</param>
-    public static ProtoMessage Rewrite(ProtoMessage model, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
+    public static ModelProto Rewrite(ModelProto model, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
     {
-        model = ProtoMessage.Parse(model.ToBytes());
-        ProtoMessage graph = OnnxGraph.Graph(model);
-        if (graph.Messages(OnnxGraph.GraphNode).Any(n => OnnxGraph.OpType(n) == "BatchNormalization"))
+        model = model.Clone();
+        GraphProto graph = OnnxGraph.Graph(model);
+        if (graph.Node.Any(n => n.OpType == "BatchNormalization"))
         {
             throw new InvalidDataException("The graph still has BatchNormalization nodes; fold them into the convolutions first (ONNX Runtime's basic optimization does).");
         }
 
         Plan plan = Plan.Of(graph, floatConvs);
-        Dictionary<string, ProtoMessage> initializers = graph.Messages(OnnxGraph.GraphInitializer).ToDictionary(t => t.String(OnnxGraph.TensorName)!);
-        var newInitializers = new List<ProtoMessage>();
+        Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name);
+        var newInitializers = new List<TensorProto>();
         var quantParams = new Dictionary<string, (float Scale, byte Zero)>();
-        var nodes = new List<ProtoMessage>();
+        var nodes = new List<NodeProto>();
 
         // One Q → DQ per quantized tensor, placed right after whatever writes it; readers switch to the DQ's output.
         var rename = new Dictionary<string, string>();
@@ -80,7 +81,7 @@ public static class QdqGraph
             Emit(point);
         }
 
-        foreach (string input in graph.Messages(OnnxGraph.GraphInput).Select(v => v.String(OnnxGraph.ValueInfoName)!))
+        foreach (string input in graph.Input.Select(v => v.Name))
         {
             foreach (QuantPoint point in pointsAfter[input])
             {
@@ -88,15 +89,15 @@ public static class QdqGraph
             }
         }
 
-        foreach (ProtoMessage node in graph.Messages(OnnxGraph.GraphNode))
+        foreach (NodeProto node in graph.Node)
         {
-            if (plan.FusedRelus.Contains(OnnxGraph.Outputs(node)[0]))
+            if (plan.FusedRelus.Contains(node.Output[0]))
             {
                 continue;
             }
 
-            string op = OnnxGraph.OpType(node);
-            ProtoMessage rewired = RewireInputs(node, plan, rename);
+            string op = node.OpType;
+            NodeProto rewired = RewireInputs(node, plan, rename);
             if (op == "Conv" && plan.IsQuantized(node))
             {
                 rewired = QuantizeWeights(rewired, initializers, quantParams, newInitializers, nodes);
@@ -107,7 +108,7 @@ public static class QdqGraph
             }
 
             nodes.Add(rewired);
-            foreach (string output in OnnxGraph.Outputs(node))
+            foreach (string output in node.Output)
             {
                 foreach (QuantPoint point in pointsAfter[output])
                 {
@@ -119,25 +120,18 @@ public static class QdqGraph
         // Weights that were quantized are dropped as floats; every initializer leaves the inputs, so the runtime
         // treats them as constants (an initializer listed as an input can be overridden, and is not folded).
         HashSet<string> replaced = plan.QuantizedWeights(graph);
-        var kept = graph.Messages(OnnxGraph.GraphInitializer).Where(t => !replaced.Contains(t.String(OnnxGraph.TensorName)!)).Concat(newInitializers).ToList();
+        var kept = graph.Initializer.Where(t => !replaced.Contains(t.Name)).Concat(newInitializers).ToList();
         HashSet<string> initializerNames = initializers.Keys.ToHashSet();
-        var inputs = graph.Messages(OnnxGraph.GraphInput).Where(v => !initializerNames.Contains(v.String(OnnxGraph.ValueInfoName)!)).ToList();
-        graph.Replace(OnnxGraph.GraphNode, nodes);
-        graph.Replace(OnnxGraph.GraphInitializer, kept);
-        graph.Replace(OnnxGraph.GraphInput, inputs);
-        graph.Replace(OnnxGraph.GraphValueInfo, []);
-        model.Replace(OnnxGraph.ModelGraph, [graph]);
-        SetOpset(model, Opset);
+        var inputs = graph.Input.Where(v => !initializerNames.Contains(v.Name)).ToList();
+        graph.Node.Clear();
+        graph.Node.AddRange(nodes);
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(kept);
+        graph.Input.Clear();
+        graph.Input.AddRange(inputs);
+        graph.ValueInfo.Clear();
+        OnnxGraph.SetOpset(model, Opset);
         return model;
-    }
-
-    /// <summary>Sets the default operator set and the IR version it needs; other domains are kept.</summary>
-    public static void SetOpset(ProtoMessage model, int opset)
-    {
-        var others = model.Messages(OnnxGraph.ModelOpsetImport).Where(o => !string.IsNullOrEmpty(o.String(OnnxGraph.OpsetDomain))).ToList();
-        model.Replace(OnnxGraph.ModelOpsetImport, [new ProtoMessage().Add(OnnxGraph.OpsetDomain, string.Empty).Add(OnnxGraph.OpsetVersion, (ulong)opset), .. others]);
-        model.Fields.RemoveAll(f => f.Number == OnnxGraph.ModelIrVersion);
-        model.Fields.Insert(0, new ProtoField(OnnxGraph.ModelIrVersion, WireType.Varint, 7, default));
     }
 
     /// <summary>Uint8 scale and zero point covering [low, high] and zero; a clamp at zero makes the zero point 0.</summary>
@@ -181,49 +175,40 @@ public static class QdqGraph
         return (values, scales);
     }
 
-    private static ProtoMessage RewireInputs(ProtoMessage node, Plan plan, Dictionary<string, string> rename)
+    private static NodeProto RewireInputs(NodeProto node, Plan plan, Dictionary<string, string> rename)
     {
         bool quantized = plan.IsQuantized(node);
-        var copy = new ProtoMessage();
-        int index = 0;
-        foreach (ProtoField f in node.Fields)
+        NodeProto copy = node.Clone();
+        for (int index = 0; index < copy.Input.Count; index++)
         {
-            if (f.Number == OnnxGraph.NodeInput)
-            {
-                string name = f.Text;
-                // Fused Relus' outputs, and Conv/Add outputs, are read through their DQ by everyone; other quantized
-                // tensors only by the quantized nodes (a float reader keeps the float).
-                bool everyone = plan.ReadByAll.Contains(name);
-                bool weight = OnnxGraph.OpType(node) == "Conv" && index > 0;
-                copy.Add(f.Number, rename.TryGetValue(name, out string? to) && (everyone || (quantized && !weight)) ? to : name);
-                index++;
-            }
-            else
-            {
-                copy.Fields.Add(f);
-            }
+            string name = copy.Input[index];
+            // Fused Relus' outputs, and Conv/Add outputs, are read through their DQ by everyone; other quantized
+            // tensors only by the quantized nodes (a float reader keeps the float).
+            bool everyone = plan.ReadByAll.Contains(name);
+            bool weight = node.OpType == "Conv" && index > 0;
+            copy.Input[index] = rename.TryGetValue(name, out string? to) && (everyone || (quantized && !weight)) ? to : name;
         }
 
         return copy;
     }
 
-    private static ProtoMessage QuantizeWeights(
-        ProtoMessage node,
-        Dictionary<string, ProtoMessage> initializers,
+    private static NodeProto QuantizeWeights(
+        NodeProto node,
+        Dictionary<string, TensorProto> initializers,
         Dictionary<string, (float Scale, byte Zero)> quantParams,
-        List<ProtoMessage> newInitializers,
-        List<ProtoMessage> nodes)
+        List<TensorProto> newInitializers,
+        List<NodeProto> nodes)
     {
         const string op = "Conv";
-        IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
-        string name = node.String(OnnxGraph.NodeName) ?? $"{op}_{nodes.Count}";
+        IReadOnlyList<string> inputs = node.Input;
+        string name = node.Name.Length > 0 ? node.Name : $"{op}_{nodes.Count}";
         if (!quantParams.TryGetValue(inputs[0], out (float Scale, byte Zero) x))
         {
             throw new InvalidDataException($"{op} '{name}' reads '{inputs[0]}', which is not quantized.");
         }
 
-        ProtoMessage weight = initializers.TryGetValue(inputs[1], out ProtoMessage? w) ? w : throw new InvalidDataException($"{op} '{name}' has weights '{inputs[1]}' that are not an initializer.");
-        long[] dims = OnnxGraph.Dims(weight);
+        TensorProto weight = initializers.TryGetValue(inputs[1], out TensorProto? w) ? w : throw new InvalidDataException($"{op} '{name}' has weights '{inputs[1]}' that are not an initializer.");
+        long[] dims = [.. weight.Dims];
         int channels = (int)dims[0];
         (sbyte[] q, float[] scales) = Int8PerChannel(OnnxGraph.Floats(weight), channels);
         string prefix = $"{name}_w";
@@ -235,7 +220,7 @@ public static class QdqGraph
 
         if (inputs.Count > 2 && !string.IsNullOrEmpty(inputs[2]))
         {
-            ProtoMessage bias = initializers.TryGetValue(inputs[2], out ProtoMessage? b) ? b : throw new InvalidDataException($"{op} '{name}' has a bias '{inputs[2]}' that is not an initializer.");
+            TensorProto bias = initializers.TryGetValue(inputs[2], out TensorProto? b) ? b : throw new InvalidDataException($"{op} '{name}' has a bias '{inputs[2]}' that is not an initializer.");
             float[] values = OnnxGraph.Floats(bias);
             if (values.Length != channels)
             {
@@ -252,54 +237,30 @@ public static class QdqGraph
             replaced.Add($"{bp}_f");
         }
 
-        var copy = new ProtoMessage();
-        int index = 0;
-        foreach (ProtoField f in node.Fields)
+        NodeProto copy = node.Clone();
+        for (int index = 0; index < replaced.Count && index < copy.Input.Count; index++)
         {
-            if (f.Number == OnnxGraph.NodeInput)
-            {
-                copy.Add(f.Number, index < replaced.Count ? replaced[index] : f.Text);
-                index++;
-            }
-            else
-            {
-                copy.Fields.Add(f);
-            }
+            copy.Input[index] = replaced[index];
         }
 
         return copy;
     }
 
     // Opset 13 takes Split's sizes as an input, not an attribute.
-    private static ProtoMessage SplitWithInput(ProtoMessage node, List<ProtoMessage> newInitializers)
+    private static NodeProto SplitWithInput(NodeProto node, List<TensorProto> newInitializers)
     {
-        ProtoMessage? sizes = node.Messages(OnnxGraph.NodeAttribute).FirstOrDefault(a => a.String(OnnxGraph.AttributeName) == "split");
+        AttributeProto? sizes = node.Attribute.FirstOrDefault(a => a.Name == "split");
         if (sizes is null)
         {
             return node;
         }
 
-        long[] values = sizes.All(OnnxGraph.AttributeInts).SelectMany(f => f.Type == WireType.Varint ? [(long)f.Value] : ProtoMessage.UnpackVarints(f.Bytes)).ToArray();
-        string name = $"{node.String(OnnxGraph.NodeName) ?? "split"}_sizes_{newInitializers.Count}";
+        long[] values = [.. sizes.Ints];
+        string name = $"{(node.Name.Length > 0 ? node.Name : "split")}_sizes_{newInitializers.Count}";
         newInitializers.Add(OnnxGraph.Tensor(name, [values.Length], OnnxGraph.ElemInt64, MemoryMarshal.AsBytes(values.AsSpan())));
-        var copy = new ProtoMessage();
-        bool added = false;
-        foreach (ProtoField f in node.Fields)
-        {
-            if (f.Number == OnnxGraph.NodeAttribute && f.Message.String(OnnxGraph.AttributeName) == "split")
-            {
-                continue;
-            }
-
-            if (f.Number != OnnxGraph.NodeInput && !added)
-            {
-                copy.Add(OnnxGraph.NodeInput, name);
-                added = true;
-            }
-
-            copy.Fields.Add(f);
-        }
-
+        NodeProto copy = node.Clone();
+        copy.Attribute.Remove(copy.Attribute.First(a => a.Name == "split"));
+        copy.Input.Add(name);
         return copy;
     }
 
@@ -308,29 +269,23 @@ public static class QdqGraph
 
     private sealed record Plan(IReadOnlyList<QuantPoint> Points, HashSet<string> FusedRelus, HashSet<string> ReadByAll, IReadOnlySet<string> FloatConvs)
     {
-        public bool IsQuantized(ProtoMessage node) => IsQuantized(node, FloatConvs);
+        public bool IsQuantized(NodeProto node) => IsQuantized(node, FloatConvs);
 
-        private static bool IsQuantized(ProtoMessage node, IReadOnlySet<string> floatConvs) =>
-            Quantized.Contains(OnnxGraph.OpType(node)) && !(OnnxGraph.OpType(node) == "Conv" && floatConvs.Contains(OnnxGraph.Outputs(node)[0]));
+        private static bool IsQuantized(NodeProto node, IReadOnlySet<string> floatConvs) =>
+            Quantized.Contains(node.OpType) && !(node.OpType == "Conv" && floatConvs.Contains(node.Output[0]));
 
-        public static Plan Of(ProtoMessage graph, IReadOnlySet<string>? floatConvs = null)
+        public static Plan Of(GraphProto graph, IReadOnlySet<string>? floatConvs = null)
         {
             floatConvs ??= new HashSet<string>();
-            var nodes = graph.Messages(OnnxGraph.GraphNode).ToList();
-            HashSet<string> initializers = graph.Messages(OnnxGraph.GraphInitializer).Select(t => t.String(OnnxGraph.TensorName)!).ToHashSet();
+            var nodes = graph.Node.ToList();
+            HashSet<string> initializers = graph.Initializer.Select(t => t.Name).ToHashSet();
             HashSet<string> graphOutputs = OnnxGraph.OutputNames(graph).ToHashSet();
-            var producer = new Dictionary<string, ProtoMessage>();
-            var readers = new Dictionary<string, List<ProtoMessage>>();
-            foreach (ProtoMessage node in nodes)
+            var readers = new Dictionary<string, List<NodeProto>>();
+            foreach (NodeProto node in nodes)
             {
-                foreach (string o in OnnxGraph.Outputs(node))
+                foreach (string i in node.Input)
                 {
-                    producer[o] = node;
-                }
-
-                foreach (string i in OnnxGraph.Inputs(node))
-                {
-                    (readers.TryGetValue(i, out List<ProtoMessage>? list) ? list : readers[i] = []).Add(node);
+                    (readers.TryGetValue(i, out List<NodeProto>? list) ? list : readers[i] = []).Add(node);
                 }
             }
 
@@ -348,13 +303,13 @@ public static class QdqGraph
             }
 
             // Conv and Add outputs, with a Relu that is their only reader folded in.
-            foreach (ProtoMessage node in nodes.Where(n => OnnxGraph.OpType(n) is "Conv" or "Add" && IsQuantized(n, floatConvs)))
+            foreach (NodeProto node in nodes.Where(n => n.OpType is "Conv" or "Add" && IsQuantized(n, floatConvs)))
             {
-                string output = OnnxGraph.Outputs(node)[0];
-                List<ProtoMessage> next = readers.GetValueOrDefault(output) ?? [];
-                if (next is [var relu] && OnnxGraph.OpType(relu) == "Relu" && !graphOutputs.Contains(output))
+                string output = node.Output[0];
+                List<NodeProto> next = readers.GetValueOrDefault(output) ?? [];
+                if (next is [var relu] && relu.OpType == "Relu" && !graphOutputs.Contains(output))
                 {
-                    string reluOutput = OnnxGraph.Outputs(relu)[0];
+                    string reluOutput = relu.Output[0];
                     fused.Add(reluOutput);
                     readByAll.Add(output);
                     Add(new QuantPoint(output, reluOutput, reluOutput, ClampAtZero: true));
@@ -368,10 +323,10 @@ public static class QdqGraph
 
             // What quantized nodes read that is not yet quantized: the first convolution's input, and MaxPool's input
             // and output (which must share one scale for ONNX Runtime to run MaxPool on uint8).
-            foreach (ProtoMessage node in nodes.Where(n => IsQuantized(n, floatConvs)))
+            foreach (NodeProto node in nodes.Where(n => IsQuantized(n, floatConvs)))
             {
-                string op = OnnxGraph.OpType(node);
-                IReadOnlyList<string> inputs = OnnxGraph.Inputs(node);
+                string op = node.OpType;
+                IReadOnlyList<string> inputs = node.Input;
                 IEnumerable<string> activations = op is "Conv" or "MaxPool" ? inputs.Take(1) : inputs;
                 foreach (string input in activations.Where(i => !initializers.Contains(i)))
                 {
@@ -385,7 +340,7 @@ public static class QdqGraph
                 {
                     string source = inputs[0];
                     string sameAs = fused.Contains(source) ? source : byTensor[source].Output;
-                    string output = OnnxGraph.Outputs(node)[0];
+                    string output = node.Output[0];
                     readByAll.Add(output);
                     Add(new QuantPoint(output, $"{output}_dq", output, ClampAtZero: false, SameAs: sameAs));
                 }
@@ -394,10 +349,10 @@ public static class QdqGraph
             return new Plan(points, fused, readByAll, floatConvs);
         }
 
-        public HashSet<string> QuantizedWeights(ProtoMessage graph) =>
-            graph.Messages(OnnxGraph.GraphNode)
-                .Where(n => OnnxGraph.OpType(n) == "Conv" && IsQuantized(n))
-                .SelectMany(n => OnnxGraph.Inputs(n).Skip(1))
+        public HashSet<string> QuantizedWeights(GraphProto graph) =>
+            graph.Node
+                .Where(n => n.OpType == "Conv" && IsQuantized(n))
+                .SelectMany(n => n.Input.Skip(1))
                 .Where(n => !string.IsNullOrEmpty(n))
                 .ToHashSet();
     }
