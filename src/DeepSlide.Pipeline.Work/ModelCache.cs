@@ -1,3 +1,4 @@
+using DeepSlide.Caching;
 using DeepSlide.Models;
 using DeepSlide.Inference;
 using DeepSlide.Pipeline;
@@ -33,8 +34,7 @@ public sealed class ModelLease : IDisposable
 /// </summary>
 public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions options, Microsoft.Extensions.Logging.ILogger? logger = null) : IDisposable
 {
-    private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
+    private readonly LeasedCache<PatchClassifier> _loaded = new();
 
     /// <summary>The model at <paramref name="version"/> (a manifest ETag), or at the stored version when null.</summary>
     public async Task<ModelLease> GetAsync(string prefix, string? version = null, CancellationToken cancellationToken = default)
@@ -42,43 +42,24 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         string manifestBlob = ManifestBlob(prefix);
         version ??= (await store.GetVersionAsync(manifestBlob, cancellationToken)
             ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestBlob, "no model bundle is stored under this prefix.")).ETag;
-        string key = $"{prefix}|{version}";
-        Entry entry;
-        lock (_gate)
+        string key = Key(prefix, version);
+        LeasedCache<PatchClassifier>.Lease lease = await _loaded.GetAsync(key, async () =>
         {
-            if (!_loaded.TryGetValue(key, out entry!))
-            {
-                // Shared by every caller, so no one caller's cancellation ends it; a load that fails leaves the table,
-                // so the next call tries again instead of getting the same failure until the worker restarts.
-                entry = new Entry(prefix, LoadAsync(prefix, version, CancellationToken.None));
-                _loaded[key] = entry;
-                entry.Load.ContinueWith(load => Loaded(key, entry, load.IsCompletedSuccessfully), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
+            PatchClassifier loaded = await LoadAsync(prefix, version, CancellationToken.None);
 
-            entry.Users++;
-        }
-
-        try
-        {
-            PatchClassifier classifier = await entry.Load.WaitAsync(cancellationToken);
-            return new ModelLease(classifier, version, () => Release(key, entry));
-        }
-        catch
-        {
-            Release(key, entry);
-            throw;
-        }
+            // Older versions of the prefix leave, and are freed as soon as no piece holds them.
+            _loaded.Retire(other => other != key && other.StartsWith(Key(prefix, string.Empty), StringComparison.Ordinal) && Retiring(other));
+            return loaded;
+        }, cancellationToken);
+        return new ModelLease(lease.Value, version, lease.Dispose);
     }
 
     /// <summary>The manifest at <paramref name="version"/>: the loaded model's when there is one, else the stored one, pinned to that version.</summary>
     public async Task<ModelManifest> GetManifestAsync(string prefix, string? version, string scratch, CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        if (version is not null && _loaded.Peek(Key(prefix, version)) is { } loaded)
         {
-            if (version is not null && _loaded.TryGetValue($"{prefix}|{version}", out Entry? entry) && entry.Load.IsCompletedSuccessfully)
-            {
-                return entry.Load.Result.Manifest;
-            }
+            return loaded.Manifest;
         }
 
         string manifestBlob = ManifestBlob(prefix);
@@ -100,73 +81,17 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         }
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            foreach (Entry entry in _loaded.Values.Where(e => e.Load.IsCompletedSuccessfully))
-            {
-                entry.Load.Result.Dispose();
-            }
+    public void Dispose() => _loaded.Dispose();
 
-            _loaded.Clear();
-        }
+    private static string Key(string prefix, string version) => $"{prefix}|{version}";
+
+    private bool Retiring(string key)
+    {
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "model {Model}: a newer version is loaded; this session is freed once no piece holds it", key);
+        return true;
     }
 
     private static string ManifestBlob(string prefix) => $"{prefix.TrimEnd('/')}/{ModelBundle.ManifestFileName}";
-
-    private void Loaded(string key, Entry entry, bool succeeded)
-    {
-        var retired = new List<(string Key, PatchClassifier Classifier)>();
-        lock (_gate)
-        {
-            if (!succeeded)
-            {
-                if (_loaded.TryGetValue(key, out Entry? current) && current == entry)
-                {
-                    _loaded.Remove(key);
-                }
-
-                return;
-            }
-
-            foreach ((string other, Entry older) in _loaded.Where(p => p.Value != entry && p.Value.Prefix == entry.Prefix).ToList())
-            {
-                older.Retired = true;
-                if (older.Users == 0)
-                {
-                    _loaded.Remove(other);
-                    retired.Add((other, older.Load.Result));
-                }
-            }
-        }
-
-        Free(retired);
-    }
-
-    private void Release(string key, Entry entry)
-    {
-        var retired = new List<(string Key, PatchClassifier Classifier)>();
-        lock (_gate)
-        {
-            if (--entry.Users == 0 && entry.Retired && entry.Load.IsCompletedSuccessfully)
-            {
-                _loaded.Remove(key);
-                retired.Add((key, entry.Load.Result));
-            }
-        }
-
-        Free(retired);
-    }
-
-    private void Free(List<(string Key, PatchClassifier Classifier)> retired)
-    {
-        foreach ((string key, PatchClassifier classifier) in retired)
-        {
-            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "model {Model}: a newer version is loaded; this session is freed", key);
-            classifier.Dispose();
-        }
-    }
 
     private async Task DownloadPinnedAsync(string manifestBlob, string version, string path, CancellationToken cancellationToken)
     {
@@ -204,16 +129,5 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         {
             Directory.Delete(local, recursive: true);
         }
-    }
-
-    private sealed class Entry(string prefix, Task<PatchClassifier> load)
-    {
-        public string Prefix { get; } = prefix;
-
-        public Task<PatchClassifier> Load { get; } = load;
-
-        public int Users { get; set; }
-
-        public bool Retired { get; set; }
     }
 }

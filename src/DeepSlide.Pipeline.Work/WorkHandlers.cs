@@ -10,6 +10,7 @@ using DeepSlide.Slides.Tiff;
 using DeepSlide.Tissue;
 using DeepSlide.Tiling;
 using DeepSlide.Visualization;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace DeepSlide.Pipeline.Work;
 
@@ -24,7 +25,8 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 {
     public static readonly ActivitySource Tracing = new(PipelineTelemetry.Worker);
 
-    private readonly List<(string Blob, RunPlan Plan)> _plans = [];
+    // A run's plan is written once, by its plan step, and then read by every range: the last few stay in memory.
+    private readonly MemoryCache _plans = new(new MemoryCacheOptions { SizeLimit = 8 });
     private readonly SlideReaders _readers = new();
     private const string MissingOutput = "a completed range's output is not stored.";
 
@@ -44,7 +46,11 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         _ => throw new DeepSlideException(DeepSlideErrorReason.InvalidArgument, null, $"message {message.MessageId} asks for {message.Work}, which no handler does."),
     };
 
-    public void Dispose() => _readers.Dispose();
+    public void Dispose()
+    {
+        _readers.Dispose();
+        _plans.Dispose();
+    }
 
     private async Task<WorkCompletion> PlanAsync(WorkMessage message, CancellationToken cancellationToken)
     {
@@ -300,29 +306,15 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         }
     }
 
-    // A run's plan is written once, by its plan step, and then read by every range: keep the last few in memory.
     private async Task<RunPlan> ReadPlanAsync(string blob, CancellationToken cancellationToken)
     {
-        lock (_plans)
+        if (_plans.TryGetValue(blob, out RunPlan? cached))
         {
-            if (_plans.FirstOrDefault(p => p.Blob == blob) is { Plan: { } cached })
-            {
-                return cached;
-            }
+            return cached!;
         }
 
         (TilePlan tiles, string? modelVersion) = TilePlanJson.DeserializeWithModel((await PipelineStores.ReadTextAsync(stores.Results, blob, Path.Combine(scratch, "text"), cancellationToken: cancellationToken)).Text, blob);
-        var plan = new RunPlan(tiles, modelVersion);
-        lock (_plans)
-        {
-            _plans.Insert(0, (blob, plan));
-            if (_plans.Count > 8)
-            {
-                _plans.RemoveAt(_plans.Count - 1);
-            }
-        }
-
-        return plan;
+        return _plans.Set(blob, new RunPlan(tiles, modelVersion), new MemoryCacheEntryOptions { Size = 1 });
     }
 
     private string Scratch(string extension)
