@@ -56,7 +56,7 @@ public sealed class RunSettings
     public int TilesPerRange { get; set; } = Defaults.TilesPerRange;
 
     /// <summary>Written hh:mm:ss, as the .NET binder reads a TimeSpan.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true)]
     public TimeSpan RangeDeadline { get; set; } = Defaults.Deadline;
 
     [Range(0, 100)]

@@ -117,6 +117,12 @@ public sealed class SettingsBindingTests
         functions.AddFunctionsServices();
         using IHost functionsHost = functions.Build();
         Assert.Contains("RangeDeadline", Assert.ThrowsAny<InvalidOperationException>(() => functionsHost.Services.GetRequiredService<IStartupValidator>().Validate()).Message);
+
+        // Read, but out of range: no range of tiles would ever be dispatched.
+        var zero = Builder(new() { [FunctionsSettings.PipelineStorage] = "UseDevelopmentStorage=true", [FunctionsSettings.CosmosEndpoint] = "https://c.documents.azure.com", [FunctionsSettings.TilesPerRange] = "0" });
+        zero.AddFunctionsServices();
+        using IHost zeroHost = zero.Build();
+        Assert.Contains("TilesPerRange", Assert.Throws<OptionsValidationException>(() => zeroHost.Services.GetRequiredService<IStartupValidator>().Validate()).Message);
     }
 
     [Fact]
