@@ -27,11 +27,9 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
     // One ranged read and one buffer per 4 MiB of a fetch: a whole level or a large coalesced range stays bounded.
     private const int FetchChunk = 4 << 20;
 
-    private readonly Dictionary<string, Task<Entry>> _entries = new(StringComparer.Ordinal);
-    private readonly List<string> _order = [];
-    private readonly object _gate = new();
-    private long _files;
-    private readonly int _swept = Sweep(folder);
+    // At most this many slides, and their fetched bytes within the cache's share of the disk.
+    private readonly CachedFiles<Entry> _files = new(folder, "*.sparse", maxBytes, capacity, e => e.Path, e => e.PresentBytes);
+    private long _names;
 
     /// <summary>
     /// The slide's local path with at least the bytes <paramref name="need"/> names (given the slide's map) present;
@@ -75,51 +73,10 @@ public sealed class SparseSlides(IBlobStore store, SlideCache whole, string fold
     private Task<Entry> EntryAsync(string blob, string etag, CancellationToken cancellationToken)
     {
         string key = $"{blob}\n{etag.Trim('"')}";
-        lock (_gate)
-        {
-            if (!_entries.TryGetValue(key, out Task<Entry>? entry) || entry.IsFaulted || entry.IsCanceled)
-            {
-                // Each file of a slide version gets a name of its own: a reader still open on an evicted file must never
-                // be handed out for the new one, whose later fetches it would not see.
-                entry = Entry.OpenAsync(store, blob, etag, Path.Combine(folder, $"{Name(key)}-{++_files}.sparse"), CancellationToken.None);
-                _entries[key] = entry;
-            }
 
-            _order.Remove(key);
-            _order.Add(key);
-            // At most this many slides, and their fetched bytes within the cache's share of the disk: the least
-            // recently used go first, never the one asked for.
-            while (_order.Count > capacity || (_order.Count > 1 && _entries.Values.Where(e => e.IsCompletedSuccessfully).Sum(e => e.Result.PresentBytes) > maxBytes))
-            {
-                string old = _order[0];
-                _order.RemoveAt(0);
-                if (_entries.Remove(old, out Task<Entry>? evicted) && evicted.IsCompletedSuccessfully)
-                {
-                    // A reader that still has the file open keeps reading it; the name goes now, the bytes with the last handle.
-                    File.Delete(evicted.Result.Path);
-                }
-            }
-
-            return entry.WaitAsync(cancellationToken);
-        }
-    }
-
-    // Files an earlier process left are never reused (their bytes' record went with it): they go at start.
-    private static int Sweep(string folder)
-    {
-        if (!Directory.Exists(folder))
-        {
-            return 0;
-        }
-
-        int removed = 0;
-        foreach (string file in Directory.EnumerateFiles(folder, "*.sparse"))
-        {
-            File.Delete(file);
-            removed++;
-        }
-
-        return removed;
+        // Each file of a slide version gets a name of its own: a reader still open on an evicted file must never be
+        // handed out for the new one, whose later fetches it would not see.
+        return _files.GetAsync(key, () => Entry.OpenAsync(store, blob, etag, Path.Combine(folder, $"{Name(key)}-{Interlocked.Increment(ref _names)}.sparse"), CancellationToken.None), cancellationToken);
     }
 
     private static string Name(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];

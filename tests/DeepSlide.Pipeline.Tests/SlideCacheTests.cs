@@ -75,4 +75,38 @@ public sealed class SlideCacheTests(AzuriteFixture azurite) : IClassFixture<Azur
         await cache.GetAsync("b.svs", b.ETag);
         Assert.Equal(4, cache.Downloads);
     }
+
+    [Fact]
+    public async Task A_failed_download_is_tried_afresh_and_a_cached_slide_whose_file_is_gone_is_downloaded_again()
+    {
+        AzureBlobStore store = await Store();
+        BlobVersion v = await store.UploadAsync("s.svs", Bytes(100, 1));
+        string folder = Path.Combine(_folder, "c3");
+        var cache = new SlideCache(new FailingFirstDownload(store), folder, maxBytes: 1 << 20);
+        await Assert.ThrowsAsync<IOException>(() => cache.GetAsync("s.svs", v.ETag));
+        Assert.Empty(Directory.EnumerateFiles(folder));
+
+        string path = await cache.GetAsync("s.svs", v.ETag);
+        File.Delete(path);
+        Assert.Equal(path, await cache.GetAsync("s.svs", v.ETag));
+        Assert.True(File.Exists(path));
+        Assert.Equal(2, cache.Downloads);
+    }
+
+    // A store whose first download fails as a dropped connection would, after writing part of the file.
+    private sealed class FailingFirstDownload(IBlobStore inner) : DelegatingBlobStore(inner)
+    {
+        private int _downloads;
+
+        public override async Task DownloadAsync(string name, string etag, string path, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _downloads) == 1)
+            {
+                await File.WriteAllBytesAsync(path, new byte[10], cancellationToken);
+                throw new IOException("the network dropped");
+            }
+
+            await Inner.DownloadAsync(name, etag, path, cancellationToken);
+        }
+    }
 }
