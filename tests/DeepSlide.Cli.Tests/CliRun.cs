@@ -3,7 +3,7 @@
 
 namespace DeepSlide.Cli.Tests;
 
-internal sealed record CliResult(int ExitCode, string Output, string Error);
+public sealed record CliResult(int ExitCode, string Output, string Error);
 
 internal static class CliRun
 {
