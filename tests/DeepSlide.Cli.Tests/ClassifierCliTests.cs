@@ -181,7 +181,8 @@ public sealed class ClassifierCliTests : IDisposable
         double refined = await PatchAccuracyAsync("refined");
 
         // Against the region truth, not the slide labels the head was trained on.
-        // Measured here: 0.710 with weak labels, 0.828 refined (the larger set of scripts/patch-labels.sh: 0.585 and 0.900).
+        // Measured with the same commands: 0.669 with weak labels, 0.821 refined (0.848 with MIL trained without the
+        // instance loss); on the larger set of scripts/patch-labels.sh 0.870 refined (0.835 without it).
         Assert.True(refined >= weak + 0.08 && refined >= 0.78, $"patch accuracy against regions: weak labels {weak:0.000}, refined {refined:0.000}");
     }
 

@@ -84,6 +84,16 @@ public sealed class CliTests : IDisposable
         Assert.Contains("at most one of --level, --mpp and --magnification", result.Error);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("NaN")]
+    public async Task A_negative_or_undefined_instance_loss_is_a_usage_error(string weight)
+    {
+        CliResult result = await CliRun.RunAsync("train-mil", "-m", In("model"), "-s", In("slides.csv"), "--instance-loss", weight);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--instance-loss must be a finite weight of 0 or more.", result.Error);
+    }
+
     [Fact]
     public async Task An_mpp_the_slide_cannot_provide_is_refused_with_its_own()
     {

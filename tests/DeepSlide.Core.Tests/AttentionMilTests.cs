@@ -41,6 +41,50 @@ public class AttentionMilTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void With_the_instance_loss_every_gradient_of_the_network_and_of_the_instance_classifiers_matches_finite_differences(bool dropout)
+    {
+        AttentionMil model = AttentionMil.Create(features: 5, classes: 3, embedding: 4, attention: 3, seed: 1);
+        var instances = new InstanceClustering(classes: 3, embedding: 4, weight: 0.7, mostPerBag: 2, seed: 5);
+        var random = new Random(2);
+        foreach (double[] parameters in (double[][])[model.Parameters, instances.Parameters])
+        {
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                parameters[i] += (random.NextDouble() - 0.5) * 0.2;
+            }
+        }
+
+        // 40 patches take 2 from each end of the attention ranking.
+        (float[] bag, int n) = Bag(40, 5, 3);
+        Assert.Equal(2, instances.PerBag(n));
+        double[]? mask = dropout ? Enumerable.Range(0, n * 4).Select(i => i % 3 == 0 ? 0.0 : 1.5).ToArray() : null;
+        var analytic = new double[model.Parameters.Length];
+        double withInstances = model.LossAndGradient(bag, n, label: 1, weight: 1.3, analytic, mask, instances);
+        double[] analyticInstances = (double[])instances.Gradient.Clone();
+        Assert.True(withInstances > model.LossAndGradient(bag, n, 1, 1.3, new double[analytic.Length], mask), "the instance loss adds to the bag's");
+        Assert.Contains(analyticInstances, g => g != 0);
+
+        double Loss() => model.LossAndGradient(bag, n, 1, 1.3, new double[analytic.Length], mask, instances);
+        const double Epsilon = 1e-6;
+        foreach ((double[] parameters, double[] expected) in (IEnumerable<(double[], double[])>)[(model.Parameters, analytic), (instances.Parameters, analyticInstances)])
+        {
+            for (int k = 0; k < parameters.Length; k++)
+            {
+                double keep = parameters[k];
+                parameters[k] = keep + Epsilon;
+                double plus = Loss();
+                parameters[k] = keep - Epsilon;
+                double minus = Loss();
+                parameters[k] = keep;
+                double numeric = (plus - minus) / (2 * Epsilon);
+                Assert.True(Math.Abs(numeric - expected[k]) <= 1e-6 + 1e-5 * Math.Abs(numeric), $"parameter {k} of {parameters.Length}: analytic {expected[k]}, numeric {numeric}");
+            }
+        }
+    }
+
     [Fact]
     public void Attention_is_a_distribution_and_predictions_are_probabilities()
     {

@@ -33,8 +33,11 @@ public sealed class SparseSlides : IDisposable
         Cache = new FeatureBagCache(Path.Combine(Folder, "bags"), Bundle);
         using PatchClassifier classifier = PatchClassifier.Load(Bundle);
         TrainBags = Train.Select(s => Cache.GetAsync(s.Path, s.ClassName == "benign" ? 1 : 0, classifier).GetAwaiter().GetResult()).ToList();
-        (Mil, Log) = AttentionMilTrainer.Train(TrainBags.Where((_, i) => i % 4 != 3).ToList(), TrainBags.Where((_, i) => i % 4 == 3).ToList(), 512, 2, new AttentionMilOptions { Seed = 3 });
+        (Mil, Log) = Trained(new AttentionMilOptions { Seed = 3 });
     }
+
+    public (AttentionMil Model, IReadOnlyList<MilEpochLog> Log) Trained(AttentionMilOptions options) =>
+        AttentionMilTrainer.Train(TrainBags.Where((_, i) => i % 4 != 3).ToList(), TrainBags.Where((_, i) => i % 4 == 3).ToList(), 512, 2, options);
 
     public string Folder { get; }
 
@@ -57,12 +60,18 @@ public sealed class SparseSlides : IDisposable
 
 public class MilTests(SparseSlides data) : IClassFixture<SparseSlides>
 {
-    [Fact]
-    public async Task Through_classify_mil_labels_held_out_sparse_slides_and_attends_to_the_tumour()
+    /// <summary>With CLAM's instance loss (the default, weight 1) and without it.</summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.0)]
+    public async Task Through_classify_mil_labels_held_out_sparse_slides_and_attends_to_the_tumour(double instanceLoss)
     {
+        bool fixture = instanceLoss == new AttentionMilOptions().InstanceLoss;
+        AttentionMil model = fixture ? data.Mil : data.Trained(new AttentionMilOptions { Seed = 3, InstanceLoss = instanceLoss }).Model;
+        Assert.Equal(fixture, model.Parameters.SequenceEqual(data.Mil.Parameters));
         var bundle = data.Bundle.WithManifest(data.Bundle.Manifest with
         {
-            Aggregation = data.Bundle.Manifest.Aggregation with { Mil = new MilAggregator(data.Mil).ToSpec(data.Cache.Backbone) },
+            Aggregation = data.Bundle.Manifest.Aggregation with { Mil = new MilAggregator(model).ToSpec(data.Cache.Backbone) },
         });
         using PatchClassifier classifier = PatchClassifier.Load(bundle);
         IReadOnlyList<ISlideAggregator> aggregators = Aggregators.FromManifest(bundle.Manifest);

@@ -18,14 +18,22 @@ internal static class TrainMilCommand
         var cache = new Option<string?>("--cache") { Description = "Folder for the cached feature bags (default: <model>/bags)." };
         var epochs = new Option<int>("--epochs") { Description = "Most training epochs.", DefaultValueFactory = _ => 60 };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, order, dropout and sampling.", DefaultValueFactory = _ => 0 };
+        var instanceLoss = new Option<double>("--instance-loss") { Description = "Weight of CLAM's instance-level clustering loss beside the slide's (0: none).", DefaultValueFactory = _ => new AttentionMilOptions().InstanceLoss };
+        instanceLoss.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is < 0 or double.NaN or double.PositiveInfinity)
+            {
+                result.AddError("--instance-loss must be a finite weight of 0 or more.");
+            }
+        });
         var inference = new InferenceOptionSet();
-        var command = new Command("train-mil", "Train the gated-attention MIL slide classifier on slide labels alone, from cached backbone feature bags.") { model, slides, cache, epochs, seed };
+        var command = new Command("train-mil", "Train the gated-attention MIL slide classifier on slide labels alone, from cached backbone feature bags.") { model, slides, cache, epochs, seed, instanceLoss };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             ModelBundle bundle = ModelBundle.Load(parse.GetValue(model)!);
             (IReadOnlyList<LabelledSlide> train, IReadOnlyList<LabelledSlide> val) = Split(parse.GetValue(slides)!, parse.GetValue(seed));
-            await TrainAsync(bundle, train, val, parse.GetValue(cache) ?? Path.Combine(bundle.Folder, "bags"), inference.Read(parse), new AttentionMilOptions { MaxEpochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }, Console.WriteLine, cancellationToken);
+            await TrainAsync(bundle, train, val, parse.GetValue(cache) ?? Path.Combine(bundle.Folder, "bags"), inference.Read(parse), new AttentionMilOptions { MaxEpochs = parse.GetValue(epochs), Seed = parse.GetValue(seed), InstanceLoss = parse.GetValue(instanceLoss) }, Console.WriteLine, cancellationToken);
             Console.WriteLine($"attention MIL added to {bundle.Folder}");
             return 0;
         });

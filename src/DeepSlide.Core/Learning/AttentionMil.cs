@@ -95,12 +95,14 @@ public sealed class AttentionMil
     /// Weighted cross-entropy of one bag and its gradient, added into <paramref name="gradient"/>. A dropout mask
     /// (n x embedding, each 0 or 1/(1-p)) applies to the embeddings when given.
     /// </summary>
-    public double LossAndGradient(ReadOnlySpan<float> bag, int n, int label, double weight, double[] gradient, double[]? dropoutMask = null)
+    public double LossAndGradient(ReadOnlySpan<float> bag, int n, int label, double weight, double[] gradient, double[]? dropoutMask = null, InstanceClustering? instances = null)
     {
         var s = new BagState(this, n);
         Forward(bag, n, s, dropoutMask);
         double[] p = Parameters;
         int m = Embedding, l = Attention, k = Classes, d = Features;
+        double[]? dInstance = null;
+        double instanceLoss = instances?.LossAndGradient(s.E, s.Score, n, label, weight, out dInstance) ?? 0;
 
         var dLogits = new double[k];
         for (int j = 0; j < k; j++)
@@ -139,7 +141,7 @@ public sealed class AttentionMil
             ReadOnlySpan<double> e = s.E.AsSpan(i * m, m);
             for (int q = 0; q < m; q++)
             {
-                de[q] = s.A[i] * dz[q];
+                de[q] = s.A[i] * dz[q] + (dInstance?[i * m + q] ?? 0);
             }
 
             for (int r = 0; r < l; r++)
@@ -172,7 +174,7 @@ public sealed class AttentionMil
             }
         }
 
-        return -weight * Math.Log(Math.Max(s.P[label], 1e-12));
+        return -weight * Math.Log(Math.Max(s.P[label], 1e-12)) + instanceLoss;
     }
 
     public static double[] Softmax(ReadOnlySpan<double> values)

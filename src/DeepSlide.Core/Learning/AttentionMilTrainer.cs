@@ -23,6 +23,15 @@ public sealed record AttentionMilOptions
     public int MaxPatchesPerBag { get; init; } = 256;
 
     public int Seed { get; init; }
+
+    /// <summary>
+    /// The weight of CLAM's instance-level clustering loss beside the bag's (0: none); see <see cref="InstanceClustering"/>.
+    /// 1 was measured against 0 over 8 seeds on two held-out sparse sets (README).
+    /// </summary>
+    public double InstanceLoss { get; init; } = 1;
+
+    /// <summary>Patches taken from each end of the attention ranking for the instance loss, at most.</summary>
+    public int InstancesPerBag { get; init; } = 8;
 }
 
 public sealed record MilEpochLog(int Epoch, double TrainLoss, double? ValLoss, double? ValBalancedAccuracy);
@@ -59,6 +68,10 @@ public static class AttentionMilTrainer
         var random = new Random(options.Seed);
         double[] parameters = model.Parameters;
         var adam = new Adam(parameters.Length, options.LearningRate, options.L2);
+        InstanceClustering? instances = options.InstanceLoss > 0
+            ? new InstanceClustering(classes, options.Embedding, options.InstanceLoss, options.InstancesPerBag, options.Seed + 1)
+            : null;
+        var instanceAdam = instances is null ? null : new Adam(instances.Parameters.Length, options.LearningRate, options.L2);
         var gradient = new double[parameters.Length];
         double[] best = (double[])parameters.Clone();
         double bestLoss = double.PositiveInfinity;
@@ -75,8 +88,14 @@ public static class AttentionMilTrainer
                 (float[] x, int n) = Sample(bag, options.MaxPatchesPerBag, features, random);
                 double[] mask = DropoutMask(n * options.Embedding, options.Dropout, random);
                 Array.Clear(gradient);
-                trainLoss += model.LossAndGradient(x, n, bag.Label, classWeight[bag.Label], gradient, mask);
+                if (instances is not null)
+                {
+                    Array.Clear(instances.Gradient);
+                }
+
+                trainLoss += model.LossAndGradient(x, n, bag.Label, classWeight[bag.Label], gradient, mask, instances);
                 adam.Step(parameters, gradient);
+                instanceAdam?.Step(instances!.Parameters, instances.Gradient);
             }
 
             double? valLoss = null, valBalanced = null;
