@@ -261,7 +261,7 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
     }
 
     [Fact]
-    public async Task A_corrupt_slide_a_text_file_and_a_million_pixel_square_slide_end_failed_with_the_reason_their_messages_poisoned_once_and_a_blank_image_ends_with_no_tissue()
+    public async Task A_corrupt_slide_a_text_file_and_a_million_pixel_square_slide_end_failed_with_the_reason_their_plan_messages_poisoned_and_a_blank_image_ends_with_no_tissue()
     {
         await using var pipeline = NewPipeline();
         await pipeline.UploadModelAsync();
@@ -303,7 +303,9 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
 
         await using IWorkTransport transport = await StorageQueueTransport.CreateAsync(pipeline.Storage.Queues(), new WorkQueueOptions { QueueName = pipeline.Options.RangeQueue });
         IReadOnlyList<(WorkMessage? Message, string Reason)> poisoned = await transport.PeekDeadLettersAsync(32);
-        Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.Select(p => p.Message!.SlideBlob).Order());
+
+        // Delivery is at least once, so a plan message sent twice is poisoned twice: counted by message id.
+        Assert.Equal(["lab-c/huge.tif", "lab-c/notes.txt", "lab-c/truncated.svs"], poisoned.DistinctBy(p => p.Message!.MessageId).Select(p => p.Message!.SlideBlob).Order());
         Assert.All(poisoned, p => Assert.Equal(WorkKind.Plan, p.Message!.Work.Kind));
     }
 
