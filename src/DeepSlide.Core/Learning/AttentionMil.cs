@@ -55,14 +55,7 @@ public sealed class AttentionMil
     {
         var model = new AttentionMil(features, embedding, attention, classes, new double[ParameterCount(features, embedding, attention, classes)]);
         var random = new Random(seed);
-        void Init(int offset, int rows, int columns)
-        {
-            double limit = Math.Sqrt(6.0 / (rows + columns));
-            for (int i = 0; i < rows * columns; i++)
-            {
-                model.Parameters[offset + i] = (random.NextDouble() * 2 - 1) * limit;
-            }
-        }
+        void Init(int offset, int rows, int columns) => GlorotUniform(model.Parameters.AsSpan(offset, rows * columns), rows, columns, random);
 
         Init(model._we, embedding, features);
         Init(model._v, attention, embedding);
@@ -70,6 +63,16 @@ public sealed class AttentionMil
         Init(model._w, 1, attention);
         Init(model._c, classes, embedding);
         return model;
+    }
+
+    /// <summary>Fills a rows x columns weight matrix from U(-limit, limit), limit = sqrt(6 / (rows + columns)).</summary>
+    internal static void GlorotUniform(Span<double> weights, int rows, int columns, Random random)
+    {
+        double limit = Math.Sqrt(6.0 / (rows + columns));
+        for (int i = 0; i < rows * columns; i++)
+        {
+            weights[i] = (random.NextDouble() * 2 - 1) * limit;
+        }
     }
 
     /// <summary>Class probabilities for a bag of <paramref name="n"/> feature rows, and each patch's attention weight.</summary>

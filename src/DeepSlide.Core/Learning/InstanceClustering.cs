@@ -18,13 +18,9 @@ public sealed class InstanceClustering
         Parameters = new double[classes * (embedding + 1)];
         Gradient = new double[Parameters.Length];
         var random = new Random(seed);
-        double limit = Math.Sqrt(6.0 / (embedding + 1));
         for (int c = 0; c < classes; c++)
         {
-            for (int q = 0; q < embedding; q++)
-            {
-                Parameters[c * (embedding + 1) + q] = (random.NextDouble() * 2 - 1) * limit;
-            }
+            AttentionMil.GlorotUniform(Parameters.AsSpan(c * (embedding + 1), embedding), 1, embedding, random);
         }
     }
 
