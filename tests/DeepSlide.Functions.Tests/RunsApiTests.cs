@@ -18,6 +18,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     private CosmosServer? _cosmos;
     private LocalDurableHost? _host;
     private PipelineStores? _stores;
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("deepslide-api-");
 
     private LocalDurableHost Host => _host!;
 
@@ -33,7 +34,7 @@ public sealed class RunsApiTests : IAsyncLifetime
             CosmosEndpoint = _cosmos.Endpoint,
             WatchSlides = false,
             PollInterval = TimeSpan.FromMilliseconds(500),
-            ScratchFolder = Directory.CreateTempSubdirectory("deepslide-api-").FullName,
+            ScratchFolder = _scratch.FullName,
         });
         _stores = await new StorageAccount(_azurite.ConnectionString).StoresAsync();
         await using (var slide = new MemoryStream([1, 2, 3]))
@@ -64,6 +65,8 @@ public sealed class RunsApiTests : IAsyncLifetime
         {
             await _azurite.DisposeAsync();
         }
+
+        _scratch.Delete(recursive: true);
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body, FakeResponse Response)> CallAsync(Func<FakeContext, Task<Microsoft.Azure.Functions.Worker.Http.HttpResponseData>> call)

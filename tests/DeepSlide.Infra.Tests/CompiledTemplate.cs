@@ -7,19 +7,34 @@ namespace DeepSlide.Infra.Tests;
 /// <summary>The bicep CLI from the NuGet package, and infra/main.bicep compiled by it once per test run.</summary>
 internal static class CompiledTemplate
 {
-    private static readonly Lazy<JsonObject> Main = new(() =>
-    {
-        string output = Path.Combine(Directory.CreateTempSubdirectory("deepslide-arm-").FullName, "main.json");
-        (int exit, string stdout, string stderr) = Bicep("build", InfraFile("main.bicep"), "--outfile", output);
-        Assert.True(exit == 0, stdout + stderr);
-        return JsonNode.Parse(File.ReadAllText(output))!.AsObject();
-    });
+    private static readonly Lazy<JsonObject> Main = new(() => Build("build", "main.bicep"));
 
     public static JsonObject Template => Main.Value;
 
     public static string RepositoryRoot => Path.GetFullPath(Metadata("RepositoryRoot"));
 
     public static string InfraFile(string name) => Path.Combine(RepositoryRoot, "infra", name);
+
+    /// <summary>
+    /// Runs <c>bicep build</c> or <c>build-params</c> on an infra/ file and returns the JSON it wrote, leaving no file
+    /// behind; a compiler message fails the calling test with the message.
+    /// </summary>
+    public static JsonObject Build(string command, string file)
+    {
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("deepslide-bicep-");
+        try
+        {
+            string output = Path.Combine(folder.FullName, "out.json");
+            (int exit, string stdout, string stderr) = Bicep(command, InfraFile(file), "--outfile", output);
+            Assert.True(exit == 0, stdout + stderr);
+            Assert.Equal(string.Empty, (stdout + stderr).Trim());
+            return JsonNode.Parse(File.ReadAllText(output))!.AsObject();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 
     public static (int Exit, string Stdout, string Stderr) Bicep(params string[] arguments)
     {

@@ -21,11 +21,16 @@ public sealed partial class InfraTests
     [InlineData("build-params", "main.prod.bicepparam")]
     public void The_template_and_its_parameter_files_compile_and_lint_with_no_warning(string command, string file)
     {
-        string output = Path.Combine(Directory.CreateTempSubdirectory("deepslide-bicep-").FullName, "out.json");
-        string[] arguments = command == "lint" ? [command, CompiledTemplate.InfraFile(file)] : [command, CompiledTemplate.InfraFile(file), "--outfile", output];
-        (int exit, string stdout, string stderr) = CompiledTemplate.Bicep(arguments);
-        Assert.True(exit == 0, stdout + stderr);
-        Assert.Equal(string.Empty, (stdout + stderr).Trim());
+        if (command == "lint")
+        {
+            (int exit, string stdout, string stderr) = CompiledTemplate.Bicep(command, CompiledTemplate.InfraFile(file));
+            Assert.True(exit == 0, stdout + stderr);
+            Assert.Equal(string.Empty, (stdout + stderr).Trim());
+        }
+        else
+        {
+            Assert.NotEmpty(CompiledTemplate.Build(command, file));
+        }
     }
 
     [Fact]

@@ -219,10 +219,7 @@ internal sealed class TemplateScope
         {
             if (!ParameterFiles.TryGetValue(file, out JsonObject? values))
             {
-                string output = Path.Combine(Directory.CreateTempSubdirectory("deepslide-params-").FullName, "p.json");
-                (int exit, string stdout, string stderr) = CompiledTemplate.Bicep("build-params", CompiledTemplate.InfraFile(file), "--outfile", output);
-                Assert.True(exit == 0, stdout + stderr);
-                values = JsonNode.Parse(File.ReadAllText(output))!["parameters"]!.AsObject();
+                values = CompiledTemplate.Build("build-params", file)["parameters"]!.AsObject();
                 ParameterFiles[file] = values;
             }
 
