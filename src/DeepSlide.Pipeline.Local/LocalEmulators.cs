@@ -3,7 +3,9 @@ using System.Globalization;
 namespace DeepSlide.Pipeline.Local;
 
 /// <summary>
-/// Azurite (blob, queue, table) from npm, started with <c>--skipApiVersionCheck</c> so the current SDKs can talk to it.
+/// Azurite (blob, queue, table) from npm, started with <c>--skipApiVersionCheck</c> so the current SDKs can talk to it,
+/// and with <c>--disableTelemetry</c>: by default Azurite sends usage telemetry from the lab's machine to Microsoft,
+/// and where it cannot reach the endpoint it keeps the telemetry in files under TMPDIR and outlives SIGTERM.
 /// </summary>
 public sealed class Azurite : IAsyncDisposable
 {
@@ -40,7 +42,7 @@ public sealed class Azurite : IAsyncDisposable
             p =>
             [
                 "--blobHost", "127.0.0.1", "--blobPort", P(p[0]), "--queueHost", "127.0.0.1", "--queuePort", P(p[1]),
-                "--tableHost", "127.0.0.1", "--tablePort", P(p[2]), "--location", folder, "--skipApiVersionCheck", "--silent",
+                "--tableHost", "127.0.0.1", "--tablePort", P(p[2]), "--location", folder, "--skipApiVersionCheck", "--silent", "--disableTelemetry",
             ]);
         return new Azurite(server, ConnectionStringFor(ports[0], ports[1], ports[2]), owned);
     }

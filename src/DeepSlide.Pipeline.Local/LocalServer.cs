@@ -192,16 +192,46 @@ public sealed class LocalServer : IAsyncDisposable
         }
     }
 
-    // Node servers can outlive SIGTERM: kill the whole tree and wait for it.
+    /// <summary>
+    /// Stops the emulator with SIGTERM, so that one keeping data on disk saves it (Azurite, killed at once, loses
+    /// the containers and blobs written in its last seconds), then kills whatever is left: a node server can outlive
+    /// SIGTERM, and a paused one is resumed to take it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
+            await TerminateAsync(TimeSpan.FromSeconds(10));
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
 
         _process.Dispose();
+    }
+
+    private async Task TerminateAsync(TimeSpan limit)
+    {
+        string group;
+        try
+        {
+            group = (await EmulatorGroupAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            return;
+        }
+
+        foreach (string signal in new[] { "TERM", "CONT" })
+        {
+            using Process kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, "--", "-" + group]) { RedirectStandardError = true })!;
+            await kill.WaitForExitAsync();
+        }
+
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < limit && (await GroupStatesAsync(group)).Any(state => state != "Z"))
+        {
+            await Task.Delay(20);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Azure.Storage.Blobs;
 using DeepSlide.Pipeline.Local;
 
 namespace DeepSlide.Pipeline.Tests;
@@ -41,6 +42,30 @@ public class LocalServerTests
         Assert.False(await cosmos.Server.IsPausedAsync());
         using HttpResponseMessage answer = await asked;
         Assert.True((int)answer.StatusCode is > 0 and < 600);
+    }
+
+    [Fact]
+    public async Task What_was_written_to_Azurite_is_there_when_it_starts_again_on_the_same_folder()
+    {
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("deepslide-azurite-kept-");
+        try
+        {
+            int[] ports = [LocalServer.FreePort(), LocalServer.FreePort(), LocalServer.FreePort()];
+            await using (Azurite first = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]))
+            {
+                var container = new BlobContainerClient(first.ConnectionString, "slides");
+                await container.CreateAsync();
+                await container.UploadBlobAsync("lab-a/case 1.svs", BinaryData.FromBytes([1, 2, 3]));
+            }
+
+            await using Azurite again = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]);
+            BlobClient slide = new BlobContainerClient(again.ConnectionString, "slides").GetBlobClient("lab-a/case 1.svs");
+            Assert.Equal([1, 2, 3], (await slide.DownloadContentAsync()).Value.Content.ToArray());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Fact]
