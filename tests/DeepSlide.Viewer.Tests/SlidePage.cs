@@ -111,7 +111,10 @@ public sealed class SlidePage(IPage page)
         return image[(int)Math.Round(x), (int)Math.Round(y)];
     }
 
-    /// <summary>Clicks a page point and reads the patch panel: the patch's corner and each class's probability.</summary>
+    /// <summary>
+    /// Clicks a page point and reads the patch panel: the patch's corner and each class's probability as stored,
+    /// checking that the text shown is that probability to three decimals.
+    /// </summary>
     public async Task<(long X, long Y, IReadOnlyDictionary<string, float> Probabilities)> ClickPatchAsync(double x, double y)
     {
         await Page.Mouse.ClickAsync((float)x, (float)y);
@@ -120,7 +123,11 @@ public sealed class SlidePage(IPage page)
         foreach (ILocator row in await Page.Locator("#patch tr").AllAsync())
         {
             string name = (await row.GetAttributeAsync("data-class"))!;
-            probabilities[name] = float.Parse(await row.Locator(".probability").InnerTextAsync(), CultureInfo.InvariantCulture);
+            ILocator cell = row.Locator(".probability");
+            string stored = (await cell.GetAttributeAsync("data-value"))!;
+            Assert.Equal(double.Parse(stored, CultureInfo.InvariantCulture).ToString("0.000", CultureInfo.InvariantCulture), await cell.InnerTextAsync());
+            Assert.Equal(stored, await cell.GetAttributeAsync("title"));
+            probabilities[name] = float.Parse(stored, CultureInfo.InvariantCulture);
         }
 
         ILocator panel = Page.Locator("#patch");

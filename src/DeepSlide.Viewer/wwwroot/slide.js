@@ -175,7 +175,10 @@
       const row = element('tr');
       row.dataset.class = name;
       row.appendChild(element('td', name));
-      row.appendChild(element('td', String(patch.probabilities[name]), 'probability'));
+      // Three decimals to read; the stored float32, as the Parquet holds it, on hover and in data-value.
+      const probability = element('td', patch.probabilities[name].toFixed(3), 'probability');
+      probability.dataset.value = probability.title = String(patch.probabilities[name]);
+      row.appendChild(probability);
       table.appendChild(row);
     }
     panel.appendChild(table);
