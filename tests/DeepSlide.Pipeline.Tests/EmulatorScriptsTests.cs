@@ -43,7 +43,11 @@ public class EmulatorScriptsTests
 
             Assert.Equal(0, stopped);
             Assert.Equal(["stopped azurite", "stopped cosmosdb-server"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.All(new[] { blob, blob + 1, blob + 2, cosmos }, port => Assert.False(Listens(port), $"{port} still listens after stop.sh"));
+            foreach (int port in new[] { blob, blob + 1, blob + 2, cosmos })
+            {
+                Assert.False(await LocalServerTests.AcceptsAsync(port), $"{port} still listens after stop.sh");
+            }
+
             Assert.Empty(Directory.EnumerateFileSystemEntries(temp));
 
             // What was uploaded is there when Azurite next starts on the same folder.
@@ -59,8 +63,9 @@ public class EmulatorScriptsTests
                 {
                     Process.GetProcessById(pid).Kill(entireProcessTree: true);
                 }
-                catch (ArgumentException)
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
                 {
+                    // Stopped, as it should be.
                 }
             }
 
@@ -114,7 +119,7 @@ public class EmulatorScriptsTests
     private static async Task<bool> ListensWithinAsync(int port, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
-        while (!Listens(port))
+        while (!await LocalServerTests.AcceptsAsync(port))
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -125,19 +130,5 @@ public class EmulatorScriptsTests
         }
 
         return true;
-    }
-
-    private static bool Listens(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -75,7 +75,7 @@ public class LocalServerTests
         Assert.Equal("no-such-emulator (npm) is needed and is not on PATH; scripts/prerequisites.sh installs it.", ex.Message);
     }
 
-    private static async Task<bool> AcceptsAsync(int port)
+    internal static async Task<bool> AcceptsAsync(int port)
     {
         try
         {
