@@ -4,6 +4,8 @@
 # held-out slides and print the slide results. Nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The .NET SDK reports usage to Microsoft unless told not to; nothing leaves a lab's machine from these scripts.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 scripts/prerequisites.sh
 dotnet build DeepSlide.Functions.sln -c Release --nologo -v quiet

@@ -2,6 +2,8 @@
 # Runs the whole test suite. Installs what is missing first, so it works on a fresh machine on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The .NET SDK reports usage to Microsoft unless told not to; nothing leaves a lab's machine from these scripts.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 scripts/prerequisites.sh
 emulators() { pgrep -f 'node .*/(azurite|cosmosdb-server)( |$)' | sort || true; }
