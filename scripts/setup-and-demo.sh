@@ -4,7 +4,7 @@
 # held-out slides and print the slide results. Nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The .NET SDK reports usage to Microsoft unless told not to; nothing leaves a lab's machine from these scripts.
+# The .NET SDK sends usage telemetry to Microsoft unless told not to.
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 scripts/prerequisites.sh

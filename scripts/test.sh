@@ -2,7 +2,7 @@
 # Runs the whole test suite. Installs what is missing first, so it works on a fresh machine on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The .NET SDK reports usage to Microsoft unless told not to; nothing leaves a lab's machine from these scripts.
+# The .NET SDK sends usage telemetry to Microsoft unless told not to.
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 scripts/prerequisites.sh
