@@ -18,12 +18,15 @@ public sealed class LocalServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    // The emulator runs under a shell that ends it (SIGKILL: node servers can ignore SIGTERM) within a second of the
-    // process that started it going away, so a crashed test host or CLI never leaves an emulator behind. A terminal's
-    // Ctrl+C goes to its whole foreground process group: the shell ignores it, and the emulator runs in a session of
-    // its own, so both keep serving while the stack that owns them shuts down in order.
+    // The emulator runs under a shell that ends it within a second of the process that started it going away, so a
+    // crashed test host or CLI never leaves an emulator behind: SIGTERM first (and SIGCONT, should it be paused), so
+    // that Azurite saves what was written, then SIGKILL if it still runs 10 s later (a node server can ignore
+    // SIGTERM). A terminal's Ctrl+C goes to its whole foreground process group: the shell ignores it, and the emulator
+    // runs in a session of its own, so both keep serving while the stack that owns them shuts down in order.
     private const string Watchdog =
-        "trap '' INT TERM HUP; setsid \"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null; wait $child";
+        "trap '' INT TERM HUP; setsid \"$@\" & child=$!; while kill -0 \"$DEEPSLIDE_OWNER\" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; " +
+        "kill -TERM -$child 2>/dev/null; kill -CONT -$child 2>/dev/null; n=0; while kill -0 $child 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done; " +
+        "kill -9 -$child 2>/dev/null; kill -9 $child 2>/dev/null; wait $child";
 
     /// <summary>
     /// Starts <paramref name="executable"/> on the <paramref name="requested"/> ports, a free one for each null, with

@@ -69,6 +69,46 @@ public class LocalServerTests
     }
 
     [Fact]
+    public async Task When_its_owner_dies_Azurite_is_stopped_so_that_it_keeps_what_was_written()
+    {
+        using Process owner = Process.Start("sleep", "60");
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("deepslide-azurite-orphan-");
+        try
+        {
+            int[] ports = [LocalServer.FreePort(), LocalServer.FreePort(), LocalServer.FreePort()];
+            string P(int i) => ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await using (LocalServer orphan = await LocalServer.StartOwnedAsync(
+                owner.Id,
+                "azurite",
+                ["--blobHost", "127.0.0.1", "--blobPort", P(0), "--queueHost", "127.0.0.1", "--queuePort", P(1), "--tableHost", "127.0.0.1", "--tablePort", P(2), "--location", folder.FullName, "--skipApiVersionCheck", "--silent", "--disableTelemetry"],
+                ports))
+            {
+                var container = new BlobContainerClient(Azurite.ConnectionStringFor(ports[0], ports[1], ports[2]), "slides");
+                await container.CreateAsync();
+                await container.UploadBlobAsync("lab-a/case 2.svs", BinaryData.FromBytes([4, 5, 6]));
+
+                // The owner dies the way a crashed CLI does; the watchdog ends Azurite on its own.
+                owner.Kill();
+                var deadline = DateTime.UtcNow.AddSeconds(20);
+                while (await AcceptsAsync(ports[0]) && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(200);
+                }
+
+                Assert.False(await AcceptsAsync(ports[0]), "Azurite still listens 20 s after its owner died");
+            }
+
+            await using Azurite again = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]);
+            BlobClient slide = new BlobContainerClient(again.ConnectionString, "slides").GetBlobClient("lab-a/case 2.svs");
+            Assert.Equal([4, 5, 6], (await slide.DownloadContentAsync()).Value.Content.ToArray());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_missing_emulator_is_one_clear_error()
     {
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalServer.StartAsync("no-such-emulator", [], LocalServer.FreePort()));
