@@ -35,16 +35,19 @@ public sealed class Azurite : IAsyncDisposable
         string? owned = folder is null ? Directory.CreateTempSubdirectory("deepslide-azurite-").FullName : null;
         folder ??= owned!;
         Directory.CreateDirectory(folder);
-        string P(int port) => port.ToString(CultureInfo.InvariantCulture);
-        (LocalServer server, int[] ports) = await LocalServer.StartOnPortsAsync(
-            "azurite",
-            [blobPort, queuePort, tablePort],
-            p =>
-            [
-                "--blobHost", "127.0.0.1", "--blobPort", P(p[0]), "--queueHost", "127.0.0.1", "--queuePort", P(p[1]),
-                "--tableHost", "127.0.0.1", "--tablePort", P(p[2]), "--location", folder, "--skipApiVersionCheck", "--silent", "--disableTelemetry",
-            ]);
+        (LocalServer server, int[] ports) = await LocalServer.StartOnPortsAsync("azurite", [blobPort, queuePort, tablePort], p => Arguments(folder, p[0], p[1], p[2]));
         return new Azurite(server, ConnectionStringFor(ports[0], ports[1], ports[2]), owned);
+    }
+
+    /// <summary>Azurite's command line for its data in <paramref name="folder"/> and the three ports on loopback.</summary>
+    public static string[] Arguments(string folder, int blob, int queue, int table)
+    {
+        static string P(int port) => port.ToString(CultureInfo.InvariantCulture);
+        return
+        [
+            "--blobHost", "127.0.0.1", "--blobPort", P(blob), "--queueHost", "127.0.0.1", "--queuePort", P(queue),
+            "--tableHost", "127.0.0.1", "--tablePort", P(table), "--location", folder, "--skipApiVersionCheck", "--silent", "--disableTelemetry",
+        ];
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
-using Azure.Storage.Blobs;
 using DeepSlide.Pipeline.Local;
 
 namespace DeepSlide.Pipeline.Tests;
@@ -17,6 +16,8 @@ public class EmulatorScriptsTests
         string temp = data.CreateSubdirectory("tmp").FullName;
         int blob = FreeRun(3);
         int cosmos = LocalServer.FreePort();
+        int[] ports = [blob, blob + 1, blob + 2];
+        int[] listening = [.. ports, cosmos];
         var environment = new Dictionary<string, string>
         {
             ["AZURITE_DATA"] = data.FullName,
@@ -30,30 +31,25 @@ public class EmulatorScriptsTests
             (int started, string said) = await RunAsync("start.sh", environment);
             Assert.True(started == 0, said);
             pids.AddRange(new[] { "azurite", "cosmosdb-server" }.Select(n => int.Parse(File.ReadAllText(Path.Combine(data.FullName, $"{n}.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture)));
-            foreach (int port in new[] { blob, blob + 1, blob + 2, cosmos })
+            foreach (int port in listening)
             {
                 Assert.True(await ListensWithinAsync(port, TimeSpan.FromSeconds(30)), $"nothing listens on {port} 30 s after start.sh");
             }
 
-            var container = new BlobContainerClient(Azurite.ConnectionStringFor(blob, blob + 1, blob + 2), "slides");
-            await container.CreateAsync();
-            await container.UploadBlobAsync("lab-a/case 1.svs", BinaryData.FromBytes([1, 2, 3]));
+            await LocalServerTests.UploadSlideAsync(ports);
 
             (int stopped, string output) = await RunAsync("stop.sh", environment);
 
             Assert.Equal(0, stopped);
             Assert.Equal(["stopped azurite", "stopped cosmosdb-server"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            foreach (int port in new[] { blob, blob + 1, blob + 2, cosmos })
+            foreach (int port in listening)
             {
                 Assert.False(await LocalServerTests.AcceptsAsync(port), $"{port} still listens after stop.sh");
             }
 
             Assert.Empty(Directory.EnumerateFileSystemEntries(temp));
 
-            // What was uploaded is there when Azurite next starts on the same folder.
-            await using Azurite again = await Azurite.StartAsync(data.FullName, blob, blob + 1, blob + 2);
-            BinaryData kept = (await container.GetBlobClient("lab-a/case 1.svs").DownloadContentAsync()).Value.Content;
-            Assert.Equal([1, 2, 3], kept.ToArray());
+            await LocalServerTests.AssertSlideKeptAsync(data.FullName, ports);
         }
         finally
         {

@@ -53,14 +53,10 @@ public class LocalServerTests
             int[] ports = [LocalServer.FreePort(), LocalServer.FreePort(), LocalServer.FreePort()];
             await using (Azurite first = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]))
             {
-                var container = new BlobContainerClient(first.ConnectionString, "slides");
-                await container.CreateAsync();
-                await container.UploadBlobAsync("lab-a/case 1.svs", BinaryData.FromBytes([1, 2, 3]));
+                await UploadSlideAsync(ports);
             }
 
-            await using Azurite again = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]);
-            BlobClient slide = new BlobContainerClient(again.ConnectionString, "slides").GetBlobClient("lab-a/case 1.svs");
-            Assert.Equal([1, 2, 3], (await slide.DownloadContentAsync()).Value.Content.ToArray());
+            await AssertSlideKeptAsync(folder.FullName, ports);
         }
         finally
         {
@@ -76,16 +72,9 @@ public class LocalServerTests
         try
         {
             int[] ports = [LocalServer.FreePort(), LocalServer.FreePort(), LocalServer.FreePort()];
-            string P(int i) => ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await using (LocalServer orphan = await LocalServer.StartOwnedAsync(
-                owner.Id,
-                "azurite",
-                ["--blobHost", "127.0.0.1", "--blobPort", P(0), "--queueHost", "127.0.0.1", "--queuePort", P(1), "--tableHost", "127.0.0.1", "--tablePort", P(2), "--location", folder.FullName, "--skipApiVersionCheck", "--silent", "--disableTelemetry"],
-                ports))
+            await using (LocalServer orphan = await LocalServer.StartOwnedAsync(owner.Id, "azurite", Azurite.Arguments(folder.FullName, ports[0], ports[1], ports[2]), ports))
             {
-                var container = new BlobContainerClient(Azurite.ConnectionStringFor(ports[0], ports[1], ports[2]), "slides");
-                await container.CreateAsync();
-                await container.UploadBlobAsync("lab-a/case 2.svs", BinaryData.FromBytes([4, 5, 6]));
+                await UploadSlideAsync(ports);
 
                 // The owner dies the way a crashed CLI does; the watchdog ends Azurite on its own.
                 owner.Kill();
@@ -98,9 +87,7 @@ public class LocalServerTests
                 Assert.False(await AcceptsAsync(ports[0]), "Azurite still listens 20 s after its owner died");
             }
 
-            await using Azurite again = await Azurite.StartAsync(folder.FullName, ports[0], ports[1], ports[2]);
-            BlobClient slide = new BlobContainerClient(again.ConnectionString, "slides").GetBlobClient("lab-a/case 2.svs");
-            Assert.Equal([4, 5, 6], (await slide.DownloadContentAsync()).Value.Content.ToArray());
+            await AssertSlideKeptAsync(folder.FullName, ports);
         }
         finally
         {
@@ -113,6 +100,24 @@ public class LocalServerTests
     {
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalServer.StartAsync("no-such-emulator", [], LocalServer.FreePort()));
         Assert.Equal("no-such-emulator (npm) is needed and is not on PATH; scripts/prerequisites.sh installs it.", ex.Message);
+    }
+
+    private static readonly byte[] SlideBytes = [1, 2, 3];
+
+    /// <summary>Writes a slide blob, in a new container, to the Azurite on <paramref name="ports"/> (blob, queue, table).</summary>
+    internal static async Task UploadSlideAsync(int[] ports)
+    {
+        var container = new BlobContainerClient(Azurite.ConnectionStringFor(ports[0], ports[1], ports[2]), "slides");
+        await container.CreateAsync();
+        await container.UploadBlobAsync("lab-a/case 1.svs", BinaryData.FromBytes(SlideBytes));
+    }
+
+    /// <summary>Starts Azurite again on the folder and ports and asserts that the slide <see cref="UploadSlideAsync"/> wrote is there.</summary>
+    internal static async Task AssertSlideKeptAsync(string folder, int[] ports)
+    {
+        await using Azurite again = await Azurite.StartAsync(folder, ports[0], ports[1], ports[2]);
+        BlobClient slide = new BlobContainerClient(again.ConnectionString, "slides").GetBlobClient("lab-a/case 1.svs");
+        Assert.Equal(SlideBytes, (await slide.DownloadContentAsync()).Value.Content.ToArray());
     }
 
     internal static async Task<bool> AcceptsAsync(int port)
