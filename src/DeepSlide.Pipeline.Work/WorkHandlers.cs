@@ -179,7 +179,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
             (int pictures, SlideRead read) = await DrawPicturesAsync(message, plan, result, cancellationToken);
 
             var slideCalls = new SlideCalls(
-                calls.Select(c => new StoredCall(c.Method, c.Label, manifest.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => c.Scores[p.i]), c.Note)).ToList(),
+                calls.Select(c => new StoredCall(c.Method, c.Label, manifest.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => c.Scores[p.i]), c.Note) { Focus = c.Focus }).ToList(),
                 new RunModel(message.ModelPrefix, message.ModelPrefix, modelVersion, manifest.Onnx.Sha256, manifest.Classes),
                 new Dictionary<string, string> { ["patches"] = RunBlobs.Patches(message.RunId), ["result"] = RunBlobs.Result(message.RunId) });
             return Done(message, RunBlobs.Result(message.RunId), read) with { Patches = patchCount, Calls = slideCalls, Files = pictures };

@@ -1,3 +1,5 @@
+using DeepSlide.Aggregation;
+
 namespace DeepSlide.Pipeline;
 
 public static class RunStatus
@@ -13,7 +15,11 @@ public static class RunStatus
 }
 
 /// <summary>One aggregator's slide-level call, as stored.</summary>
-public sealed record StoredCall(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
+public sealed record StoredCall(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note)
+{
+    /// <summary>The focus the call rests on, on the plan's grid (the threshold aggregator's focus rule).</summary>
+    public FocusArea? Focus { get; init; }
+}
 
 /// <summary>The model bundle a run used, as its manifest and files name it.</summary>
 public sealed record RunModel(string Prefix, string? Name, string? Version, string? Sha256, IReadOnlyList<string> Classes);

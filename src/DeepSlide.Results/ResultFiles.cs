@@ -62,6 +62,7 @@ public static class ResultFiles
                 scores = classes.Select((name, i) => (name, score: Math.Round(c.Scores[i], 6))).ToDictionary(p => p.name, p => p.score),
                 note = c.Note,
                 patchWeights = c.PatchWeights?.Select(w => Math.Round(w, 6)),
+                focus = c.Focus,
             }),
             patches = (r.Plan?.Tiles ?? []).Select((t, i) =>
             {
@@ -156,6 +157,9 @@ public sealed record SlideCallFile(string Method, string? Label, IReadOnlyDictio
 {
     /// <summary>A weight per patch in plan order (attention MIL's), for methods that weigh patches.</summary>
     public IReadOnlyList<double>? PatchWeights { get; init; }
+
+    /// <summary>The focus the call rests on, on the plan's grid (the threshold aggregator's focus rule).</summary>
+    public FocusArea? Focus { get; init; }
 }
 
 public sealed record PatchFile(long X, long Y, string Prediction, double Confidence, IReadOnlyList<double> Probabilities);

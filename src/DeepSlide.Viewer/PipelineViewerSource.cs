@@ -129,7 +129,7 @@ public sealed class PipelineViewerSource(CosmosSlideRunStore runs, PipelineStore
         run.Status,
         run.RangesDone,
         run.RangesTotal,
-        run.Calls.Select(c => new RunCall(c.Method, c.Label, c.Scores, c.Note)).ToList(),
+        run.Calls.Select(c => new RunCall(c.Method, c.Label, c.Scores, c.Note, c.Focus)).ToList(),
         run.UpdatedUtc,
         run.Model is { } model ? $"{model.Prefix} ({model.Version})" : run.ModelPrefix,
         run.Error);

@@ -211,7 +211,7 @@ public sealed class ResultsFolderSource : IViewerSource, IDisposable
             status,
             1,
             1,
-            (result.Calls ?? []).Select(c => new RunCall(c.Method, c.Label, c.Scores, c.Note)).ToList(),
+            (result.Calls ?? []).Select(c => new RunCall(c.Method, c.Label, c.Scores, c.Note, c.Focus)).ToList(),
             new DateTimeOffset(written, TimeSpan.Zero),
             null,
             result.Error);

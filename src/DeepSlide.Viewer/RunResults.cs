@@ -1,3 +1,4 @@
+using DeepSlide.Aggregation;
 using DeepSlide.Results;
 using DeepSlide.Tissue;
 using SkiaSharp;
@@ -17,7 +18,7 @@ public sealed record RunSummary(
     string? Error);
 
 /// <summary>One aggregator's slide call.</summary>
-public sealed record RunCall(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note);
+public sealed record RunCall(string Method, string? Label, IReadOnlyDictionary<string, double> Scores, string? Note, FocusArea? Focus = null);
 
 /// <summary>One patch as the Parquet stores it.</summary>
 public sealed record PatchView(long X, long Y, double Side, string Prediction, float Confidence, IReadOnlyDictionary<string, float> Probabilities);

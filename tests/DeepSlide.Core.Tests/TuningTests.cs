@@ -129,6 +129,15 @@ public class TuningTests
     }
 
     [Fact]
+    public void The_largest_focus_is_placed_by_the_grid_cells_it_spans()
+    {
+        PatchProbabilities slide = Grid((9, 0), (4, 6), (5, 5), (6, 5), (5, 7), (1, 1), (2, 2));
+        Assert.Equal(new FocusArea(4, 4, 5, 3, 3), slide.LargestFocus(i => slide.Prediction(i).Class == 1));
+        Assert.Null(slide.LargestFocus(i => false));
+        Assert.Null(new PatchProbabilities(Classes, slide.Values).LargestFocus(i => slide.Prediction(i).Class == 1));
+    }
+
+    [Fact]
     public void A_small_focus_is_called_tumour_where_scattered_noise_with_a_larger_share_is_not()
     {
         // Benign slides: 6 isolated false positives (6%). Tumour slides: one focus of 4 touching patches (4%).
@@ -150,7 +159,13 @@ public class TuningTests
         var threshold = new ThresholdAggregator(tuning.Thresholds, 0, tuning.MinShare, tuning.MinFocus);
         SlideCall call = threshold.Aggregate(slides[2].Patches);
         Assert.Equal(("tumour", "a focus of 4 tumour patches"), (call.Label, call.Note));
-        Assert.Equal("benign", threshold.Aggregate(slides[0].Patches).Label);
+        Assert.Equal(new FocusArea(4, 2, 2, 2, 2), call.Focus);
+
+        // A normal call points at the largest focus that fell short, for whoever checks it.
+        SlideCall normal = threshold.Aggregate(slides[0].Patches);
+        Assert.Equal(("benign", "no focus of 3 patches of another class (largest 1)"), (normal.Label, normal.Note));
+        Assert.Equal(new FocusArea(1, 0, 0, 1, 1), normal.Focus);
+        Assert.All(new ISlideAggregator[] { new MajorityVoteAggregator(0, 0.05), new MeanProbabilityAggregator(0, 0.05) }, a => Assert.Null(a.Aggregate(slides[2].Patches).Focus));
     }
 
     [Fact]

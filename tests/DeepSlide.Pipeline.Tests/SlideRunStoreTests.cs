@@ -1,3 +1,4 @@
+using DeepSlide.Aggregation;
 using DeepSlide.Pipeline.Cosmos;
 using Microsoft.Azure.Cosmos;
 
@@ -37,14 +38,19 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
             Status = RunStatus.Completed,
             RangesDone = 3,
             RangesTotal = 3,
-            Calls = [new StoredCall("majority", "squamous", new Dictionary<string, double> { ["benign"] = 0.1, ["squamous"] = 0.9 }, null)],
+            Calls =
+            [
+                new StoredCall("majority", "squamous", new Dictionary<string, double> { ["benign"] = 0.1, ["squamous"] = 0.9 }, null),
+                new StoredCall("threshold", "squamous", new Dictionary<string, double> { ["benign"] = 0.9, ["squamous"] = 0.05 }, "a focus of 2 squamous patches") { Focus = new FocusArea(2, 14, 3, 2, 1) },
+            ],
             PatchOutputs = ["runs/run-1/ranges/00000.parquet"],
         };
         await store.UpsertAsync(done);
         SlideRun read = (await store.GetAsync(run.SlideId, "run-1"))!;
         Assert.Equal((RunStatus.Completed, 3, 3), (read.Status, read.RangesDone, read.RangesTotal));
-        Assert.Equal("squamous", read.Calls.Single().Label);
-        Assert.Equal(0.9, read.Calls.Single().Scores["squamous"]);
+        Assert.Equal(["squamous", "squamous"], read.Calls.Select(c => c.Label));
+        Assert.Equal(0.9, read.Calls[0].Scores["squamous"]);
+        Assert.Equal((null, new FocusArea(2, 14, 3, 2, 1)), (read.Calls[0].Focus, read.Calls[1].Focus));
         Assert.Equal(done.PatchOutputs, read.PatchOutputs);
         Assert.Equal(done.CreatedUtc, read.CreatedUtc);
     }

@@ -29,7 +29,8 @@ public sealed class SlidePage(IPage page)
     /// <summary>What the page logged as errors (a policy violation shows here).</summary>
     public IReadOnlyList<string> ConsoleErrors => _consoleErrors;
 
-    public static async Task<SlidePage> OpenAsync(IBrowser browser, Uri address, string runId, IReadOnlyDictionary<string, string>? headers = null)
+    /// <param name="focus">A method whose focus the page opens at (<c>&amp;focus=</c>).</param>
+    public static async Task<SlidePage> OpenAsync(IBrowser browser, Uri address, string runId, IReadOnlyDictionary<string, string>? headers = null, string? focus = null)
     {
         IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 }, ExtraHTTPHeaders = headers });
         var slide = new SlidePage(page);
@@ -52,7 +53,8 @@ public sealed class SlidePage(IPage page)
                 }
             }
         };
-        await page.GotoAsync(new Uri(address, $"slide.html?run={Uri.EscapeDataString(runId)}").ToString());
+        string link = $"slide.html?run={Uri.EscapeDataString(runId)}" + (focus is null ? string.Empty : $"&focus={Uri.EscapeDataString(focus)}");
+        await page.GotoAsync(new Uri(address, link).ToString());
         await page.WaitForFunctionAsync("() => window.deepslideViewer && window.deepslideViewer.world.getItemCount() > 0 && window.deepslideViewer.world.getItemAt(0).getFullyLoaded()");
         return slide;
     }

@@ -79,8 +79,9 @@ public sealed class ViewerSlides : IDisposable
             Probabilities(Slide.ClassAt(Math.Min(t.X + 112, Spec.Width - 1), Math.Min(t.Y + 112, Spec.Height - 1)), i).CopyTo(values, i * Classes.Count);
         }
 
-        var patches = new PatchProbabilities(Classes, values);
-        var calls = new ISlideAggregator[] { new MajorityVoteAggregator(), new MeanProbabilityAggregator() }.Select(a => a.Aggregate(patches)).ToList();
+        var patches = new PatchProbabilities(Classes, values) { Grid = [.. plan.Tiles.Select(t => (t.Column, t.Row))] };
+        ISlideAggregator[] aggregators = [new MajorityVoteAggregator(), new MeanProbabilityAggregator(), new ThresholdAggregator([0.5, 0.5, 0.5], normalClass: 1, minFocus: 1)];
+        var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
         var result = new SlideResult(path, SlideStatus.Classified, plan, patches, calls, "test", 0)
         {
             ClassColours = new Dictionary<string, (byte, byte, byte)> { ["squamous"] = (200, 30, 160) },

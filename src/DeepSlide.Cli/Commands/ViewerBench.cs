@@ -200,7 +200,7 @@ internal static class ViewerBench
                 RangesTotal = 1,
                 CreatedUtc = DateTimeOffset.UtcNow,
                 UpdatedUtc = DateTimeOffset.UtcNow,
-                Calls = calls.Select(c => new StoredCall(c.Method, c.Label, classes.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => c.Scores[p.i]), c.Note)).ToList(),
+                Calls = calls.Select(c => new StoredCall(c.Method, c.Label, classes.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => c.Scores[p.i]), c.Note) { Focus = c.Focus }).ToList(),
             },
             cancellationToken);
         Console.WriteLine(string.Create(C, $"stored run {runId}: {plan.Tiles.Count} patches (made up), slide uploaded"));

@@ -30,28 +30,30 @@ public sealed class PatchProbabilities
     /// The most patches among those <paramref name="counts"/> that form one 8-connected cluster on the grid: the size
     /// of the largest focus they paint. Without grid places, all counted patches (one cluster as far as is known).
     /// </summary>
-    public int LargestCluster(Func<int, bool> counts)
+    public int LargestCluster(Func<int, bool> counts) =>
+        Grid is null ? Enumerable.Range(0, Count).Count(counts) : LargestFocus(counts)?.Patches ?? 0;
+
+    /// <summary>
+    /// The largest 8-connected cluster of the patches <paramref name="counts"/> picks, and the grid cells it spans
+    /// (the first found among equals); null without grid places or without a counted patch.
+    /// </summary>
+    public FocusArea? LargestFocus(Func<int, bool> counts)
     {
+        if (Grid is null)
+        {
+            return null;
+        }
+
         var members = new Dictionary<(int, int), bool>();
-        int total = 0;
         for (int i = 0; i < Count; i++)
         {
             if (counts(i))
             {
-                total++;
-                if (Grid is not null)
-                {
-                    members[Grid[i]] = false;
-                }
+                members[Grid[i]] = false;
             }
         }
 
-        if (Grid is null || total == 0)
-        {
-            return total;
-        }
-
-        int largest = 0;
+        FocusArea? largest = null;
         var stack = new Stack<(int Column, int Row)>();
         foreach ((int, int) start in members.Keys.ToList())
         {
@@ -62,10 +64,12 @@ public sealed class PatchProbabilities
 
             members[start] = true;
             stack.Push(start);
-            int size = 0;
+            int size = 0, left = int.MaxValue, top = int.MaxValue, right = int.MinValue, bottom = int.MinValue;
             while (stack.TryPop(out (int Column, int Row) at))
             {
                 size++;
+                (left, top) = (Math.Min(left, at.Column), Math.Min(top, at.Row));
+                (right, bottom) = (Math.Max(right, at.Column), Math.Max(bottom, at.Row));
                 for (int dc = -1; dc <= 1; dc++)
                 {
                     for (int dr = -1; dr <= 1; dr++)
@@ -80,7 +84,10 @@ public sealed class PatchProbabilities
                 }
             }
 
-            largest = Math.Max(largest, size);
+            if (size > (largest?.Patches ?? 0))
+            {
+                largest = new FocusArea(size, left, top, right - left + 1, bottom - top + 1);
+            }
         }
 
         return largest;

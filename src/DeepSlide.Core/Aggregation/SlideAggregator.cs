@@ -8,7 +8,17 @@ public sealed record SlideCall(string Method, string? Label, IReadOnlyList<doubl
 {
     /// <summary>A weight per patch (attention MIL's), for pictures; null for methods without one.</summary>
     public IReadOnlyList<double>? PatchWeights { get; init; }
+
+    /// <summary>The focus a call by focus rests on (for a normal call, the largest one that fell short); else null.</summary>
+    public FocusArea? Focus { get; init; }
 }
+
+/// <summary>
+/// A focus on the plan's grid: how many patches it holds and the cells it spans, from (<see cref="Column"/>,
+/// <see cref="Row"/>) over <see cref="Columns"/> x <see cref="Rows"/> cells. A viewer turns cells into level-0
+/// pixels with the plan's stride.
+/// </summary>
+public sealed record FocusArea(int Patches, int Column, int Row, int Columns, int Rows);
 
 /// <summary>Turns the patch probabilities of one slide into a slide label.</summary>
 public interface ISlideAggregator
@@ -152,11 +162,12 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
         if (NormalClass is int normal && MinFocus > 0)
         {
             // The normal class's own cluster (most of the tissue) is never measured: it cannot be the call.
-            int[] foci = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? -1 : patches.LargestCluster(i => Counts(patches, i) == c))];
+            FocusArea?[] areas = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? null : patches.LargestFocus(i => Counts(patches, i) == c))];
+            int[] foci = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? -1 : areas[c]?.Patches ?? patches.LargestCluster(i => Counts(patches, i) == c))];
             int best = Calls.ArgMax([.. foci.Select(f => (double)f)], shares);
             return foci[best] >= MinFocus
-                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches")
-                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})");
+                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches") { Focus = areas[best] }
+                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})") { Focus = areas[best] };
         }
 
         if (Calls.NormalRule(Name, patches, shares, NormalClass, MinShare) is { } normalCall)

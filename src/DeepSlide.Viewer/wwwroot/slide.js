@@ -2,9 +2,14 @@
 // The slide page: the slide in OpenSeadragon from the run's Deep Zoom tiles, the model's layers over it (one pixel per
 // patch, drawn without smoothing), the calls, the result files, and a click on a patch for its probabilities.
 (function () {
-  const runId = new URLSearchParams(location.search).get('run') || '';
+  const query = new URLSearchParams(location.search);
+  const runId = query.get('run') || '';
+  // slide.html?run=…&focus=threshold opens at that call's focus: a link a colleague can follow.
+  const focusOf = query.get('focus');
   const api = 'api/runs/' + encodeURIComponent(runId);
   const message = document.getElementById('message');
+  // What each method's score of its call is; a call without a note shows it as its evidence.
+  const scoreNames = { majority: 'share of patches', mean: 'mean probability', threshold: 'share above threshold', learned: 'probability', mil: 'probability' };
   const fileNames = { geojson: 'QuPath GeoJSON', parquet: 'Patch predictions (Parquet)', csv: 'Patch predictions (CSV)', json: 'Result (JSON)' };
 
   function show(text) {
@@ -45,10 +50,23 @@
     if (run.error) show(run.error);
 
     const calls = document.querySelector('#calls tbody');
+    const focusButtons = [];
     for (const call of run.calls) {
       const row = element('tr');
+      row.dataset.method = call.method;
       row.appendChild(element('td', call.method));
       row.appendChild(element('td', call.label ?? '-'));
+      const score = call.label !== null && call.label !== undefined ? call.scores[call.label] : undefined;
+      const evidence = element('td', call.note ?? (score === undefined ? '' : (scoreNames[call.method] || 'score') + ' ' + score.toFixed(3)), 'evidence');
+      if (call.focus) {
+        const button = element('button', 'Show', 'show-focus');
+        button.type = 'button';
+        button.disabled = true;
+        button.setAttribute('aria-label', 'Show the focus of the ' + call.method + ' call');
+        evidence.append(' ', button);
+        focusButtons.push({ button, focus: call.focus, method: call.method });
+      }
+      row.appendChild(evidence);
       calls.appendChild(row);
     }
     const files = document.getElementById('files');
@@ -88,7 +106,14 @@
 
     const results = info.results;
     if (!results) return;
-    viewer.addHandler('open', () => addLayers(viewer, results));
+    viewer.addHandler('open', () => {
+      addLayers(viewer, results);
+      for (const { button, focus, method } of focusButtons) {
+        button.disabled = false;
+        button.addEventListener('click', () => showFocus(viewer, focus, results));
+        if (method === focusOf) showFocus(viewer, focus, results);
+      }
+    });
     viewer.addHandler('canvas-click', event => {
       if (!event.quick) return;
       const slide = viewer.world.getItemAt(0);
@@ -156,6 +181,27 @@
       });
       container.appendChild(legend);
     }
+  }
+
+  // Zooms to a focus (grid cells, turned into level-0 pixels by the plan's stride and window) with a patch or half
+  // its size of tissue around it, and outlines it: a focus of one patch is easy to lose on a large slide.
+  function showFocus(viewer, focus, results) {
+    const slide = viewer.world.getItemAt(0);
+    const x = focus.column * results.cellSide, y = focus.row * results.cellSide;
+    const width = (focus.columns - 1) * results.cellSide + results.patchSide;
+    const height = (focus.rows - 1) * results.cellSide + results.patchSide;
+    const outline = slide.imageToViewportRectangle(x, y, width, height);
+    const margin = Math.max(results.patchSide, Math.max(width, height) / 2);
+    viewer.viewport.fitBounds(slide.imageToViewportRectangle(x - margin, y - margin, width + 2 * margin, height + 2 * margin), true);
+    let marker = document.getElementById('focus-outline');
+    if (marker) viewer.removeOverlay(marker);
+    marker = element('div', undefined, 'focus-outline');
+    marker.id = 'focus-outline';
+    marker.dataset.x = x;
+    marker.dataset.y = y;
+    marker.dataset.width = width;
+    marker.dataset.height = height;
+    viewer.addOverlay(marker, outline);
   }
 
   async function showPatch(x, y, results) {
