@@ -7,11 +7,12 @@ namespace DeepSlide.Visualization;
 
 /// <summary>
 /// A GeoJSON FeatureCollection QuPath imports: one detection per patch, a square in level-0 pixels, with its class
-/// (name and colour) and the class probabilities as measurements; and the tissue mask as one annotation.
+/// (name and colour) and the class probabilities as measurements; the tissue mask as one annotation; and each focus a
+/// call rests on as an annotation named by the call, so a reviewer in QuPath finds a focus of one patch.
 /// </summary>
 public static class QuPathGeoJson
 {
-    public static void Write(Stream stream, TilePlan plan, PatchProbabilities patches, IReadOnlyDictionary<string, (byte R, byte G, byte B)>? colours = null)
+    public static void Write(Stream stream, TilePlan plan, PatchProbabilities patches, IReadOnlyDictionary<string, (byte R, byte G, byte B)>? colours = null, IReadOnlyList<SlideCall>? calls = null)
     {
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         json.WriteStartObject();
@@ -49,6 +50,30 @@ public static class QuPathGeoJson
         if (plan.Mask is { } mask)
         {
             TissueAnnotation(json, mask);
+        }
+
+        double cell = plan.Stride * plan.Downsample;
+        foreach (SlideCall call in (calls ?? []).Where(c => c.Focus is not null))
+        {
+            FocusArea focus = call.Focus!;
+            json.WriteStartObject();
+            json.WriteString("type", "Feature");
+            json.WriteStartObject("geometry");
+            json.WriteString("type", "Polygon");
+            json.WriteStartArray("coordinates");
+            Ring(json, focus.Column * cell, focus.Row * cell, ((focus.Column + focus.Columns - 1) * cell) + size, ((focus.Row + focus.Rows - 1) * cell) + size);
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteStartObject("properties");
+            json.WriteString("objectType", "annotation");
+            json.WriteString("name", $"{call.Method}: {call.Note}");
+            if (focus.Class is string name && patches.Classes.ToList().IndexOf(name) is int index and >= 0)
+            {
+                Classification(json, name, index, colours);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
         }
 
         json.WriteEndArray();

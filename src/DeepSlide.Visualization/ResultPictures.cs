@@ -57,7 +57,7 @@ public static class ResultPictures
 
         using (var stream = File.Create(Path("qupath", result.SlideName + ".geojson")))
         {
-            QuPathGeoJson.Write(stream, result.Plan, result.Patches, options?.ClassColours);
+            QuPathGeoJson.Write(stream, result.Plan, result.Patches, options?.ClassColours, result.Calls);
         }
 
         return written;

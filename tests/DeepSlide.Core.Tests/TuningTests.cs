@@ -159,12 +159,12 @@ public class TuningTests
         var threshold = new ThresholdAggregator(tuning.Thresholds, 0, tuning.MinShare, tuning.MinFocus);
         SlideCall call = threshold.Aggregate(slides[2].Patches);
         Assert.Equal(("tumour", "a focus of 4 tumour patches"), (call.Label, call.Note));
-        Assert.Equal(new FocusArea(4, 2, 2, 2, 2), call.Focus);
+        Assert.Equal(new FocusArea(4, 2, 2, 2, 2) { Class = "tumour" }, call.Focus);
 
         // A normal call points at the largest focus that fell short, for whoever checks it.
         SlideCall normal = threshold.Aggregate(slides[0].Patches);
         Assert.Equal(("benign", "no focus of 3 patches of another class (largest 1)"), (normal.Label, normal.Note));
-        Assert.Equal(new FocusArea(1, 0, 0, 1, 1), normal.Focus);
+        Assert.Equal(new FocusArea(1, 0, 0, 1, 1) { Class = "tumour" }, normal.Focus);
         Assert.All(new ISlideAggregator[] { new MajorityVoteAggregator(0, 0.05), new MeanProbabilityAggregator(0, 0.05) }, a => Assert.Null(a.Aggregate(slides[2].Patches).Focus));
     }
 

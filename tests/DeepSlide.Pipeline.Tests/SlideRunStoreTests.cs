@@ -41,7 +41,7 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
             Calls =
             [
                 new StoredCall("majority", "squamous", new Dictionary<string, double> { ["benign"] = 0.1, ["squamous"] = 0.9 }, null),
-                new StoredCall("threshold", "squamous", new Dictionary<string, double> { ["benign"] = 0.9, ["squamous"] = 0.05 }, "a focus of 2 squamous patches") { Focus = new FocusArea(2, 14, 3, 2, 1) },
+                new StoredCall("threshold", "squamous", new Dictionary<string, double> { ["benign"] = 0.9, ["squamous"] = 0.05 }, "a focus of 2 squamous patches") { Focus = new FocusArea(2, 14, 3, 2, 1) { Class = "squamous" } },
             ],
             PatchOutputs = ["runs/run-1/ranges/00000.parquet"],
         };
@@ -50,7 +50,7 @@ public sealed class SlideRunStoreTests(CosmosServerFixture cosmos) : IClassFixtu
         Assert.Equal((RunStatus.Completed, 3, 3), (read.Status, read.RangesDone, read.RangesTotal));
         Assert.Equal(["squamous", "squamous"], read.Calls.Select(c => c.Label));
         Assert.Equal(0.9, read.Calls[0].Scores["squamous"]);
-        Assert.Equal((null, new FocusArea(2, 14, 3, 2, 1)), (read.Calls[0].Focus, read.Calls[1].Focus));
+        Assert.Equal((null, new FocusArea(2, 14, 3, 2, 1) { Class = "squamous" }), (read.Calls[0].Focus, read.Calls[1].Focus));
         Assert.Equal(done.PatchOutputs, read.PatchOutputs);
         Assert.Equal(done.CreatedUtc, read.CreatedUtc);
     }

@@ -129,6 +129,26 @@ public sealed class PictureTests(LargeSlide slide) : IClassFixture<LargeSlide>
         Assert.Equal(plan.Mask!.TissuePixelCount * plan.Mask.Downsample * plan.Mask.Downsample, area, 1e-3 * area);
     }
 
+    [Fact]
+    public void A_focus_a_call_rests_on_is_an_annotation_named_by_the_call_over_its_cells()
+    {
+        using ISlideReader reader = SlideReader.Open(_slide);
+        (TilePlan plan, PatchProbabilities patches) = Classified(reader);
+        var call = new SlideCall("threshold", "squamous", [0, 0, 1], "a focus of 3 squamous patches") { Focus = new FocusArea(3, 2, 1, 3, 2) { Class = "squamous" } };
+        using var stream = new MemoryStream();
+        QuPathGeoJson.Write(stream, plan, patches, calls: [new SlideCall("majority", "squamous", [0, 0, 1]), call]);
+        using JsonDocument json = JsonDocument.Parse(stream.ToArray());
+        JsonElement[] features = json.RootElement.GetProperty("features").EnumerateArray().ToArray();
+        Assert.Equal(patches.Count + 2, features.Length);
+
+        JsonElement focus = features[^1];
+        double[][] ring = focus.GetProperty("geometry").GetProperty("coordinates")[0].EnumerateArray().Select(p => p.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        Assert.Equal([[448, 224], [1120, 224], [1120, 672], [448, 672], [448, 224]], ring);
+        JsonElement properties = focus.GetProperty("properties");
+        Assert.Equal(("annotation", "threshold: a focus of 3 squamous patches"), (properties.GetProperty("objectType").GetString(), properties.GetProperty("name").GetString()));
+        Assert.Equal("squamous", properties.GetProperty("classification").GetProperty("name").GetString());
+    }
+
     private sealed class RecordingReader(ISlideReader inner) : ISlideReader
     {
         public List<int> Levels { get; } = [];

@@ -18,7 +18,11 @@ public sealed record SlideCall(string Method, string? Label, IReadOnlyList<doubl
 /// <see cref="Row"/>) over <see cref="Columns"/> x <see cref="Rows"/> cells. A viewer turns cells into level-0
 /// pixels with the plan's stride.
 /// </summary>
-public sealed record FocusArea(int Patches, int Column, int Row, int Columns, int Rows);
+public sealed record FocusArea(int Patches, int Column, int Row, int Columns, int Rows)
+{
+    /// <summary>The class whose patches it is, where the one who measured it says.</summary>
+    public string? Class { get; init; }
+}
 
 /// <summary>Turns the patch probabilities of one slide into a slide label.</summary>
 public interface ISlideAggregator
@@ -165,9 +169,10 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
             FocusArea?[] areas = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? null : patches.LargestFocus(i => Counts(patches, i) == c))];
             int[] foci = [.. Enumerable.Range(0, patches.Classes.Count).Select(c => c == normal ? -1 : areas[c]?.Patches ?? patches.LargestCluster(i => Counts(patches, i) == c))];
             int best = Calls.ArgMax([.. foci.Select(f => (double)f)], shares);
+            FocusArea? focus = areas[best] is { } area ? area with { Class = patches.Classes[best] } : null;
             return foci[best] >= MinFocus
-                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches") { Focus = areas[best] }
-                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})") { Focus = areas[best] };
+                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches") { Focus = focus }
+                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})") { Focus = focus };
         }
 
         if (Calls.NormalRule(Name, patches, shares, NormalClass, MinShare) is { } normalCall)
