@@ -55,10 +55,12 @@ internal sealed class LocalPipeline : IAsyncDisposable
 
     /// <summary>
     /// A random-head bundle (fixed seed) with the default aggregators and an (untrained, seeded) attention MIL, so the
-    /// pipeline carries patch features too; uploaded under the pipeline's model prefix.
+    /// pipeline carries patch features too; uploaded under the pipeline's model prefix. <paramref name="tuned"/>
+    /// changes its aggregation as <c>tune</c> would.
     /// </summary>
-    public async Task<ModelBundle> UploadModelAsync()
+    public async Task<ModelBundle> UploadModelAsync(Func<AggregationSpec, AggregationSpec>? tuned = null)
     {
+        var aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") };
         var random = new Random(3);
         var head = new SoftmaxModel(3, 512, Enumerable.Range(0, 1536).Select(_ => (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), [0.1f, 0, -0.1f]);
         ModelBundle bundle = ModelBundle.Save(BundleFolder, new ModelManifest
@@ -66,7 +68,7 @@ internal sealed class LocalPipeline : IAsyncDisposable
             Classes = ["adenocarcinoma", "benign", "squamous"],
             ClassColours = new Dictionary<string, IReadOnlyList<int>> { ["squamous"] = [200, 30, 160] },
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
-            Aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") },
+            Aggregation = tuned?.Invoke(aggregation) ?? aggregation,
         }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
         PipelineStores stores = await Storage.StoresAsync();
         foreach (string file in new[] { "manifest.json", "model.onnx" })

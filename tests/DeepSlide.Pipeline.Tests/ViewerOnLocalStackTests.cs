@@ -1,3 +1,4 @@
+using DeepSlide.Aggregation;
 using DeepSlide.Inference;
 using DeepSlide.Pipeline.Local;
 using DeepSlide.Results;
@@ -31,7 +32,8 @@ public sealed class ViewerOnLocalStackTests(EmulatorsFixture emulators) : IAsync
     public async Task A_finished_run_is_listed_and_its_slide_page_shows_tiles_layers_and_patches()
     {
         await using var pipeline = new LocalPipeline(emulators.Azurite.ConnectionString, emulators.Cosmos.Endpoint, _folder, tilesPerRange: 16);
-        await pipeline.UploadModelAsync();
+        // Thresholding by focus, with thresholds the random head's patches reach, so the call rests on a focus.
+        await pipeline.UploadModelAsync(a => a with { NormalClass = "benign", MinFocus = 1, Thresholds = new Dictionary<string, double> { ["adenocarcinoma"] = 0.34, ["benign"] = 0.34, ["squamous"] = 0.34 } });
         string slide = LocalPipeline.WriteSlide(_folder, "case.svs", seed: 31, width: 3000, height: 2200);
         LocalDurableHost host = await pipeline.StartHostAsync();
         await pipeline.StartWorkerAsync();
@@ -80,6 +82,13 @@ public sealed class ViewerOnLocalStackTests(EmulatorsFixture emulators) : IAsync
         (long px, long py, IReadOnlyDictionary<string, float> shown) = await page.ClickPatchAsync(sx, sy);
         Assert.Equal((xs[i], ys[i]), (px, py));
         Assert.Equal(classes.Select((_, c) => columns[c][i]), classes.Select(c => shown[c]));
+
+        // The focus the threshold call rests on came through the worker, the orchestration and the run document.
+        FocusArea focus = run.Calls.Single(c => c.Method == "threshold").Focus!;
+        await page.Page.Locator("#calls tr[data-method='threshold'] .show-focus").ClickAsync();
+        LocatorBoundingBoxResult outline = (await page.Page.Locator("#focus-outline").BoundingBoxAsync())!;
+        (double left, double top) = await page.ScreenPointAsync(focus.Column * 224, focus.Row * 224);
+        Assert.True(Math.Abs(outline.X - left) <= 1 && Math.Abs(outline.Y - top) <= 1, $"the outline is at ({outline.X}, {outline.Y}), the focus at ({left}, {top})");
 
         await page.SetOpacityAsync("classes", 0.45);
         await page.GoToAsync(xs[i] + 112, ys[i] + 112, 2.5);
