@@ -165,6 +165,9 @@ public class TuningTests
         SlideCall normal = threshold.Aggregate(slides[0].Patches);
         Assert.Equal(("benign", "no focus of 3 patches of another class (largest 1)"), (normal.Label, normal.Note));
         Assert.Equal(new FocusArea(1, 0, 0, 1, 1) { Class = "tumour" }, normal.Focus);
+        var one = new ThresholdAggregator(tuning.Thresholds, 0, minFocus: 1);
+        Assert.Equal("a focus of 1 tumour patch", one.Aggregate(slides[0].Patches).Note);
+        Assert.Equal("no focus of 1 patch of another class (largest 0)", one.Aggregate(Grid()).Note);
         Assert.All(new ISlideAggregator[] { new MajorityVoteAggregator(0, 0.05), new MeanProbabilityAggregator(0, 0.05) }, a => Assert.Null(a.Aggregate(slides[2].Patches).Focus));
     }
 

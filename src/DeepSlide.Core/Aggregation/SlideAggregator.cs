@@ -171,8 +171,8 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
             int best = Calls.ArgMax([.. foci.Select(f => (double)f)], shares);
             FocusArea? focus = areas[best] is { } area ? area with { Class = patches.Classes[best] } : null;
             return foci[best] >= MinFocus
-                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {foci[best]} {patches.Classes[best]} patches") { Focus = focus }
-                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {MinFocus} patches of another class (largest {foci[best]})") { Focus = focus };
+                ? new SlideCall(Name, patches.Classes[best], shares, $"a focus of {Patches(foci[best], patches.Classes[best])}") { Focus = focus }
+                : new SlideCall(Name, patches.Classes[normal], shares, $"no focus of {Patches(MinFocus)} of another class (largest {foci[best]})") { Focus = focus };
         }
 
         if (Calls.NormalRule(Name, patches, shares, NormalClass, MinShare) is { } normalCall)
@@ -187,6 +187,8 @@ public sealed class ThresholdAggregator(IReadOnlyList<double> thresholds, int? n
 
         return new SlideCall(Name, patches.Classes[Calls.ArgMax(shares)], shares);
     }
+
+    private static string Patches(int count, string? of = null) => $"{count} {of}{(of is null ? "" : " ")}{(count == 1 ? "patch" : "patches")}";
 
     // Compared in float, the precision probabilities come in: 0.8f must not count as above a threshold of 0.8.
     private int? Counts(PatchProbabilities patches, int i)
