@@ -22,6 +22,11 @@ public sealed class ViewerPageTests(ViewerSlides slides, Chromium chromium) : IC
         Assert.Equal(0, await page.Locator("#runs b").CountAsync());
         Assert.Equal("Completed", await hostileRow.Locator(".status").InnerTextAsync());
         Assert.Equal("majority: squamous, mean: squamous, threshold: squamous", await hostileRow.Locator(".calls").InnerTextAsync());
+        Assert.Equal(string.Empty, await hostileRow.Locator(".review").InnerTextAsync());
+        ILocator differing = page.Locator("#runs tbody tr", new PageLocatorOptions { HasText = "generic.tif" });
+        Assert.Equal("majority: squamous, mean: squamous, threshold: benign", await differing.Locator(".calls").InnerTextAsync());
+        Assert.Equal(("calls differ", "The aggregators call squamous, benign: worth a look."), (await differing.Locator(".review").InnerTextAsync(), await differing.Locator(".review").GetAttributeAsync("title")));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "runs-page.png") });
 
         await page.Locator("#search").FillAsync("generic");
         await Assertions.Expect(rows).ToHaveCountAsync(1);

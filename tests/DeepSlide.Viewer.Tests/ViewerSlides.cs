@@ -28,10 +28,8 @@ public sealed class ViewerSlides : IDisposable
         GenericTiff = Path.Combine(SlidesFolder, "generic.tif");
         SyntheticSlideWriter.Write(Slide, Aperio, SyntheticFormat.Aperio);
         SyntheticSlideWriter.Write(Slide, GenericTiff, SyntheticFormat.Tiff);
-        foreach (string path in new[] { Aperio, GenericTiff })
-        {
-            WriteResult(path);
-        }
+        WriteResult(Aperio, minFocus: 1);
+        WriteResult(GenericTiff, minFocus: 1000);
     }
 
     public string Folder { get; }
@@ -68,7 +66,8 @@ public sealed class ViewerSlides : IDisposable
 
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 
-    private void WriteResult(string path)
+    /// <summary>Majority, mean and thresholding by focus; a least focus larger than the slide's makes thresholding call benign.</summary>
+    private void WriteResult(string path, int minFocus)
     {
         using ISlideReader reader = SlideReader.Open(path);
         TilePlan plan = TilePlanner.Plan(reader, new TilingOptions());
@@ -80,7 +79,7 @@ public sealed class ViewerSlides : IDisposable
         }
 
         var patches = new PatchProbabilities(Classes, values) { Grid = [.. plan.Tiles.Select(t => (t.Column, t.Row))] };
-        ISlideAggregator[] aggregators = [new MajorityVoteAggregator(), new MeanProbabilityAggregator(), new ThresholdAggregator([0.5, 0.5, 0.5], normalClass: 1, minFocus: 1)];
+        ISlideAggregator[] aggregators = [new MajorityVoteAggregator(), new MeanProbabilityAggregator(), new ThresholdAggregator([0.5, 0.5, 0.5], normalClass: 1, minFocus: minFocus)];
         var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
         var result = new SlideResult(path, SlideStatus.Classified, plan, patches, calls, "test", 0)
         {

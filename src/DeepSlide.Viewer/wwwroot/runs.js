@@ -46,6 +46,10 @@
       const s = cell(row, statusText(run), 'status status-' + run.status.toLowerCase());
       if (run.error) s.title = run.error;
       cell(row, run.calls.map(c => c.method + ': ' + (c.label ?? '-')).join(', '), 'calls');
+      // Slides whose aggregators call different classes are the ones a pathologist should look at first.
+      const labels = new Set(run.calls.filter(c => c.label !== null && c.label !== undefined).map(c => c.label));
+      const review = cell(row, labels.size > 1 ? 'calls differ' : '', 'review');
+      if (labels.size > 1) review.title = 'The aggregators call ' + [...labels].join(', ') + ': worth a look.';
       cell(row, run.updatedUtc ? new Date(run.updatedUtc).toLocaleString() : '', 'updated');
       cell(row, run.model ?? '', 'model');
       body.appendChild(row);
