@@ -27,6 +27,11 @@ public sealed class ViewerPageTests(ViewerSlides slides, Chromium chromium) : IC
         Assert.Equal("majority: squamous, mean: squamous, threshold: benign", await differing.Locator(".calls").InnerTextAsync());
         Assert.Equal(("calls differ", "The aggregators call squamous, benign: worth a look."), (await differing.Locator(".review").InnerTextAsync(), await differing.Locator(".review").GetAttributeAsync("title")));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "runs-page.png") });
+        await page.Locator("#differ").CheckAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal("generic.tif", await rows.Locator(".slide").InnerTextAsync());
+        await page.Locator("#differ").UncheckAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
 
         await page.Locator("#search").FillAsync("generic");
         await Assertions.Expect(rows).ToHaveCountAsync(1);

@@ -4,6 +4,7 @@
   const body = document.querySelector('#runs tbody');
   const status = document.getElementById('status');
   const search = document.getElementById('search');
+  const differ = document.getElementById('differ');
   const message = document.getElementById('message');
 
   function cell(row, text, className) {
@@ -35,6 +36,8 @@
       return;
     }
     body.replaceChildren();
+    const labelsOf = run => new Set(run.calls.filter(c => c.label !== null && c.label !== undefined).map(c => c.label));
+    if (differ.checked) runs = runs.filter(run => labelsOf(run).size > 1);
     for (const run of runs) {
       const row = document.createElement('tr');
       row.dataset.run = run.runId;
@@ -47,7 +50,7 @@
       if (run.error) s.title = run.error;
       cell(row, run.calls.map(c => c.method + ': ' + (c.label ?? '-')).join(', '), 'calls');
       // Slides whose aggregators call different classes are the ones a pathologist should look at first.
-      const labels = new Set(run.calls.filter(c => c.label !== null && c.label !== undefined).map(c => c.label));
+      const labels = labelsOf(run);
       const review = cell(row, labels.size > 1 ? 'calls differ' : '', 'review');
       if (labels.size > 1) review.title = 'The aggregators call ' + [...labels].join(', ') + ': worth a look.';
       cell(row, run.updatedUtc ? new Date(run.updatedUtc).toLocaleString() : '', 'updated');
@@ -62,6 +65,7 @@
 
   status.addEventListener('change', load);
   search.addEventListener('input', load);
+  differ.addEventListener('change', load);
   document.getElementById('filters').addEventListener('submit', e => { e.preventDefault(); load(); });
   load();
   setInterval(load, 3000);
