@@ -208,6 +208,25 @@ internal static class LocalCommand
     /// Why the stack's disk cannot take a slide of <paramref name="bytes"/> (with room for the workers' copies and
     /// outputs), naming the file system; null when it can.
     /// </summary>
+    /// <summary>A run as <c>local status</c> prints it: a line for the run (marked when its calls differ), one per call with its note, and its error.</summary>
+    internal static IEnumerable<string> StatusLines(SlideRun run)
+    {
+        string progress = run.Status == RunStatus.Running ? $" {run.RangesDone}/{run.RangesTotal}" : string.Empty;
+        string seconds = run.Seconds.TryGetValue("total", out double total) ? $" in {total.ToString("0.0", CultureInfo.InvariantCulture)} s" : string.Empty;
+        string differ = run.Calls.Select(c => c.Label).OfType<string>().Distinct().Count() > 1 ? "  calls differ" : string.Empty;
+        yield return $"{run.UpdatedUtc:u}  {run.SlideBlob}  {run.Id}  {run.Status}{progress}{seconds}  patches {run.Patches}, ranges {run.RangesTotal}{differ}";
+        foreach (StoredCall call in run.Calls)
+        {
+            string scores = string.Join("  ", call.Scores.Select(s => $"{s.Key} {s.Value.ToString("0.000", CultureInfo.InvariantCulture)}"));
+            yield return $"    {call.Method,-10} {call.Label ?? "(none)",-16} {scores}{(call.Note is null ? string.Empty : $"  ({call.Note})")}";
+        }
+
+        if (run.Error is not null)
+        {
+            yield return $"    error: {run.Error}";
+        }
+    }
+
     internal static string? DiskShortfall(string folder, long bytes)
     {
         var disk = new DriveInfo(Path.GetFullPath(folder));
@@ -295,20 +314,9 @@ internal static class LocalCommand
             return;
         }
 
-        foreach (SlideRun run in runs)
+        foreach (string line in runs.SelectMany(StatusLines))
         {
-            string progress = run.Status == RunStatus.Running ? $" {run.RangesDone}/{run.RangesTotal}" : string.Empty;
-            string seconds = run.Seconds.TryGetValue("total", out double total) ? $" in {total.ToString("0.0", CultureInfo.InvariantCulture)} s" : string.Empty;
-            Console.WriteLine($"{run.UpdatedUtc:u}  {run.SlideBlob}  {run.Id}  {run.Status}{progress}{seconds}  patches {run.Patches}, ranges {run.RangesTotal}");
-            foreach (StoredCall call in run.Calls)
-            {
-                Console.WriteLine($"    {call.Method,-10} {call.Label ?? "(none)",-16} {string.Join("  ", call.Scores.Select(s => $"{s.Key} {s.Value.ToString("0.000", CultureInfo.InvariantCulture)}"))}");
-            }
-
-            if (run.Error is not null)
-            {
-                Console.WriteLine($"    error: {run.Error}");
-            }
+            Console.WriteLine(line);
         }
     }
 }
