@@ -52,7 +52,7 @@ public static class QuPathGeoJson
             TissueAnnotation(json, mask);
         }
 
-        double cell = plan.Stride * plan.Downsample;
+        double cell = plan.StrideAtLevel0;
         foreach (SlideCall call in (calls ?? []).Where(c => c.Focus is not null))
         {
             FocusArea focus = call.Focus!;

@@ -132,7 +132,7 @@ public sealed class SlidePictures : IDisposable
     private SKRect TileRect(TilePlan plan, Tile tile)
     {
         float size = (float)(plan.TileSizeAtLevel0 * _scale);
-        float stride = (float)(plan.Stride * plan.Downsample * _scale);
+        float stride = (float)(plan.StrideAtLevel0 * _scale);
         // Overlapping windows draw only their stride so neighbours do not pile their alpha on top of each other.
         float side = Math.Min(size, stride);
         return SKRect.Create((float)(tile.X * _scale), (float)(tile.Y * _scale), Math.Max(1, side), Math.Max(1, side));

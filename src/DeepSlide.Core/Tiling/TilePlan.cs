@@ -52,6 +52,9 @@ public sealed record TilePlan
     /// <summary>The side of a tile in level-0 pixels.</summary>
     public double TileSizeAtLevel0 => Window * Downsample;
 
+    /// <summary>The step between neighbouring tiles in level-0 pixels: a grid cell's side.</summary>
+    public double StrideAtLevel0 => Stride * Downsample;
+
     /// <summary>Cuts the plan into contiguous ranges of at most <paramref name="tilesPerRange"/> tiles.</summary>
     public IReadOnlyList<TileRange> Split(int tilesPerRange) => TileRange.Split(Tiles.Count, tilesPerRange);
 
