@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using DeepSlide.Orchestration;
+using DeepSlide.Pipeline.Local;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
@@ -19,10 +20,28 @@ public sealed class OrchestratorTests : IAsyncLifetime
 
     private DurableTaskClient Client => _host.Client;
 
-    public async Task InitializeAsync() => _host = await DurableTaskTestHost.StartAsync(registry => registry
-        .AddOrchestrator<SlideRunOrchestrator>()
-        .AddActivity(RecordRunActivity.Name, new RecordRunActivity(_runs))
-        .AddActivity(DispatchActivity.Name, new DispatchActivity(_sent)));
+    // The test host guesses a port at random unless given one, and lost the guess to another test's server in a full
+    // run ("address already in use"): it is given a port the system has just handed out, and another if that one
+    // is taken before the host binds it.
+    public async Task InitializeAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _host = await DurableTaskTestHost.StartAsync(
+                    registry => registry
+                        .AddOrchestrator<SlideRunOrchestrator>()
+                        .AddActivity(RecordRunActivity.Name, new RecordRunActivity(_runs))
+                        .AddActivity(DispatchActivity.Name, new DispatchActivity(_sent)),
+                    new DurableTaskTestHostOptions { Port = LocalServer.FreePort() });
+                return;
+            }
+            catch (IOException ex) when (attempt < 3 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
+    }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
