@@ -408,9 +408,10 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
             plans = (await queue.PeekMessagesAsync(32)).Value;
         }
 
-        Assert.Equal(3, (await host.Runs.ListAsync("lab-e_twice.svs")).Count);
-        Assert.Equal(3, plans.Length);
-        Assert.Equal(3, plans.Select(p => WorkMessage.FromJson(p.Body.ToString()).RunId).Distinct().Count());
+        // Counted by run: dispatch is at least once, and a full run once saw one run's plan sent twice (4 messages).
+        IReadOnlyList<SlideRun> stored = await host.Runs.ListAsync("lab-e_twice.svs");
+        Assert.Equal(3, stored.Count);
+        Assert.Equal(stored.Select(r => r.Id).Order(), plans.Select(p => WorkMessage.FromJson(p.Body.ToString()).RunId).Distinct().Order());
     }
 
     [Fact]
