@@ -47,6 +47,18 @@ public sealed class ModelBundle
             throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, onnxPath, "the model file named in the manifest does not exist.");
         }
 
+        if (manifest.Onnx.Confirm is { } confirm)
+        {
+            string confirmPath = Path.Combine(folder, confirm.File);
+            string confirmSha = File.Exists(confirmPath)
+                ? Sha256(confirmPath)
+                : throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, confirmPath, "the FP32 model file named in the manifest's onnx.confirm does not exist.");
+            if (!confirmSha.Equals(confirm.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, confirmPath, $"the file's SHA-256 is {confirmSha}, but the manifest's onnx.confirm says {confirm.Sha256}; the file was changed or corrupted.");
+            }
+        }
+
         string actual = Sha256(onnxPath);
         if (manifest.Onnx.Sha256 is not string expected)
         {
@@ -59,6 +71,22 @@ public sealed class ModelBundle
         }
 
         return new ModelBundle(folder, manifest);
+    }
+
+    /// <summary>The FP32 graph an int8 bundle carries to confirm unsure calls, as a bundle of its own; null when it has none.</summary>
+    public ModelBundle? Confirmation => Manifest.Onnx.Confirm is { } confirm
+        ? new ModelBundle(Folder, Manifest with { Onnx = new OnnxFile { File = confirm.File, Sha256 = confirm.Sha256 } })
+        : null;
+
+    /// <summary>
+    /// Adds <paramref name="fp32"/>'s model file to this int8 bundle as the graph that classifies again the patches
+    /// and slides whose int8 outputs do not clear the margins.
+    /// </summary>
+    public ModelBundle WithConfirmation(ModelBundle fp32, double margin, double patchMargin = ConfirmationSpec.DefaultPatchMargin)
+    {
+        var confirm = new ConfirmationSpec { Margin = margin, PatchMargin = patchMargin };
+        File.Copy(fp32.OnnxPath, Path.Combine(Folder, confirm.File), overwrite: true);
+        return WithManifest(Manifest with { Onnx = Manifest.Onnx with { Confirm = confirm with { Sha256 = Sha256(Path.Combine(Folder, confirm.File)) } } });
     }
 
     /// <summary>Writes a bundle, recording the ONNX file's SHA-256 in the manifest.</summary>

@@ -19,6 +19,7 @@ public static class SlideClassifier
         TilingOptions? tiling = null,
         Action<int, int>? progress = null,
         bool collectFeatures = false,
+        CallConfirmation? confirmation = null,
         CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
@@ -26,8 +27,20 @@ public static class SlideClassifier
         tiling ??= Models.ClassificationSetup.TilingFor(manifest);
         TilePlan plan = TilePlanner.Plan(reader, tiling);
         bool keepFeatures = collectFeatures || aggregators.Any(a => a.NeedsFeatures);
-        PatchProbabilities patches = await ClassifyTilesAsync(reader, classifier, plan, plan.Tiles, keepFeatures, progress, cancellationToken);
+        PatchProbabilities patches = await ClassifyTilesAsync(reader, classifier, plan, plan.Tiles, keepFeatures, progress, confirmation, cancellationToken);
         var calls = aggregators.Select(a => a.Aggregate(patches)).ToList();
+        ConfirmedCalls? confirmed = null;
+        if (confirmation is not null)
+        {
+            IReadOnlyList<string> unsure = CallStability.Unsure(patches, aggregators, calls, confirmation.Margin);
+            confirmed = new ConfirmedCalls(patches.Reclassified, unsure, confirmation.PatchMargin, confirmation.Margin);
+            if (unsure.Count > 0)
+            {
+                patches = await ClassifyTilesAsync(reader, confirmation.Classifier, plan, plan.Tiles, keepFeatures, progress, cancellationToken: cancellationToken);
+                calls = [.. aggregators.Select(a => a.Aggregate(patches))];
+            }
+        }
+
         return new SlideResult(
             reader.Info.Path,
             plan.IsEmpty ? SlideStatus.NoTissue : SlideStatus.Classified,
@@ -35,12 +48,13 @@ public static class SlideClassifier
             patches,
             calls,
             classifier.ExecutionProvider,
-            watch.Elapsed.TotalSeconds);
+            watch.Elapsed.TotalSeconds) { Confirmed = confirmed };
     }
 
     /// <summary>
     /// Classifies <paramref name="tiles"/> of <paramref name="plan"/> (all of them, or a range), reading ahead while
-    /// the model runs; returns their probabilities in the same order, and their features when asked.
+    /// the model runs; returns their probabilities in the same order, and their features when asked. With a
+    /// <paramref name="confirmation"/>, patches the int8 model leaves unsure are classified again in FP32.
     /// </summary>
     public static async Task<PatchProbabilities> ClassifyTilesAsync(
         ISlideReader reader,
@@ -49,6 +63,7 @@ public static class SlideClassifier
         IReadOnlyList<Tile> tiles,
         bool keepFeatures = false,
         Action<int, int>? progress = null,
+        CallConfirmation? confirmation = null,
         CancellationToken cancellationToken = default)
     {
         var manifest = classifier.Manifest;
@@ -63,7 +78,7 @@ public static class SlideClassifier
         float[]? features = keepFeatures ? new float[tiles.Count * featureCount] : null;
         float[]? batchFeatures = keepFeatures ? new float[classifier.BatchSize * featureCount] : null;
         var batch = new List<Patch>(classifier.BatchSize);
-        int done = 0;
+        int done = 0, reclassified = 0;
 
         void Flush()
         {
@@ -74,6 +89,7 @@ public static class SlideClassifier
             }
 
             classifier.Classify(views, probabilities.AsSpan(done * classes, batch.Count * classes), batchFeatures);
+            reclassified += confirmation?.ConfirmPatches(views, probabilities.AsSpan(done * classes, batch.Count * classes), batchFeatures, featureCount) ?? 0;
             if (features is not null)
             {
                 batchFeatures.AsSpan(0, batch.Count * featureCount).CopyTo(features.AsSpan(done * featureCount));
@@ -113,6 +129,6 @@ public static class SlideClassifier
             }
         }
 
-        return new PatchProbabilities(manifest.Classes, probabilities) { Features = features, Grid = [.. tiles.Select(t => (t.Column, t.Row))] };
+        return new PatchProbabilities(manifest.Classes, probabilities) { Features = features, Grid = [.. tiles.Select(t => (t.Column, t.Row))], Reclassified = reclassified };
     }
 }

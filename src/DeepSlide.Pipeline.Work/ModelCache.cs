@@ -10,19 +10,37 @@ public sealed class ModelLease : IDisposable
 {
     private Action? _release;
 
-    internal ModelLease(PatchClassifier classifier, string version, Action release)
+    internal ModelLease(LoadedModel model, string version, Action release)
     {
-        Classifier = classifier;
+        Classifier = model.Classifier;
+        Confirmation = model.Confirmation;
         Version = version;
         _release = release;
     }
 
     public PatchClassifier Classifier { get; }
 
+    /// <summary>An int8 bundle's FP32 graph and margins, when it carries one.</summary>
+    public CallConfirmation? Confirmation { get; }
+
     /// <summary>The ETag of the manifest the model was loaded from: the version a run is pinned to.</summary>
     public string Version { get; }
 
     public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+}
+
+/// <summary>A bundle's loaded graphs: the one it classifies with and, for int8, the FP32 one that confirms.</summary>
+internal sealed class LoadedModel(PatchClassifier classifier, CallConfirmation? confirmation) : IDisposable
+{
+    public PatchClassifier Classifier { get; } = classifier;
+
+    public CallConfirmation? Confirmation { get; } = confirmation;
+
+    public void Dispose()
+    {
+        Classifier.Dispose();
+        Confirmation?.Dispose();
+    }
 }
 
 /// <summary>
@@ -34,7 +52,7 @@ public sealed class ModelLease : IDisposable
 /// </summary>
 public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions options, Microsoft.Extensions.Logging.ILogger? logger = null) : IDisposable
 {
-    private readonly LeasedCache<PatchClassifier> _loaded = new();
+    private readonly LeasedCache<LoadedModel> _loaded = new();
 
     /// <summary>The model at <paramref name="version"/> (a manifest ETag), or at the stored version when null.</summary>
     public async Task<ModelLease> GetAsync(string prefix, string? version = null, CancellationToken cancellationToken = default)
@@ -43,9 +61,9 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         version ??= (await store.GetVersionAsync(manifestBlob, cancellationToken)
             ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, manifestBlob, "no model bundle is stored under this prefix.")).ETag;
         string key = Key(prefix, version);
-        LeasedCache<PatchClassifier>.Lease lease = await _loaded.GetAsync(key, async () =>
+        LeasedCache<LoadedModel>.Lease lease = await _loaded.GetAsync(key, async () =>
         {
-            PatchClassifier loaded = await LoadAsync(prefix, version, CancellationToken.None);
+            LoadedModel loaded = await LoadAsync(prefix, version, CancellationToken.None);
 
             // Older versions of the prefix leave, and are freed as soon as no piece holds them.
             _loaded.Retire(other => other != key && other.StartsWith(Key(prefix, string.Empty), StringComparison.Ordinal) && Retiring(other));
@@ -59,7 +77,7 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
     {
         if (version is not null && _loaded.Peek(Key(prefix, version)) is { } loaded)
         {
-            return loaded.Manifest;
+            return loaded.Classifier.Manifest;
         }
 
         string manifestBlob = ManifestBlob(prefix);
@@ -105,7 +123,7 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
         }
     }
 
-    private async Task<PatchClassifier> LoadAsync(string prefix, string version, CancellationToken cancellationToken)
+    private async Task<LoadedModel> LoadAsync(string prefix, string version, CancellationToken cancellationToken)
     {
         string local = Path.Combine(folder, $"{Guid.NewGuid():N}");
         string manifestBlob = ManifestBlob(prefix);
@@ -114,16 +132,21 @@ public sealed class ModelCache(IBlobStore store, string folder, InferenceOptions
             Directory.CreateDirectory(local);
             string manifestPath = Path.Combine(local, ModelBundle.ManifestFileName);
             await DownloadPinnedAsync(manifestBlob, version, manifestPath, cancellationToken);
-            string onnxFile = ModelManifestJson.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken), manifestBlob).Onnx.File;
-            await PipelineStores.DownloadCurrentAsync(
-                store, $"{prefix.TrimEnd('/')}/{onnxFile}", Path.Combine(local, onnxFile), "the model file named in the manifest is not stored.", DeepSlideErrorReason.InvalidModel, cancellationToken);
+            OnnxFile onnx = ModelManifestJson.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken), manifestBlob).Onnx;
+            foreach (string onnxFile in onnx.Confirm is { } confirm ? [onnx.File, confirm.File] : (string[])[onnx.File])
+            {
+                await PipelineStores.DownloadCurrentAsync(
+                    store, $"{prefix.TrimEnd('/')}/{onnxFile}", Path.Combine(local, onnxFile), "the model file named in the manifest is not stored.", DeepSlideErrorReason.InvalidModel, cancellationToken);
+            }
+
             ModelBundle bundle = ModelBundle.Load(local);
             if (bundle.IntegrityWarning is string warning)
             {
                 Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "model {Prefix}: {Warning}", prefix, warning.Replace(local, manifestBlob, StringComparison.Ordinal));
             }
 
-            return PatchClassifier.Load(bundle, options);
+            PatchClassifier classifier = PatchClassifier.Load(bundle, options);
+            return new LoadedModel(classifier, CallConfirmation.LoadNow(bundle, options));
         }
         finally
         {

@@ -85,7 +85,7 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
         (PatchProbabilities patches, SlideRead read) = await WithSlideAsync(
             message,
             TilesOf(plan, tiles),
-            reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, (_, _) => Progressed?.Invoke(), cancellationToken),
+            reader => SlideClassifier.ClassifyTilesAsync(reader, classifier, plan, tiles, keepFeatures, (_, _) => Progressed?.Invoke(), model.Confirmation, cancellationToken),
             cancellationToken);
 
         string blob = RunBlobs.Range(message.RunId, range.Index);
@@ -170,7 +170,26 @@ public sealed class WorkHandlers(PipelineStores stores, SparseSlides slides, Mod
 
             var patches = new PatchProbabilities(manifest.Classes, values) { Features = features, Grid = [.. plan.Tiles.Select(t => (t.Column, t.Row))] };
             IReadOnlyList<SlideCall> calls = setup.Aggregators.Select(a => a.Aggregate(patches)).ToList();
-            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", 0) { ClassColours = manifest.ColourMap() };
+            ConfirmedCalls? confirmed = null;
+            if (manifest.Onnx.Confirm is { } confirm)
+            {
+                // As classify does: a slide whose int8 calls a push of the margin could move is classified again whole,
+                // here, by the bundle's FP32 graph. The ranges have already done the unsure patches.
+                IReadOnlyList<string> unsure = CallStability.Unsure(patches, setup.Aggregators, calls, confirm.Margin);
+                confirmed = new ConfirmedCalls(null, unsure, confirm.PatchMargin, confirm.Margin);
+                if (unsure.Count > 0)
+                {
+                    using ModelLease model = await models.GetAsync(message.ModelPrefix, modelVersion, cancellationToken);
+                    PatchClassifier fp32 = model.Confirmation?.Classifier
+                        ?? throw new DeepSlideException(DeepSlideErrorReason.InvalidModel, message.ModelPrefix, "the manifest names an FP32 graph to confirm with, but none was loaded.");
+                    (PatchProbabilities again, _) = await WithSlideAsync(
+                        message, TilesOf(plan, plan.Tiles), reader => SlideClassifier.ClassifyTilesAsync(reader, fp32, plan, plan.Tiles, setup.NeedsFeatures, cancellationToken: cancellationToken), cancellationToken);
+                    patches = again;
+                    calls = [.. setup.Aggregators.Select(a => a.Aggregate(again))];
+                }
+            }
+
+            var result = new SlideResult(message.SlideBlob, SlideStatus.Classified, plan, patches, calls, "pipeline", 0) { ClassColours = manifest.ColourMap(), Confirmed = confirmed };
 
             await PatchParquet.WriteAsync(result, local, cancellationToken);
             await PipelineStores.UploadFileAsync(stores.Results, RunBlobs.Patches(message.RunId), local, cancellationToken);

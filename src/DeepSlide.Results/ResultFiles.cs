@@ -51,6 +51,9 @@ public static class ResultFiles
             error = r.Error,
             executionProvider = r.ExecutionProvider,
             seconds = Math.Round(r.Seconds, 3),
+            confirmed = r.Confirmed is { } confirmed
+                ? new { precision = "fp32", patches = confirmed.Patches, patchMargin = confirmed.PatchMargin, wholeSlide = confirmed.WholeSlide, unsure = confirmed.Unsure, margin = confirmed.Margin }
+                : null,
             classes,
             classColours = classes.Select((name, i) => (name, colour: Imaging.CategoricalPalette.For(i, name, r.ClassColours)))
                 .ToDictionary(p => p.name, p => new int[] { p.colour.R, p.colour.G, p.colour.B }),

@@ -193,6 +193,51 @@ public sealed class QuantizationTests(QuantizedBundles bundles) : IClassFixture<
     }
 
     [Fact]
+    public void An_int8_bundle_carries_its_FP32_graph_to_confirm_unsure_calls_and_a_changed_copy_is_refused()
+    {
+        string folder = Path.Combine(bundles.Folder, "confirmed");
+        CopyFolder(bundles.Int8.Folder, folder);
+        ModelBundle confirmed = ModelBundle.Load(folder).WithConfirmation(bundles.Fp32, 0.1);
+        Assert.Equal((0.1, "confirm.onnx"), (confirmed.Manifest.Onnx.Confirm!.Margin, confirmed.Manifest.Onnx.Confirm.File));
+
+        // Loaded again: the confirming classifier gives the FP32 bundle's outputs, bit for bit, and the int8 graph is untouched.
+        ModelBundle loaded = ModelBundle.Load(folder);
+        using (CallConfirmation confirmation = CallConfirmation.For(loaded)!)
+        {
+            Assert.Equal(0.1, confirmation.Margin);
+            var probabilities = new float[bundles.Held.Count * 3];
+            confirmation.Classifier.Classify(bundles.Held.Select(p => (ReadOnlyMemory<byte>)p).ToList(), probabilities);
+            Assert.Equal(bundles.Run(bundles.Fp32).Probabilities, probabilities);
+        }
+
+        Assert.Equal(bundles.Run(bundles.Int8).Probabilities, bundles.Run(loaded).Probabilities);
+        Assert.Null(CallConfirmation.For(loaded, enabled: false));
+        Assert.Null(CallConfirmation.For(bundles.Int8));
+
+        // Only int8 carries one, with a margin above 0 and at most 0.5.
+        Assert.Contains("only an int8 model carries 'onnx.confirm'", Assert.Throws<DeepSlideException>(() => (bundles.Fp32.Manifest with { Onnx = bundles.Fp32.Manifest.Onnx with { Confirm = loaded.Manifest.Onnx.Confirm } }).Validate("m.json")).Message);
+        Assert.Contains("'onnx.confirm.margin' is 0.6", Assert.Throws<DeepSlideException>(() => (loaded.Manifest with { Onnx = loaded.Manifest.Onnx with { Confirm = loaded.Manifest.Onnx.Confirm! with { Margin = 0.6 } } }).Validate("m.json")).Message);
+
+        // A changed byte in the FP32 copy.
+        string copy = Path.Combine(folder, "confirm.onnx");
+        byte[] bytes = File.ReadAllBytes(copy);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(copy, bytes);
+        var error = Assert.Throws<DeepSlideException>(() => ModelBundle.Load(folder));
+        Assert.Contains(copy, error.Message);
+        Assert.Contains("onnx.confirm says", error.Message);
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+
+    [Fact]
     public void The_FP16_graph_loads_on_the_CPU_provider_and_stays_within_tolerance_of_FP32()
     {
         GraphProto graph = OnnxGraph.Graph(OnnxGraph.Parse(File.ReadAllBytes(bundles.Fp16.OnnxPath)));

@@ -58,7 +58,9 @@ internal sealed class LocalPipeline : IAsyncDisposable
     /// pipeline carries patch features too; uploaded under the pipeline's model prefix. <paramref name="tuned"/>
     /// changes its aggregation as <c>tune</c> would.
     /// </summary>
-    public async Task<ModelBundle> UploadModelAsync(Func<AggregationSpec, AggregationSpec>? tuned = null)
+    /// <param name="int8">When given, an int8 copy (calibrated on rendered tissue) that carries the FP32 graph to
+    /// confirm with at these margins is uploaded instead.</param>
+    public async Task<ModelBundle> UploadModelAsync(Func<AggregationSpec, AggregationSpec>? tuned = null, (double PatchMargin, double Margin)? int8 = null)
     {
         var aggregation = new AggregationSpec { Mil = new MilAggregator(AttentionMil.Create(ResNetBackbone.FeatureCount, 3, seed: 5)).ToSpec("resnet18") };
         var random = new Random(3);
@@ -70,8 +72,25 @@ internal sealed class LocalPipeline : IAsyncDisposable
             Output = new ModelOutput { Probabilities = ClassifierGraph.ProbabilitiesName, Features = ResNetBackbone.FeaturesName },
             Aggregation = tuned?.Invoke(aggregation) ?? aggregation,
         }, ClassifierGraph.Build(ResNetBackbone.Build(), head).ToByteArray());
+        if (int8 is var (patchMargin, margin))
+        {
+            var tissue = new SyntheticSlide(new SyntheticSlideSpec("squamous", 2000, 1500, 11));
+            var calibration = new List<ReadOnlyMemory<byte>>();
+            for (int y = 0; y + 224 <= 1500; y += 224)
+            {
+                for (int x = 0; x + 224 <= 2000; x += 224)
+                {
+                    var rgb = new byte[224 * 224 * 3];
+                    tissue.Render(1, x, y, 224, 224, rgb);
+                    calibration.Add(rgb);
+                }
+            }
+
+            bundle = Inference.Quantization.ModelQuantizer.ToInt8(bundle, BundleFolder + "-int8", calibration, "rendered tissue").WithConfirmation(bundle, margin, patchMargin);
+        }
+
         PipelineStores stores = await Storage.StoresAsync();
-        foreach (string file in new[] { "manifest.json", "model.onnx" })
+        foreach (string file in bundle.Manifest.Onnx.Confirm is { } confirm ? ["manifest.json", "model.onnx", confirm.File] : new[] { "manifest.json", "model.onnx" })
         {
             await PipelineStores.UploadFileAsync(stores.Models, $"{Options.ModelPrefix}/{file}", Path.Combine(bundle.Folder, file));
         }
@@ -90,8 +109,9 @@ internal sealed class LocalPipeline : IAsyncDisposable
     public static async Task<SlideResult> ClassifyLocallyAsync(string slide, ModelBundle bundle)
     {
         using PatchClassifier classifier = PatchClassifier.Load(bundle);
+        using CallConfirmation? confirmation = CallConfirmation.For(bundle);
         using ISlideReader reader = SlideReader.Open(slide);
-        return await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest));
+        return await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), confirmation: confirmation);
     }
 
     public async Task<LocalDurableHost> StartHostAsync()

@@ -183,6 +183,37 @@ public sealed class PipelineEndToEndTests(EmulatorsFixture emulators) : IDisposa
         await AssertSameAsClassifyAsync(pipeline, after, local);
     }
 
+    /// <summary>
+    /// An int8 bundle that carries its FP32 graph: the ranges classify their unsure patches again in FP32, and the
+    /// aggregate step the whole slide when its calls are unsure, so the run equals classify's with the same bundle.
+    /// A pipeline that used the int8 outputs as they came would differ from it in the patches classified again.
+    /// </summary>
+    [Theory]
+    [InlineData(0.05, 0.0001, false)]
+    [InlineData(0.0, 0.5, true)]
+    public async Task An_int8_bundle_is_confirmed_by_its_FP32_graph_in_the_pipeline_exactly_as_classify_confirms_it(double patchMargin, double margin, bool wholeSlide)
+    {
+        await using var pipeline = NewPipeline();
+        ModelBundle bundle = await pipeline.UploadModelAsync(int8: (patchMargin, margin));
+        string slide = LocalPipeline.WriteSlide(_folder, "case-int8.svs", seed: 11);
+        SlideResult local = await LocalPipeline.ClassifyLocallyAsync(slide, bundle);
+        Assert.Equal(wholeSlide, local.Confirmed!.WholeSlide);
+        if (!wholeSlide)
+        {
+            Assert.InRange(local.Confirmed.Patches!.Value, 1, local.Patches.Count - 1);
+        }
+
+        LocalDurableHost host = await pipeline.StartHostAsync();
+        await pipeline.StartWorkerAsync();
+        await pipeline.StartWorkerAsync();
+        string blob = $"lab-a/{pipeline.Options.ModelPrefix}/case-int8.svs";
+        BlobVersion version = await pipeline.UploadSlideAsync(blob, slide);
+        SlideRun run = await host.WaitForRunAsync(SlideRun.SlideIdOf(blob), PipelineNames.RunIdForUpload(blob, version.ETag), RunTimeout);
+
+        await AssertSameAsClassifyAsync(pipeline, run, local);
+        Assert.Equal(bundle.Manifest.Onnx.Sha256, run.Model?.Sha256);
+    }
+
     [Fact]
     public async Task A_range_dropped_by_a_killed_worker_is_redelivered_and_a_host_restart_mid_run_loses_nothing()
     {

@@ -16,8 +16,9 @@ internal static class ClassifyCommand
         var output = new Option<string>("--out", "-o") { Description = "Folder for {slide}.json, patches/{slide}.csv and .parquet, and slides.csv.", Required = true };
         var pictures = new Option<bool>("--pictures") { Description = "Also draw class overlays, per-class heatmaps and tissue masks, and write QuPath GeoJSON.", DefaultValueFactory = _ => true };
         var pictureSize = new Option<int>("--picture-size") { Description = "Long side of the pictures in pixels.", DefaultValueFactory = _ => 2000 };
+        var confirm = new Option<bool>("--confirm") { Description = "With an int8 bundle that carries its FP32 graph: classify again in FP32 each slide whose calls the int8 outputs leave unsure (false: int8 alone).", DefaultValueFactory = _ => true };
         var inference = new InferenceOptionSet();
-        var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output, pictures, pictureSize };
+        var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output, pictures, pictureSize, confirm };
         inference.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,16 +43,28 @@ internal static class ClassifyCommand
                 Console.WriteLine($"learned    not available: {why}");
             }
             var pictureOptions = parse.GetValue(pictures) ? new Visualization.PictureOptions { Size = parse.GetValue(pictureSize), ClassColours = bundle.Manifest.ColourMap() } : null;
-            var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken, pictureOptions);
+            using CallConfirmation? confirmation = CallConfirmation.For(bundle, inference.Read(parse), parse.GetValue(confirm));
+            if (confirmation is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the bundle's fp32 graph classifies again a patch whose top two probabilities are within {confirmation.PatchMargin:0.###}, and a slide whose calls move when any class's probability moves by {confirmation.Margin:0.###}"));
+            }
+
+            var results = await ClassifyAllAsync(slides, classifier, aggregators, outFolder, cancellationToken, pictureOptions, confirmation);
             await File.WriteAllTextAsync(Path.Combine(outFolder, "slides.csv"), ResultFiles.SlideCsv(results, bundle.Manifest.Classes), cancellationToken);
             PrintTable(results, aggregators);
+            if (confirmation is not null)
+            {
+                int patches = results.Sum(r => r.Patches.Count), again = results.Sum(r => r.Confirmed?.Patches ?? 0);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"classified again in fp32: {results.Count(r => r.Confirmed?.WholeSlide == true)} of {results.Count} slide(s) whole; {again} of {patches} patches ({(patches > 0 ? again / (double)patches : 0):P1}) one by one"));
+            }
+
             return results.Any(r => r.Status == SlideStatus.Failed) ? 2 : 0;
         });
         return command;
     }
 
     internal static async Task<List<SlideResult>> ClassifyAllAsync(
-        IReadOnlyList<string> slides, PatchClassifier classifier, IReadOnlyList<ISlideAggregator> aggregators, string outFolder, CancellationToken cancellationToken, Visualization.PictureOptions? pictures = null)
+        IReadOnlyList<string> slides, PatchClassifier classifier, IReadOnlyList<ISlideAggregator> aggregators, string outFolder, CancellationToken cancellationToken, Visualization.PictureOptions? pictures = null, CallConfirmation? confirmation = null)
     {
         Directory.CreateDirectory(outFolder);
         var results = new List<SlideResult>();
@@ -62,8 +75,15 @@ internal static class ClassifyCommand
             try
             {
                 using ISlideReader reader = SlideReader.Open(path);
-                result = await SlideClassifier.ClassifyAsync(reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), cancellationToken: cancellationToken)
+                result = await SlideClassifier.ClassifyAsync(
+                    reader, classifier, aggregators, progress: (done, total) => progress.Report(Path.GetFileName(path), done, total), confirmation: confirmation, cancellationToken: cancellationToken)
                     with { ClassColours = classifier.Manifest.ColourMap() };
+                if (result.Confirmed is { WholeSlide: true } confirmed)
+                {
+                    progress.Done();
+                    Console.WriteLine($"{Path.GetFileName(path)}: {confirmed.Describe()}");
+                }
+
                 await ResultFiles.WriteSlideAsync(result, outFolder, cancellationToken);
                 if (pictures is not null)
                 {

@@ -29,10 +29,11 @@ internal static class QuantizeCommand
         var checkSamples = new Option<int>("--check-samples") { Description = "int8: how many check patches, the same number from each class as far as they go.", DefaultValueFactory = _ => 512 };
         var maxLoss = new Option<double>("--max-loss") { Description = "int8: refuse the bundle when it loses more than this many points of patch accuracy on the check patches.", DefaultValueFactory = _ => 1.0 };
         var force = new Option<bool>("--force") { Description = "int8: write the bundle even when it loses more than --max-loss or changes a validation slide's call." };
+        var confirmMargin = new Option<double>("--confirm-margin") { Description = "int8: carry the FP32 graph, which classify runs on each patch whose top two int8 probabilities are within 0.3 and on each slide whose calls would change were every patch's probability of one class moved by this much (0: int8 alone, a smaller bundle).", DefaultValueFactory = _ => ConfirmationSpec.DefaultMargin };
         var slides = new Option<string?>("--slides", "-s") { Description = "int8: validation slides (class folders, or the slides.csv 'deepslide tiles' wrote): the bundle is refused when any slide call differs from FP32's." };
         var command = new Command("quantize", "Write an int8 (calibrated, QDQ) or FP16 copy of a model bundle; classify, tune, cam and the workers take it as they take any bundle. An int8 bundle is checked against the FP32 one on labelled patches, the cost recorded in its manifest, and refused when it loses too much.")
         {
-            model, output, precision, calibration, samples, percentile, refit, floatStem, check, checkSamples, maxLoss, force, slides,
+            model, output, precision, calibration, samples, percentile, refit, floatStem, check, checkSamples, maxLoss, force, slides, confirmMargin,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -78,12 +79,15 @@ internal static class QuantizeCommand
                 IReadOnlyList<LabelledSlide>? validation = parse.GetValue(slides) is string slidesPath ? ValidationSlides.Read(slidesPath) : null;
                 List<IReadOnlyList<SlideCall>>? sourceCalls = validation is null ? null : await CallsAsync(fp32, validation, cancellationToken);
                 var costs = new List<QuantizationCost>();
+                // The slide calls are the ones classify will make: with the FP32 graph the bundle carries confirming
+                // the unsure ones. The check patches measure the int8 graph alone.
+                using CallConfirmation? confirmation = parse.GetValue(confirmMargin) > 0 ? CallConfirmation.With(fp32, new ConfirmationSpec { Margin = parse.GetValue(confirmMargin) }) : null;
                 foreach (ModelBundle candidate in candidates)
                 {
                     QuantizationCost cost = QuantizationCheck.Measure(fp32, candidate, checkPatches, labels, Path.Combine(Path.GetFullPath(checkFolder), "val"));
                     if (validation is not null)
                     {
-                        cost = cost with { Slides = validation.Count, ChangedCalls = Changed(validation, sourceCalls!, await CallsAsync(candidate, validation, cancellationToken)) };
+                        cost = cost with { Slides = validation.Count, ChangedCalls = Changed(validation, sourceCalls!, await CallsAsync(candidate, validation, cancellationToken, confirmation)) };
                     }
 
                     costs.Add(cost);
@@ -113,6 +117,10 @@ internal static class QuantizeCommand
 
                 Directory.Delete(checking, recursive: true);
                 written = ModelBundle.Load(folder);
+                if (parse.GetValue(confirmMargin) > 0)
+                {
+                    written = written.WithConfirmation(fp32, parse.GetValue(confirmMargin));
+                }
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {written.Folder}: {written.Manifest.Onnx.Precision}, {new FileInfo(written.OnnxPath).Length / 1e6:0.0} MB (from {new FileInfo(fp32.OnnxPath).Length / 1e6:0.0} MB) in {watch.Elapsed.TotalSeconds:0.0} s"));
@@ -121,19 +129,24 @@ internal static class QuantizeCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibration: {c.Method} {c.Percentile}, {c.Samples} patches from {c.Source}; {(c.HeadRefitSamples > 0 ? $"head re-fitted on {c.HeadRefitSamples} patches" : "FP32 head kept")}{(c.FloatConvolutions.Count > 0 ? $"; in float: {string.Join(", ", c.FloatConvolutions)}" : string.Empty)}"));
             }
 
+            if (written.Manifest.Onnx.Confirm is { } carried)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"confirmation: {carried.File} (the fp32 graph) classifies again each patch whose top two int8 probabilities are within {carried.PatchMargin:0.###} and each slide whose calls a probability margin of {carried.Margin:0.###} could move"));
+            }
+
             return 0;
         });
         return command;
     }
 
-    private static async Task<List<IReadOnlyList<SlideCall>>> CallsAsync(ModelBundle bundle, IReadOnlyList<LabelledSlide> slides, CancellationToken cancellationToken)
+    private static async Task<List<IReadOnlyList<SlideCall>>> CallsAsync(ModelBundle bundle, IReadOnlyList<LabelledSlide> slides, CancellationToken cancellationToken, CallConfirmation? confirmation = null)
     {
         using PatchClassifier classifier = PatchClassifier.Load(bundle);
         var calls = new List<IReadOnlyList<SlideCall>>();
         foreach (LabelledSlide slide in slides)
         {
             using ISlideReader reader = SlideReader.Open(slide.Path);
-            calls.Add((await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), cancellationToken: cancellationToken)).Calls);
+            calls.Add((await SlideClassifier.ClassifyAsync(reader, classifier, Aggregators.FromManifest(bundle.Manifest), confirmation: confirmation, cancellationToken: cancellationToken)).Calls);
         }
 
         return calls;

@@ -23,6 +23,9 @@ public sealed class PatchProbabilities
 
     public int FeatureCount => Features is null || Count == 0 ? 0 : Features.Length / Count;
 
+    /// <summary>How many patches' approximate (int8) outputs were replaced by the exact (FP32) model's.</summary>
+    public int Reclassified { get; init; }
+
     /// <summary>Each patch's place on the plan's grid, when known: what the size of a focus is measured on.</summary>
     public (int Column, int Row)[]? Grid { get; init; }
 

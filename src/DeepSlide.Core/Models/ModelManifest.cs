@@ -121,6 +121,29 @@ public sealed record ModelManifest
             Fail(Onnx.Precision == ModelPrecision.Int8 ? "an int8 model must record its 'onnx.calibration'." : "only an int8 model records 'onnx.calibration'.");
         }
 
+        if (Onnx.Confirm is { } confirm)
+        {
+            if (Onnx.Precision != ModelPrecision.Int8)
+            {
+                Fail("only an int8 model carries 'onnx.confirm'.");
+            }
+
+            if (string.IsNullOrWhiteSpace(confirm.File) || confirm.File == Onnx.File || confirm.Sha256 is not { Length: 64 } confirmSha || !confirmSha.All(Uri.IsHexDigit))
+            {
+                Fail("'onnx.confirm' must name its own model file and record its 64-digit hex SHA-256.");
+            }
+
+            if (confirm.Margin is not (> 0 and <= 0.5))
+            {
+                Fail($"'onnx.confirm.margin' is {confirm.Margin.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be above 0 and at most 0.5.");
+            }
+
+            if (confirm.PatchMargin is not (>= 0 and <= 1))
+            {
+                Fail($"'onnx.confirm.patchMargin' is {confirm.PatchMargin.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be between 0 and 1.");
+            }
+        }
+
         foreach ((string name, double t) in Aggregation.Thresholds)
         {
             if (!Classes.Contains(name) || t is < 0 or > 1)
@@ -311,6 +334,29 @@ public sealed record OnnxFile
 
     /// <summary>What quantizing changed, measured by <c>quantize</c> on labelled patches against the model it came from.</summary>
     public QuantizationCost? Cost { get; init; }
+
+    /// <summary>An int8 bundle's FP32 graph, which re-classifies a slide whose calls the int8 graph could have moved.</summary>
+    public ConfirmationSpec? Confirm { get; init; }
+}
+
+/// <summary>
+/// The FP32 graph an int8 bundle carries beside its own, and the margins its int8 outputs must clear to stand without
+/// it: a patch's top two probabilities at least <see cref="PatchMargin"/> apart, and a slide's calls unmoved when
+/// every patch's probability of any one class moves by <see cref="Margin"/>, up or down.
+/// </summary>
+public sealed record ConfirmationSpec
+{
+    public const double DefaultMargin = 0.1;
+
+    public const double DefaultPatchMargin = 0.3;
+
+    public double PatchMargin { get; init; } = DefaultPatchMargin;
+
+    public string File { get; init; } = "confirm.onnx";
+
+    public string? Sha256 { get; init; }
+
+    public double Margin { get; init; } = DefaultMargin;
 }
 
 /// <summary>
