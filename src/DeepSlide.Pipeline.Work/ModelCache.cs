@@ -44,7 +44,7 @@ internal sealed class LoadedModel(PatchClassifier classifier, CallConfirmation? 
 }
 
 /// <summary>
-/// Model bundles under a blob prefix (<c>{prefix}/manifest.json</c> and its ONNX file), downloaded once per version
+/// Model bundles under a blob prefix (<c>{prefix}/manifest.json</c> and the ONNX files it names), downloaded once per version
 /// and loaded once per process. A run is pinned to the manifest version its plan was made with: a piece asks for that
 /// version, and gets it while it is loaded or still stored, or a clear failure once the bundle was replaced. When a
 /// newer version of a prefix is loaded, older sessions are disposed as soon as no piece holds them, so GPU memory

@@ -16,7 +16,7 @@ internal static class ClassifyCommand
         var output = new Option<string>("--out", "-o") { Description = "Folder for {slide}.json, patches/{slide}.csv and .parquet, and slides.csv.", Required = true };
         var pictures = new Option<bool>("--pictures") { Description = "Also draw class overlays, per-class heatmaps and tissue masks, and write QuPath GeoJSON.", DefaultValueFactory = _ => true };
         var pictureSize = new Option<int>("--picture-size") { Description = "Long side of the pictures in pixels.", DefaultValueFactory = _ => 2000 };
-        var confirm = new Option<bool>("--confirm") { Description = "With an int8 bundle that carries its FP32 graph: classify again in FP32 each slide whose calls the int8 outputs leave unsure (false: int8 alone).", DefaultValueFactory = _ => true };
+        var confirm = new Option<bool>("--confirm") { Description = "With an int8 bundle that carries its FP32 graph: classify again in FP32 the patches and the slides whose int8 outputs leave them unsure (false: the int8 graph alone).", DefaultValueFactory = _ => true };
         var inference = new InferenceOptionSet();
         var command = new Command("classify", "Classify slides: patch predictions and every aggregator's slide label.") { model, input, output, pictures, pictureSize, confirm };
         inference.AddTo(command);
