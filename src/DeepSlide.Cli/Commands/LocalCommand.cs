@@ -204,10 +204,6 @@ internal static class LocalCommand
         return command;
     }
 
-    /// <summary>
-    /// Why the stack's disk cannot take a slide of <paramref name="bytes"/> (with room for the workers' copies and
-    /// outputs), naming the file system; null when it can.
-    /// </summary>
     /// <summary>A run as <c>local status</c> prints it: a line for the run (marked when its calls differ), one per call with its note, and its error.</summary>
     internal static IEnumerable<string> StatusLines(SlideRun run)
     {
@@ -227,6 +223,10 @@ internal static class LocalCommand
         }
     }
 
+    /// <summary>
+    /// Why the stack's disk cannot take a slide of <paramref name="bytes"/> (with room for the workers' copies and
+    /// outputs), naming the file system; null when it can.
+    /// </summary>
     internal static string? DiskShortfall(string folder, long bytes)
     {
         var disk = new DriveInfo(Path.GetFullPath(folder));
